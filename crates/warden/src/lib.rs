@@ -1,0 +1,2 @@
+//! The warden engine: config, store, authentication, authorization and the
+//! HTTP API, mountable into any axum app.
