@@ -1,0 +1,190 @@
+//! Partial evaluation: substitute what is known before a query runs (the
+//! caller, and sometimes the row or the proposal) and fold constants, so a
+//! superuser's owner rule becomes `true` (no predicate) and an anonymous
+//! caller's becomes `false` (no query at all). Follows the null rule of
+//! [`crate::eval`] exactly.
+
+use crate::eval::{Principal, Row, compare, member};
+use crate::ir::{FieldRef, Node, NodeKind, Start};
+use crate::rules::Rule;
+use crate::value::{Type, Value};
+
+/// What is known at specialisation time. The caller is always known
+/// (`None` = anonymous); rows are known for create and update checks.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Known<'a> {
+    pub user: Option<&'a Principal>,
+    pub row: Option<&'a Row>,
+    pub new: Option<&'a Row>,
+}
+
+/// A rule after specialisation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Residual {
+    /// Decided without the database.
+    Always(bool),
+    /// Still depends on stored rows: compile it to SQL.
+    Predicate(Node),
+}
+
+impl Residual {
+    pub fn is_always(&self, decision: bool) -> bool {
+        matches!(self, Residual::Always(d) if *d == decision)
+    }
+}
+
+impl Rule {
+    /// Specialises for a caller, leaving a predicate over stored rows.
+    pub fn specialize(&self, user: Option<&Principal>) -> Residual {
+        self.specialize_with(&Known { user, row: None, new: None })
+    }
+
+    /// Specialises for whatever is known.
+    pub fn specialize_with(&self, known: &Known<'_>) -> Residual {
+        let folded = fold(&self.root, known);
+        match folded.kind {
+            NodeKind::Const(v) => Residual::Always(v.is_true()),
+            _ => Residual::Predicate(folded),
+        }
+    }
+}
+
+fn constant(value: Value, like: &Node) -> Node {
+    let ty = match value {
+        Value::Bool(_) => Type::Bool,
+        _ => like.ty.clone(),
+    };
+    Node { nullable: value.is_null(), kind: NodeKind::Const(value), ty, origin: like.origin.clone() }
+}
+
+fn truth(b: bool, like: &Node) -> Node {
+    constant(Value::Bool(b), like)
+}
+
+fn as_const(node: &Node) -> Option<&Value> {
+    match &node.kind {
+        NodeKind::Const(v) => Some(v),
+        _ => None,
+    }
+}
+
+fn rebuild(node: &Node, kind: NodeKind) -> Node {
+    Node { kind, ty: node.ty.clone(), nullable: node.nullable, origin: node.origin.clone() }
+}
+
+pub(crate) fn fold(node: &Node, known: &Known<'_>) -> Node {
+    match &node.kind {
+        NodeKind::Const(_) => node.clone(),
+        NodeKind::List(items) => {
+            let items: Vec<Node> = items.iter().map(|i| fold(i, known)).collect();
+            match items.iter().map(as_const).collect::<Option<Vec<&Value>>>() {
+                Some(values) => constant(Value::List(values.into_iter().cloned().collect()), node),
+                None => rebuild(node, NodeKind::List(items)),
+            }
+        }
+        NodeKind::Principal => truth(known.user.is_some(), node),
+        NodeKind::UserAttr(name) => match known.user {
+            Some(user) => constant(user.value(name).into_owned(), node),
+            None => constant(Value::Null, node),
+        },
+        NodeKind::HasScope(scope) => truth(known.user.is_some_and(|u| u.has_scope(scope)), node),
+        NodeKind::Field(field) => fold_field(node, field, known),
+        NodeKind::Not(inner) => {
+            let inner = fold(inner, known);
+            match as_const(&inner) {
+                Some(v) => truth(!v.is_true(), node),
+                None => rebuild(node, NodeKind::Not(Box::new(inner))),
+            }
+        }
+        NodeKind::And(l, r) => {
+            let (l, r) = (fold(l, known), fold(r, known));
+            match (as_const(&l).map(Value::is_true), as_const(&r).map(Value::is_true)) {
+                (Some(false), _) | (_, Some(false)) => truth(false, node),
+                (Some(true), _) => r,
+                (_, Some(true)) => l,
+                _ => rebuild(node, NodeKind::And(Box::new(l), Box::new(r))),
+            }
+        }
+        NodeKind::Or(l, r) => {
+            let (l, r) = (fold(l, known), fold(r, known));
+            match (as_const(&l).map(Value::is_true), as_const(&r).map(Value::is_true)) {
+                (Some(true), _) | (_, Some(true)) => truth(true, node),
+                (Some(false), _) => r,
+                (_, Some(false)) => l,
+                _ => rebuild(node, NodeKind::Or(Box::new(l), Box::new(r))),
+            }
+        }
+        NodeKind::Compare(op, l, r) => {
+            let (l, r) = (fold(l, known), fold(r, known));
+            match (as_const(&l), as_const(&r)) {
+                (Some(Value::Null), _) | (_, Some(Value::Null)) => truth(false, node),
+                (Some(a), Some(b)) => truth(compare(*op, a, b), node),
+                _ => rebuild(node, NodeKind::Compare(*op, Box::new(l), Box::new(r))),
+            }
+        }
+        NodeKind::IsNull { operand, negated } => {
+            let operand = fold(operand, known);
+            match as_const(&operand) {
+                Some(v) => truth(v.is_null() != *negated, node),
+                None => rebuild(node, NodeKind::IsNull { operand: Box::new(operand), negated: *negated }),
+            }
+        }
+        NodeKind::In(l, r) => {
+            let (l, r) = (fold(l, known), fold(r, known));
+            match (as_const(&l), as_const(&r)) {
+                (Some(Value::Null), _) => truth(false, node),
+                (_, Some(Value::List(items))) if items.iter().all(Value::is_null) => truth(false, node),
+                (Some(a), Some(b)) => truth(member(a, b), node),
+                _ => rebuild(node, NodeKind::In(Box::new(l), Box::new(r))),
+            }
+        }
+        NodeKind::Text(op, h, n) => {
+            let (h, n) = (fold(h, known), fold(n, known));
+            match (as_const(&h), as_const(&n)) {
+                (Some(Value::Null), _) | (_, Some(Value::Null)) => truth(false, node),
+                (Some(Value::Text(a)), Some(Value::Text(b))) => truth(op.apply(a, b), node),
+                _ => rebuild(node, NodeKind::Text(*op, Box::new(h), Box::new(n))),
+            }
+        }
+        NodeKind::Exists { resource, table, depth, condition } => {
+            let condition = fold(condition, known);
+            if as_const(&condition).is_some_and(|v| !v.is_true()) {
+                return truth(false, node);
+            }
+            rebuild(
+                node,
+                NodeKind::Exists {
+                    resource: resource.clone(),
+                    table: table.clone(),
+                    depth: *depth,
+                    condition: Box::new(condition),
+                },
+            )
+        }
+        NodeKind::SqlCall { function, args } => rebuild(
+            node,
+            NodeKind::SqlCall { function: function.clone(), args: args.iter().map(|a| fold(a, known)).collect() },
+        ),
+    }
+}
+
+fn fold_field(node: &Node, field: &FieldRef, known: &Known<'_>) -> Node {
+    let row = match field.start {
+        Start::Row => known.row,
+        Start::New => known.new,
+        Start::It(_) | Start::Key(_) => None,
+    };
+    let Some(row) = row else {
+        return node.clone();
+    };
+    let Some(first) = field.hops.first() else {
+        return constant(row.get(&field.field).cloned().unwrap_or(Value::Null), node);
+    };
+    match row.get(&first.via) {
+        None | Some(Value::Null) => constant(Value::Null, node),
+        Some(key) => rebuild(
+            node,
+            NodeKind::Field(FieldRef { start: Start::Key(key.clone()), hops: field.hops.clone(), field: field.field.clone() }),
+        ),
+    }
+}

@@ -1,0 +1,265 @@
+//! Checked (and usually specialised) rule -> SQL predicate, built with
+//! sea-query so every value is a bound parameter. Keeps the evaluator's
+//! two-valued logic: wherever SQL's NULL could flip a `NOT`, the operand is
+//! wrapped in `IS TRUE`; in plain positive positions it is left bare so
+//! indexes stay usable.
+
+use crate::ir::{CompareOp, FieldRef, Node, NodeKind, Start, TextOp};
+use crate::partial::Residual;
+use crate::value::{Type, Value};
+use sea_query::{
+    Expr, ExprTrait, Func, PostgresQueryBuilder, Query, SelectStatement, SqliteQueryBuilder,
+    SubQueryStatement, Values,
+};
+use std::cell::Cell;
+
+/// The SQL flavour to emit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// Why a residual cannot become SQL.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SqlError {
+    #[error("`{0}` must be known before compiling to SQL; specialise the rule first")]
+    Unbound(&'static str),
+    #[error("a list value cannot be bound as one SQL parameter")]
+    ListValue,
+}
+
+/// How `row` is named in the surrounding query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqlTarget {
+    pub dialect: Dialect,
+    /// Table name or alias of the rows being filtered.
+    pub row: String,
+}
+
+impl SqlTarget {
+    pub fn new(dialect: Dialect, row: impl Into<String>) -> Self {
+        Self { dialect, row: row.into() }
+    }
+}
+
+impl Residual {
+    /// The predicate as a sea-query expression, for `and_where`.
+    pub fn to_sql(&self, target: &SqlTarget) -> Result<Expr, SqlError> {
+        match self {
+            Residual::Always(b) => Ok(boolean(*b)),
+            Residual::Predicate(node) => Compiler::new(target).condition(node, false),
+        }
+    }
+
+    /// The predicate as text plus its parameters, for logs, `explain` and
+    /// tests. Queries should use [`Residual::to_sql`] instead.
+    pub fn to_sql_string(&self, target: &SqlTarget) -> Result<(String, Values), SqlError> {
+        let expr = self.to_sql(target)?;
+        let select = Query::select().expr(expr).to_owned();
+        let (sql, values) = build(&select, target.dialect);
+        Ok((sql.strip_prefix("SELECT ").unwrap_or(&sql).to_owned(), values))
+    }
+}
+
+/// Renders a statement for a dialect.
+pub fn build(select: &SelectStatement, dialect: Dialect) -> (String, Values) {
+    match dialect {
+        Dialect::Sqlite => select.build(SqliteQueryBuilder),
+        Dialect::Postgres => select.build(PostgresQueryBuilder),
+    }
+}
+
+fn boolean(b: bool) -> Expr {
+    Expr::cust(if b { "TRUE" } else { "FALSE" })
+}
+
+fn is_true(e: Expr) -> Expr {
+    Expr::cust_with_expr("($1) IS TRUE", e)
+}
+
+struct Compiler<'t> {
+    target: &'t SqlTarget,
+    next_alias: Cell<usize>,
+}
+
+impl<'t> Compiler<'t> {
+    fn new(target: &'t SqlTarget) -> Self {
+        Self { target, next_alias: Cell::new(0) }
+    }
+
+    fn fresh_alias(&self) -> String {
+        let n = self.next_alias.get();
+        self.next_alias.set(n + 1);
+        format!("w_rel{n}")
+    }
+
+    /// A condition. `strict`: the result must never be NULL (we are under a
+    /// `NOT`, or the value is compared).
+    fn condition(&self, node: &Node, strict: bool) -> Result<Expr, SqlError> {
+        let guard = |e: Expr| if strict && node.nullable { is_true(e) } else { e };
+        Ok(match &node.kind {
+            NodeKind::And(l, r) => self.condition(l, strict)?.and(self.condition(r, strict)?),
+            NodeKind::Or(l, r) => self.condition(l, strict)?.or(self.condition(r, strict)?),
+            NodeKind::Not(inner) => self.condition(inner, true)?.not(),
+            NodeKind::Const(v) => boolean(v.is_true()),
+            NodeKind::Compare(op, l, r) => guard(self.compare(*op, l, r)?),
+            NodeKind::IsNull { operand, negated } => {
+                let v = self.value(operand)?;
+                if *negated { v.is_not_null() } else { v.is_null() }
+            }
+            NodeKind::In(l, r) => guard(self.membership(l, r)?),
+            NodeKind::Text(op, h, n) => guard(self.text(*op, h, n)?),
+            NodeKind::Exists { table, condition, depth, .. } => {
+                let alias = exists_alias(*depth);
+                let mut select = Query::select();
+                select
+                    .expr(Expr::cust("1"))
+                    .from_as(table.clone(), alias)
+                    .and_where(self.condition(condition, false)?);
+                Expr::exists(select)
+            }
+            NodeKind::Field(_) | NodeKind::SqlCall { .. } => guard(self.value(node)?),
+            NodeKind::HasScope(_) | NodeKind::Principal | NodeKind::UserAttr(_) => {
+                return Err(SqlError::Unbound("user"));
+            }
+            NodeKind::List(_) => return Err(SqlError::ListValue),
+        })
+    }
+
+    fn compare(&self, op: CompareOp, l: &Node, r: &Node) -> Result<Expr, SqlError> {
+        let (mut a, mut b) = (self.value(l)?, self.value(r)?);
+        if self.target.dialect == Dialect::Postgres {
+            // Text order must be byte order, as in the evaluator and SQLite.
+            let ordering = !matches!(op, CompareOp::Eq | CompareOp::Ne);
+            if ordering && l.ty == Type::Text && r.ty == Type::Text {
+                a = Expr::cust_with_expr("$1 COLLATE \"C\"", a);
+            }
+            if l.ty == Type::Timestamp && r.ty == Type::Text {
+                b = b.cast_as("timestamptz");
+            }
+            if l.ty == Type::Text && r.ty == Type::Timestamp {
+                a = a.cast_as("timestamptz");
+            }
+        }
+        Ok(match op {
+            CompareOp::Eq => a.eq(b),
+            CompareOp::Ne => a.ne(b),
+            CompareOp::Lt => a.lt(b),
+            CompareOp::Le => a.lte(b),
+            CompareOp::Gt => a.gt(b),
+            CompareOp::Ge => a.gte(b),
+        })
+    }
+
+    fn membership(&self, l: &Node, r: &Node) -> Result<Expr, SqlError> {
+        let needle = self.value(l)?;
+        let items: Vec<Expr> = match &r.kind {
+            NodeKind::List(items) => items.iter().map(|i| self.value(i)).collect::<Result<_, _>>()?,
+            NodeKind::Const(Value::List(values)) => values.iter().map(bind).collect::<Result<_, _>>()?,
+            _ => return Err(SqlError::ListValue),
+        };
+        if items.is_empty() {
+            return Ok(boolean(false));
+        }
+        Ok(needle.is_in(items))
+    }
+
+    fn text(&self, op: TextOp, h: &Node, n: &Node) -> Result<Expr, SqlError> {
+        let (h, n) = (self.value(h)?, self.value(n)?);
+        Ok(match (self.target.dialect, op) {
+            (Dialect::Sqlite, TextOp::Contains) => Expr::expr(Func::cust("instr").arg(h).arg(n)).gt(0),
+            (Dialect::Postgres, TextOp::Contains) => Expr::expr(Func::cust("strpos").arg(h).arg(n)).gt(0),
+            (Dialect::Sqlite, TextOp::IContains) => {
+                Expr::expr(Func::cust("instr").arg(Func::lower(h)).arg(Func::lower(n))).gt(0)
+            }
+            (Dialect::Postgres, TextOp::IContains) => Expr::expr(
+                Func::cust("strpos")
+                    .arg(Func::lower(Expr::cust_with_expr("$1 COLLATE \"C\"", h)))
+                    .arg(Func::lower(Expr::cust_with_expr("$1 COLLATE \"C\"", n))),
+            )
+            .gt(0),
+            (Dialect::Sqlite, TextOp::StartsWith) => Expr::expr(
+                Func::cust("substr").arg(h).arg(1).arg(Func::cust("length").arg(n.clone())),
+            )
+            .eq(n),
+            (Dialect::Postgres, TextOp::StartsWith) => {
+                Expr::expr(Func::cust("left").arg(h).arg(Func::cust("length").arg(n.clone()))).eq(n)
+            }
+            (Dialect::Sqlite, TextOp::EndsWith) => {
+                let from = Expr::expr(Func::cust("length").arg(h.clone()))
+                    .sub(Func::cust("length").arg(n.clone()))
+                    .add(1);
+                Expr::expr(Func::cust("length").arg(n.clone()))
+                    .lte(Func::cust("length").arg(h.clone()))
+                    .and(Expr::expr(Func::cust("substr").arg(h).arg(from)).eq(n))
+            }
+            (Dialect::Postgres, TextOp::EndsWith) => {
+                Expr::expr(Func::cust("right").arg(h).arg(Func::cust("length").arg(n.clone()))).eq(n)
+            }
+        })
+    }
+
+    fn value(&self, node: &Node) -> Result<Expr, SqlError> {
+        match &node.kind {
+            NodeKind::Const(v) => bind(v),
+            NodeKind::Field(field) => self.field(field),
+            NodeKind::SqlCall { function, args } => {
+                let args: Vec<Expr> = args.iter().map(|a| self.value(a)).collect::<Result<_, _>>()?;
+                Ok(Expr::expr(Func::cust(function.clone()).args(args)))
+            }
+            NodeKind::Principal | NodeKind::UserAttr(_) | NodeKind::HasScope(_) => Err(SqlError::Unbound("user")),
+            NodeKind::List(_) => Err(SqlError::ListValue),
+            // A condition used as a value: never NULL, as in the evaluator.
+            _ => self.condition(node, true),
+        }
+    }
+
+    fn field(&self, field: &FieldRef) -> Result<Expr, SqlError> {
+        let start_alias = match &field.start {
+            Start::Row => Some(self.target.row.clone()),
+            Start::It(depth) => Some(exists_alias(*depth)),
+            Start::New => return Err(SqlError::Unbound("new")),
+            Start::Key(_) => None,
+        };
+        let Some((first, _)) = field.hops.split_first() else {
+            return match (&field.start, start_alias) {
+                (Start::Key(v), _) => bind(v),
+                (_, Some(alias)) => Ok(Expr::col((alias, field.field.clone()))),
+                (_, None) => Err(SqlError::Unbound("row")),
+            };
+        };
+        let mut key = match (&field.start, start_alias) {
+            (Start::Key(v), _) => bind(v)?,
+            (_, Some(alias)) => Expr::col((alias, first.via.clone())),
+            (_, None) => return Err(SqlError::Unbound("row")),
+        };
+        for (i, hop) in field.hops.iter().enumerate() {
+            let alias = self.fresh_alias();
+            let column = field.hops.get(i + 1).map_or(&field.field, |next| &next.via);
+            let mut select = Query::select();
+            select
+                .column((alias.clone(), column.clone()))
+                .from_as(hop.table.clone(), alias.clone())
+                .and_where(Expr::col((alias, hop.key.clone())).eq(key));
+            key = Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(select)));
+        }
+        Ok(key)
+    }
+}
+
+fn exists_alias(depth: usize) -> String {
+    format!("w_it{depth}")
+}
+
+/// A value as a bound parameter.
+fn bind(v: &Value) -> Result<Expr, SqlError> {
+    Ok(match v {
+        Value::Null => Expr::null(),
+        Value::Bool(b) => Expr::val(*b),
+        Value::Int(i) => Expr::val(*i),
+        Value::Float(x) => Expr::val(*x),
+        Value::Text(s) => Expr::val(s.clone()),
+        Value::List(_) => return Err(SqlError::ListValue),
+    })
+}
