@@ -185,7 +185,7 @@ pub(crate) fn value<'e>(node: &'e Node, env: &Env<'e>, scope: Option<&Scope<'e>>
             Some(user) => user.value(name),
             None => Cow::Owned(Value::Null),
         },
-        NodeKind::Principal => Cow::Owned(Value::Bool(env.user.is_some())),
+        NodeKind::Principal => Cow::Owned(if env.user.is_some() { Value::Bool(true) } else { Value::Null }),
         NodeKind::Field(field) => field_value(field, env, scope),
         NodeKind::List(items) => Cow::Owned(Value::List(
             items.iter().map(|i| value(i, env, scope).into_owned()).collect(),
@@ -244,5 +244,107 @@ pub(crate) fn member(needle: &Value, list: &Value) -> bool {
     match list {
         Value::List(items) if !needle.is_null() => items.iter().any(|item| !item.is_null() && needle.rule_eq(item)),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::Action;
+    use crate::fixtures::compile;
+
+    fn row(pairs: &[(&str, Value)]) -> Row {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect()
+    }
+
+    fn post(owner: i64) -> Row {
+        row(&[("id", 8.into()), ("owner_id", owner.into()), ("title", "Tea".into()), ("assignee_id", Value::Null)])
+    }
+
+    #[test]
+    fn owner_rule() {
+        let rule = compile("posts", Action::Delete, "row.owner_id == user.id || user.is_superuser");
+        let user23 = Principal::with_id(23).attribute("is_superuser", false);
+        let admin = Principal::with_id(1).attribute("is_superuser", true);
+        assert!(rule.evaluate(&Env::new(Some(&user23), Some(&post(23)))));
+        assert!(!rule.evaluate(&Env::new(Some(&user23), Some(&post(21)))));
+        assert!(rule.evaluate(&Env::new(Some(&admin), Some(&post(21)))));
+        assert!(!rule.evaluate(&Env::new(None, Some(&post(21)))));
+    }
+
+    #[test]
+    fn null_rule_comparisons_are_false_and_negation_is_two_valued() {
+        let user = Principal::with_id(23);
+        let p = post(23);
+        let env = Env::new(Some(&user), Some(&p));
+        for (text, expected) in [
+            ("row.assignee_id == user.id", false),
+            ("row.assignee_id != user.id", false),
+            ("!(row.assignee_id == user.id)", true),
+            ("row.assignee_id == null", true),
+            ("row.assignee_id != null", false),
+            ("row.assignee_id in [23, 24]", false),
+            ("!row.published", true),
+            ("row.published", false),
+            ("contains(row.content, 'x')", false),
+            ("user.manager_id == row.assignee_id", false),
+        ] {
+            assert_eq!(compile("posts", Action::Read, text).evaluate(&env), expected, "{text}");
+        }
+        let anonymous = Env::new(None, Some(&p));
+        assert!(!compile("posts", Action::Read, "user.id == row.owner_id").evaluate(&anonymous));
+        assert!(compile("posts", Action::Read, "user == null").evaluate(&anonymous));
+        assert!(!compile("posts", Action::Read, "user.id != row.owner_id").evaluate(&anonymous));
+    }
+
+    #[test]
+    fn scopes_roles_lists_and_text() {
+        let user = Principal::with_id(1).scope("admin:read").role("editor");
+        let p = post(1);
+        let env = Env::new(Some(&user), Some(&p));
+        for (text, expected) in [
+            ("has_scope('admin:read')", true),
+            ("has_scope('admin:write')", false),
+            ("'editor' in user.roles", true),
+            ("'admin:write' in user.scopes", false),
+            ("row.title in ['Tea', 'Coffee']", true),
+            ("row.id in [1.5, 8.0]", true),
+            ("icontains(row.title, 'EA')", true),
+            ("contains(row.title, 'EA')", false),
+            ("starts_with(row.title, 'Te') && ends_with(row.title, 'ea')", true),
+            ("row.title < 'a'", true),
+            ("row.id >= 8 && row.id <= 8 && row.id > 7 && row.id < 9", true),
+        ] {
+            assert_eq!(compile("posts", Action::Read, text).evaluate(&env), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn relations_and_exists_read_the_dataset() {
+        let mut data = Dataset::new();
+        data.insert("users", row(&[("id", 21.into()), ("email", "a@x".into()), ("manager_id", 23.into())]));
+        data.insert("article_read_access", row(&[("id", 1.into()), ("article_id", 8.into()), ("user_id", 23.into())]));
+        let user = Principal::with_id(23);
+        let p = post(21);
+        let env = Env::new(Some(&user), Some(&p)).with_data(&data);
+        let acl = compile("posts", Action::Read, "exists(article_read_access where it.article_id == row.id && it.user_id == user.id)");
+        assert!(acl.evaluate(&env));
+        let other = Principal::with_id(24);
+        assert!(!acl.evaluate(&Env::new(Some(&other), Some(&p)).with_data(&data)));
+        assert!(compile("posts", Action::Read, "row.owner.manager_id == user.id").evaluate(&env));
+        let orphan = post(99);
+        let orphan_env = Env::new(Some(&user), Some(&orphan)).with_data(&data);
+        assert!(compile("posts", Action::Read, "row.owner.email == null").evaluate(&orphan_env));
+    }
+
+    #[test]
+    fn new_is_the_proposal() {
+        let rule = compile("posts", Action::Update, "row.owner_id == user.id && new.owner_id == row.owner_id");
+        let user = Principal::with_id(23);
+        let stored = post(23);
+        let keeps = post(23);
+        let gives_away = post(21);
+        assert!(rule.evaluate(&Env::new(Some(&user), Some(&stored)).with_new(&keeps)));
+        assert!(!rule.evaluate(&Env::new(Some(&user), Some(&stored)).with_new(&gives_away)));
     }
 }

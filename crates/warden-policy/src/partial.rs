@@ -68,8 +68,25 @@ fn as_const(node: &Node) -> Option<&Value> {
     }
 }
 
+/// A node with folded children; nullability is recomputed because a folded
+/// `user.id` is no longer nullable.
 fn rebuild(node: &Node, kind: NodeKind) -> Node {
-    Node { kind, ty: node.ty.clone(), nullable: node.nullable, origin: node.origin.clone() }
+    let nullable = match &kind {
+        NodeKind::Compare(_, l, r) | NodeKind::Text(_, l, r) | NodeKind::And(l, r) | NodeKind::Or(l, r) => {
+            l.nullable || r.nullable
+        }
+        NodeKind::In(l, r) => {
+            let items_nullable = match &r.kind {
+                NodeKind::List(items) => items.iter().any(|i| i.nullable),
+                NodeKind::Const(Value::List(values)) => values.iter().any(Value::is_null),
+                _ => false,
+            };
+            l.nullable || r.nullable || items_nullable
+        }
+        NodeKind::Not(inner) => inner.nullable,
+        _ => node.nullable,
+    };
+    Node { kind, ty: node.ty.clone(), nullable, origin: node.origin.clone() }
 }
 
 pub(crate) fn fold(node: &Node, known: &Known<'_>) -> Node {
@@ -82,7 +99,7 @@ pub(crate) fn fold(node: &Node, known: &Known<'_>) -> Node {
                 None => rebuild(node, NodeKind::List(items)),
             }
         }
-        NodeKind::Principal => truth(known.user.is_some(), node),
+        NodeKind::Principal => constant(if known.user.is_some() { Value::Bool(true) } else { Value::Null }, node),
         NodeKind::UserAttr(name) => match known.user {
             Some(user) => constant(user.value(name).into_owned(), node),
             None => constant(Value::Null, node),
@@ -186,5 +203,53 @@ fn fold_field(node: &Node, field: &FieldRef, known: &Known<'_>) -> Node {
             node,
             NodeKind::Field(FieldRef { start: Start::Key(key.clone()), hops: field.hops.clone(), field: field.field.clone() }),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::Action;
+    use crate::fixtures::compile;
+
+    #[test]
+    fn superuser_needs_no_predicate_and_anonymous_no_query() {
+        let rule = compile("posts", Action::Delete, "user.is_superuser || row.owner_id == user.id");
+        let admin = Principal::with_id(1).attribute("is_superuser", true);
+        assert_eq!(rule.specialize(Some(&admin)), Residual::Always(true));
+        assert_eq!(rule.specialize(None), Residual::Always(false));
+        let user = Principal::with_id(23).attribute("is_superuser", false);
+        assert!(matches!(rule.specialize(Some(&user)), Residual::Predicate(_)));
+    }
+
+    #[test]
+    fn scopes_fold_away() {
+        let rule = compile("posts", Action::List, "has_scope('admin:read') && row.published");
+        assert_eq!(rule.specialize(Some(&Principal::with_id(1))), Residual::Always(false));
+        let reader = Principal::with_id(1).scope("admin:read");
+        let Residual::Predicate(node) = rule.specialize(Some(&reader)) else { panic!() };
+        assert!(matches!(node.kind, NodeKind::Field(_)));
+    }
+
+    #[test]
+    fn known_rows_fold_and_relation_keys_become_constants() {
+        let rule = compile("posts", Action::Create, "new.owner_id == user.id && row.owner.is_superuser == false");
+        let user = Principal::with_id(23);
+        let mut proposed = Row::new();
+        proposed.insert("owner_id".into(), Value::Int(23));
+        let known = Known { user: Some(&user), row: Some(&proposed), new: Some(&proposed) };
+        let Residual::Predicate(node) = rule.specialize_with(&known) else { panic!() };
+        let NodeKind::Compare(_, field, _) = node.kind else { panic!("{node:?}") };
+        assert!(matches!(field.kind, NodeKind::Field(FieldRef { start: Start::Key(Value::Int(23)), .. })));
+        let mut other = proposed.clone();
+        other.insert("owner_id".into(), Value::Int(21));
+        let known = Known { user: Some(&user), row: Some(&other), new: Some(&other) };
+        assert_eq!(rule.specialize_with(&known), Residual::Always(false));
+    }
+
+    #[test]
+    fn exists_with_false_condition_folds() {
+        let rule = compile("posts", Action::Read, "exists(votes where it.post_id == row.id && user != null)");
+        assert_eq!(rule.specialize(None), Residual::Always(false));
     }
 }

@@ -74,8 +74,14 @@ fn boolean(b: bool) -> Expr {
     Expr::cust(if b { "TRUE" } else { "FALSE" })
 }
 
-fn is_true(e: Expr) -> Expr {
-    Expr::cust_with_expr("($1) IS TRUE", e)
+/// `template` with `{}` where the expression goes; sea-query's placeholder
+/// differs per backend.
+fn wrap(dialect: Dialect, template: &'static str, e: Expr) -> Expr {
+    let placeholder = match dialect {
+        Dialect::Sqlite => "?",
+        Dialect::Postgres => "$1",
+    };
+    Expr::cust_with_expr(template.replace("{}", placeholder), e)
 }
 
 struct Compiler<'t> {
@@ -97,7 +103,8 @@ impl<'t> Compiler<'t> {
     /// A condition. `strict`: the result must never be NULL (we are under a
     /// `NOT`, or the value is compared).
     fn condition(&self, node: &Node, strict: bool) -> Result<Expr, SqlError> {
-        let guard = |e: Expr| if strict && node.nullable { is_true(e) } else { e };
+        let dialect = self.target.dialect;
+        let guard = |e: Expr| if strict && node.nullable { wrap(dialect, "({}) IS TRUE", e) } else { e };
         Ok(match &node.kind {
             NodeKind::And(l, r) => self.condition(l, strict)?.and(self.condition(r, strict)?),
             NodeKind::Or(l, r) => self.condition(l, strict)?.or(self.condition(r, strict)?),
@@ -133,7 +140,7 @@ impl<'t> Compiler<'t> {
             // Text order must be byte order, as in the evaluator and SQLite.
             let ordering = !matches!(op, CompareOp::Eq | CompareOp::Ne);
             if ordering && l.ty == Type::Text && r.ty == Type::Text {
-                a = Expr::cust_with_expr("$1 COLLATE \"C\"", a);
+                a = wrap(Dialect::Postgres, "{} COLLATE \"C\"", a);
             }
             if l.ty == Type::Timestamp && r.ty == Type::Text {
                 b = b.cast_as("timestamptz");
@@ -175,8 +182,8 @@ impl<'t> Compiler<'t> {
             }
             (Dialect::Postgres, TextOp::IContains) => Expr::expr(
                 Func::cust("strpos")
-                    .arg(Func::lower(Expr::cust_with_expr("$1 COLLATE \"C\"", h)))
-                    .arg(Func::lower(Expr::cust_with_expr("$1 COLLATE \"C\"", n))),
+                    .arg(Func::lower(wrap(Dialect::Postgres, "{} COLLATE \"C\"", h)))
+                    .arg(Func::lower(wrap(Dialect::Postgres, "{} COLLATE \"C\"", n))),
             )
             .gt(0),
             (Dialect::Sqlite, TextOp::StartsWith) => Expr::expr(
@@ -262,4 +269,85 @@ fn bind(v: &Value) -> Result<Expr, SqlError> {
         Value::Text(s) => Expr::val(s.clone()),
         Value::List(_) => return Err(SqlError::ListValue),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::Action;
+    use crate::eval::Principal;
+    use crate::fixtures::compile;
+
+    fn sql(text: &str, dialect: Dialect, user: &Principal) -> (String, Values) {
+        compile("posts", Action::Read, text)
+            .specialize(Some(user))
+            .to_sql_string(&SqlTarget::new(dialect, "posts"))
+            .expect("compiles")
+    }
+
+    #[test]
+    fn owner_rule_binds_the_principal() {
+        let user = Principal::with_id(23).attribute("is_superuser", false);
+        let (text, values) = sql("row.owner_id == user.id || user.is_superuser", Dialect::Sqlite, &user);
+        assert_eq!(text, r#""posts"."owner_id" = ?"#);
+        assert_eq!(values.0, vec![sea_query::Value::BigInt(Some(23))]);
+        let (text, _) = sql("row.owner_id == user.id", Dialect::Postgres, &user);
+        assert_eq!(text, r#""posts"."owner_id" = $1"#);
+    }
+
+    #[test]
+    fn negation_guards_nullable_operands() {
+        let user = Principal::with_id(23);
+        let (text, _) = sql("!(row.assignee_id == user.id)", Dialect::Sqlite, &user);
+        assert_eq!(text, r#"NOT (("posts"."assignee_id" = ?) IS TRUE)"#);
+        let (text, _) = sql("!(row.owner_id == user.id)", Dialect::Sqlite, &user);
+        assert_eq!(text, r#"NOT "posts"."owner_id" = ?"#);
+        let (text, _) = sql("!row.published", Dialect::Postgres, &user);
+        assert_eq!(text, r#"NOT (("posts"."published") IS TRUE)"#);
+    }
+
+    #[test]
+    fn exists_relations_text_and_lists() {
+        let user = Principal::with_id(23).scope("a");
+        let (text, values) = sql(
+            "exists(article_read_access where it.article_id == row.id && it.user_id == user.id)",
+            Dialect::Postgres,
+            &user,
+        );
+        assert_eq!(
+            text,
+            r#"EXISTS(SELECT 1 FROM "article_read_access" AS "w_it0" WHERE "w_it0"."article_id" = "posts"."id" AND "w_it0"."user_id" = $1)"#
+        );
+        assert_eq!(values.0.len(), 1);
+        let (text, _) = sql("row.owner.email == 'x'", Dialect::Sqlite, &user);
+        assert_eq!(
+            text,
+            r#"(SELECT "w_rel0"."email" FROM "users" AS "w_rel0" WHERE "w_rel0"."id" = "posts"."owner_id") = ?"#
+        );
+        let (text, values) = sql("row.title in user.scopes", Dialect::Sqlite, &user);
+        assert_eq!(text, r#""posts"."title" IN (?)"#);
+        assert_eq!(values.0, vec![sea_query::Value::String(Some("a".into()))]);
+        let (text, _) = sql("row.title < 'b'", Dialect::Postgres, &user);
+        assert_eq!(text, r#"("posts"."title" COLLATE "C") < $1"#);
+        let (text, _) = sql("icontains(row.title, 'b')", Dialect::Postgres, &user);
+        assert_eq!(text, r#"strpos(LOWER("posts"."title" COLLATE "C"), LOWER($1 COLLATE "C")) > $2"#);
+    }
+
+    #[test]
+    fn no_value_is_ever_pasted_into_sql() {
+        let user = Principal::with_id(23).attribute("email", "'; DROP TABLE posts; --");
+        let (text, values) = sql("row.title == user.email || contains(row.title, 'x\\'y')", Dialect::Sqlite, &user);
+        assert!(!text.contains("DROP"), "{text}");
+        assert!(!text.contains("x'y"), "{text}");
+        let bound: Vec<String> = values.0.iter().map(|v| format!("{v:?}")).collect();
+        assert!(bound.iter().any(|v| v.contains("DROP TABLE")), "{bound:?}");
+        assert!(bound.iter().any(|v| v.contains("x'y")), "{bound:?}");
+    }
+
+    #[test]
+    fn unspecialised_user_is_an_error() {
+        let rule = compile("posts", Action::Read, "row.owner_id == user.id");
+        let residual = Residual::Predicate(rule.root().clone());
+        assert_eq!(residual.to_sql(&SqlTarget::new(Dialect::Sqlite, "p")).err(), Some(SqlError::Unbound("user")));
+    }
 }
