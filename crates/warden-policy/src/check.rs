@@ -25,7 +25,13 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 5] = [Action::List, Action::Read, Action::Create, Action::Update, Action::Delete];
+    pub const ALL: [Action; 5] = [
+        Action::List,
+        Action::Read,
+        Action::Create,
+        Action::Update,
+        Action::Delete,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -54,19 +60,13 @@ impl fmt::Display for Action {
 }
 
 /// Where a rule will run, which limits what it may use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CheckOptions {
     /// The rule must also be evaluated in memory (policy tests, create
     /// rules, UI hints): database-only functions are refused.
     pub in_memory: bool,
     /// The database can call user-defined SQL functions (PostgreSQL).
     pub sql_functions: bool,
-}
-
-impl Default for CheckOptions {
-    fn default() -> Self {
-        Self { in_memory: false, sql_functions: false }
-    }
 }
 
 /// A parsed named rule waiting to be inlined where it is used.
@@ -98,7 +98,13 @@ pub(crate) struct Checker<'a> {
     text: Arc<str>,
 }
 
-const BUILTINS: [&str; 5] = ["has_scope", "contains", "starts_with", "ends_with", "icontains"];
+const BUILTINS: [&str; 5] = [
+    "has_scope",
+    "contains",
+    "starts_with",
+    "ends_with",
+    "icontains",
+];
 
 impl<'a> Checker<'a> {
     pub fn new(
@@ -124,7 +130,12 @@ impl<'a> Checker<'a> {
     }
 
     /// Checks a whole rule: it must be a condition.
-    pub fn check_rule(mut self, source: &str, text: Arc<str>, expr: &Expr) -> Result<Node, Vec<Diagnostic>> {
+    pub fn check_rule(
+        mut self,
+        source: &str,
+        text: Arc<str>,
+        expr: &Expr,
+    ) -> Result<Node, Vec<Diagnostic>> {
         self.source = source.to_owned();
         self.text = text;
         let node = self.condition(expr);
@@ -143,11 +154,19 @@ impl<'a> Checker<'a> {
     }
 
     fn origin(&self, span: &Span) -> Origin {
-        Origin { text: self.text.clone(), span: span.clone() }
+        Origin {
+            text: self.text.clone(),
+            span: span.clone(),
+        }
     }
 
     fn node(&self, kind: NodeKind, ty: Type, nullable: bool, span: &Span) -> Node {
-        Node { kind, ty, nullable, origin: self.origin(span) }
+        Node {
+            kind,
+            ty,
+            nullable,
+            origin: self.origin(span),
+        }
     }
 
     /// An expression that must be a condition (type bool).
@@ -155,7 +174,10 @@ impl<'a> Checker<'a> {
         let node = self.expr(expr)?;
         if node.ty != Type::Bool {
             let d = self
-                .diag(expr.span.clone(), format!("expected a condition (true or false), found {}", node.ty))
+                .diag(
+                    expr.span.clone(),
+                    format!("expected a condition (true or false), found {}", node.ty),
+                )
                 .label(format!("this is {}", node.ty))
                 .help(condition_help(&node.ty));
             self.report(d);
@@ -168,10 +190,21 @@ impl<'a> Checker<'a> {
         let span = &expr.span;
         match &expr.kind {
             ExprKind::Null => Some(self.node(NodeKind::Const(Value::Null), Type::Null, true, span)),
-            ExprKind::Bool(b) => Some(self.node(NodeKind::Const(Value::Bool(*b)), Type::Bool, false, span)),
-            ExprKind::Int(i) => Some(self.node(NodeKind::Const(Value::Int(*i)), Type::Int, false, span)),
-            ExprKind::Float(x) => Some(self.node(NodeKind::Const(Value::Float(*x)), Type::Float, false, span)),
-            ExprKind::Text(s) => Some(self.node(NodeKind::Const(Value::Text(s.clone())), Type::Text, false, span)),
+            ExprKind::Bool(b) => {
+                Some(self.node(NodeKind::Const(Value::Bool(*b)), Type::Bool, false, span))
+            }
+            ExprKind::Int(i) => {
+                Some(self.node(NodeKind::Const(Value::Int(*i)), Type::Int, false, span))
+            }
+            ExprKind::Float(x) => {
+                Some(self.node(NodeKind::Const(Value::Float(*x)), Type::Float, false, span))
+            }
+            ExprKind::Text(s) => Some(self.node(
+                NodeKind::Const(Value::Text(s.clone())),
+                Type::Text,
+                false,
+                span,
+            )),
             ExprKind::List(items) => self.list(items, span),
             ExprKind::Path(segments) => self.path(segments, span),
             ExprKind::RuleRef(name) => self.rule_ref(name),
@@ -196,10 +229,18 @@ impl<'a> Checker<'a> {
                 continue;
             };
             match unify(&element, &node.ty) {
-                Some(ty) if !matches!(ty, Type::List(_) | Type::Principal | Type::Json) => element = ty,
+                Some(ty) if !matches!(ty, Type::List(_) | Type::Principal | Type::Json) => {
+                    element = ty
+                }
                 _ => {
                     let d = self
-                        .diag(item.span.clone(), format!("list items must share one scalar type; this one is {}", node.ty))
+                        .diag(
+                            item.span.clone(),
+                            format!(
+                                "list items must share one scalar type; this one is {}",
+                                node.ty
+                            ),
+                        )
                         .label(format!("expected {element}"));
                     self.report(d);
                     failed = true;
@@ -210,7 +251,12 @@ impl<'a> Checker<'a> {
         if failed {
             return None;
         }
-        Some(self.node(NodeKind::List(nodes), Type::List(Box::new(element)), false, span))
+        Some(self.node(
+            NodeKind::List(nodes),
+            Type::List(Box::new(element)),
+            false,
+            span,
+        ))
     }
 
     fn path(&mut self, segments: &[Ident], span: &Span) -> Option<Node> {
@@ -237,7 +283,10 @@ impl<'a> Checker<'a> {
                 let visible = self.exists.len() > self.it_floor;
                 let Some(resource) = self.exists.last().copied().filter(|_| visible) else {
                     let d = self
-                        .diag(root.span.clone(), "`it` exists only inside `exists(... where ...)`")
+                        .diag(
+                            root.span.clone(),
+                            "`it` exists only inside `exists(... where ...)`",
+                        )
                         .label("not inside exists")
                         .help("use `row` for the row this rule guards");
                     self.report(d);
@@ -256,7 +305,10 @@ impl<'a> Checker<'a> {
         };
         if let Some(extra) = rest.get(1) {
             let d = self
-                .diag(extra.span.clone(), format!("`user.{}` has no fields", attr.name))
+                .diag(
+                    extra.span.clone(),
+                    format!("`user.{}` has no fields", attr.name),
+                )
                 .label("unexpected field");
             self.report(d);
             return None;
@@ -274,7 +326,10 @@ impl<'a> Checker<'a> {
                         .chain(["scopes", "roles"])
                         .collect();
                     let mut d = self
-                        .diag(attr.span.clone(), format!("unknown user attribute `{}`", attr.name))
+                        .diag(
+                            attr.span.clone(),
+                            format!("unknown user attribute `{}`", attr.name),
+                        )
                         .label("not an attribute of user");
                     d = with_suggestion(d, &attr.name, known.iter().copied(), "user.");
                     self.report(d);
@@ -296,9 +351,18 @@ impl<'a> Checker<'a> {
     ) -> Option<Node> {
         let Some((last, middle)) = rest.split_last() else {
             let d = self
-                .diag(root.span.clone(), format!("`{}` is a whole row of {}; name one of its fields", root.name, resource.name))
+                .diag(
+                    root.span.clone(),
+                    format!(
+                        "`{}` is a whole row of {}; name one of its fields",
+                        root.name, resource.name
+                    ),
+                )
                 .label("a row, not a value")
-                .help(format!("for example `{}.{}`", root.name, resource.primary_key));
+                .help(format!(
+                    "for example `{}.{}`",
+                    root.name, resource.primary_key
+                ));
             self.report(d);
             return None;
         };
@@ -327,12 +391,23 @@ impl<'a> Checker<'a> {
                 }
                 None => {
                     let mut d = self
-                        .diag(segment.span.clone(), format!("unknown relation `{}` on {}", segment.name, current.name))
+                        .diag(
+                            segment.span.clone(),
+                            format!("unknown relation `{}` on {}", segment.name, current.name),
+                        )
                         .label("not a relation");
                     if current.fields.contains_key(&segment.name) {
-                        d = d.help(format!("`{}` is a field, and fields have no fields", segment.name));
+                        d = d.help(format!(
+                            "`{}` is a field, and fields have no fields",
+                            segment.name
+                        ));
                     } else {
-                        d = with_suggestion(d, &segment.name, current.relations.keys().map(String::as_str), "");
+                        d = with_suggestion(
+                            d,
+                            &segment.name,
+                            current.relations.keys().map(String::as_str),
+                            "",
+                        );
                     }
                     self.report(d);
                     return None;
@@ -341,14 +416,22 @@ impl<'a> Checker<'a> {
         }
         let Some(field) = current.fields.get(&last.name) else {
             let mut d = self
-                .diag(last.span.clone(), format!("unknown field `{}` on {}", last.name, current.name))
+                .diag(
+                    last.span.clone(),
+                    format!("unknown field `{}` on {}", last.name, current.name),
+                )
                 .label("not a field");
             if current.relations.contains_key(&last.name) {
                 d = d.help(format!(
                     "`{}` is a relation; name one of its fields, e.g. `{}.{}.<field>`",
                     last.name,
                     root.name,
-                    middle.iter().chain(std::iter::once(last)).map(|s| s.name.as_str()).collect::<Vec<_>>().join(".")
+                    middle
+                        .iter()
+                        .chain(std::iter::once(last))
+                        .map(|s| s.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(".")
                 ));
             } else {
                 d = with_suggestion(d, &last.name, current.fields.keys().map(String::as_str), "");
@@ -358,8 +441,17 @@ impl<'a> Checker<'a> {
         };
         // A missing related row reads as null, whatever the column says.
         let nullable = field.nullable || !hops.is_empty();
-        let field_ref = FieldRef { start, hops, field: last.name.clone() };
-        Some(self.node(NodeKind::Field(field_ref), Type::of_field(field.ty), nullable, span))
+        let field_ref = FieldRef {
+            start,
+            hops,
+            field: last.name.clone(),
+        };
+        Some(self.node(
+            NodeKind::Field(field_ref),
+            Type::of_field(field.ty),
+            nullable,
+            span,
+        ))
     }
 
     fn rule_ref(&mut self, name: &Ident) -> Option<Node> {
@@ -369,7 +461,9 @@ impl<'a> Checker<'a> {
             let known: Vec<&str> = self
                 .named
                 .keys()
-                .filter(|(scope, _)| scope.is_none() || scope.as_deref() == Some(&self.resource.name))
+                .filter(|(scope, _)| {
+                    scope.is_none() || scope.as_deref() == Some(&self.resource.name)
+                })
                 .map(|(_, n)| n.as_str())
                 .collect();
             let mut d = self
@@ -383,12 +477,23 @@ impl<'a> Checker<'a> {
             return None;
         };
         if let Some(position) = self.expanding.iter().position(|n| n == &named.source) {
-            let mut chain: Vec<&str> = self.expanding[position..].iter().map(String::as_str).collect();
+            let mut chain: Vec<&str> = self.expanding[position..]
+                .iter()
+                .map(String::as_str)
+                .collect();
             chain.push(&named.source);
             let d = self
-                .diag(name.span.clone(), format!("named rules refer to each other in a cycle: {}", chain.join(" -> ")))
+                .diag(
+                    name.span.clone(),
+                    format!(
+                        "named rules refer to each other in a cycle: {}",
+                        chain.join(" -> ")
+                    ),
+                )
                 .label("cycle closes here")
-                .help("break the cycle: a named rule cannot use itself, directly or through others");
+                .help(
+                    "break the cycle: a named rule cannot use itself, directly or through others",
+                );
             self.report(d);
             return None;
         }
@@ -423,16 +528,27 @@ impl<'a> Checker<'a> {
             BinaryOp::Eq | BinaryOp::Ne => {
                 let negated = op == BinaryOp::Ne;
                 if matches!(right.kind, ExprKind::Null) || matches!(left.kind, ExprKind::Null) {
-                    let other = if matches!(right.kind, ExprKind::Null) { left } else { right };
+                    let other = if matches!(right.kind, ExprKind::Null) {
+                        left
+                    } else {
+                        right
+                    };
                     let operand = self.expr(other)?;
                     return Some(self.node(
-                        NodeKind::IsNull { operand: Box::new(operand), negated },
+                        NodeKind::IsNull {
+                            operand: Box::new(operand),
+                            negated,
+                        },
                         Type::Bool,
                         false,
                         span,
                     ));
                 }
-                let compare = if negated { CompareOp::Ne } else { CompareOp::Eq };
+                let compare = if negated {
+                    CompareOp::Ne
+                } else {
+                    CompareOp::Eq
+                };
                 self.compare(compare, left, right, span)
             }
             BinaryOp::Lt => self.compare(CompareOp::Lt, left, right, span),
@@ -451,12 +567,26 @@ impl<'a> Checker<'a> {
             _ => l.ty.orderable_with(&r.ty),
         };
         if !ok {
-            let what = if matches!(op, CompareOp::Eq | CompareOp::Ne) { "compared" } else { "ordered" };
+            let what = if matches!(op, CompareOp::Eq | CompareOp::Ne) {
+                "compared"
+            } else {
+                "ordered"
+            };
             let mut d = self
-                .diag(span.clone(), format!("{} and {} cannot be {what} with `{}`", l.ty, r.ty, op.symbol()))
+                .diag(
+                    span.clone(),
+                    format!(
+                        "{} and {} cannot be {what} with `{}`",
+                        l.ty,
+                        r.ty,
+                        op.symbol()
+                    ),
+                )
                 .label(format!("{} {} {}", l.ty, op.symbol(), r.ty));
             if l.ty == Type::Principal || r.ty == Type::Principal {
-                d = d.help("`user` itself can only be compared with null; compare `user.id` instead");
+                d = d.help(
+                    "`user` itself can only be compared with null; compare `user.id` instead",
+                );
             } else if matches!(l.ty, Type::List(_)) || matches!(r.ty, Type::List(_)) {
                 d = d.help("to test membership, write `value in list`");
             }
@@ -464,7 +594,12 @@ impl<'a> Checker<'a> {
             return None;
         }
         let nullable = l.nullable || r.nullable;
-        Some(self.node(NodeKind::Compare(op, Box::new(l), Box::new(r)), Type::Bool, nullable, span))
+        Some(self.node(
+            NodeKind::Compare(op, Box::new(l), Box::new(r)),
+            Type::Bool,
+            nullable,
+            span,
+        ))
     }
 
     fn membership(&mut self, left: &Expr, right: &Expr, span: &Span) -> Option<Node> {
@@ -473,21 +608,34 @@ impl<'a> Checker<'a> {
         let (l, r) = (l?, r?);
         let Type::List(element) = &r.ty else {
             let d = self
-                .diag(right.span.clone(), format!("`in` needs a list on its right, found {}", r.ty))
+                .diag(
+                    right.span.clone(),
+                    format!("`in` needs a list on its right, found {}", r.ty),
+                )
                 .label("not a list")
                 .help("write `row.status in ['draft', 'published']` or `'admin' in user.roles`");
             self.report(d);
             return None;
         };
-        if !l.ty.comparable_with(element) || matches!(l.ty, Type::List(_) | Type::Principal | Type::Json) {
+        if !l.ty.comparable_with(element)
+            || matches!(l.ty, Type::List(_) | Type::Principal | Type::Json)
+        {
             let d = self
-                .diag(span.clone(), format!("{} cannot be looked up in a list of {element}", l.ty))
+                .diag(
+                    span.clone(),
+                    format!("{} cannot be looked up in a list of {element}", l.ty),
+                )
                 .label("types differ");
             self.report(d);
             return None;
         }
         let nullable = l.nullable || r.nullable || list_has_nullable(&r);
-        Some(self.node(NodeKind::In(Box::new(l), Box::new(r)), Type::Bool, nullable, span))
+        Some(self.node(
+            NodeKind::In(Box::new(l), Box::new(r)),
+            Type::Bool,
+            nullable,
+            span,
+        ))
     }
 
     fn call(&mut self, function: &Ident, args: &[Expr], span: &Span) -> Option<Node> {
@@ -509,7 +657,10 @@ impl<'a> Checker<'a> {
                 .chain(self.schema.functions.keys().map(String::as_str))
                 .collect();
             let mut d = self
-                .diag(function.span.clone(), format!("unknown function `{}`", function.name))
+                .diag(
+                    function.span.clone(),
+                    format!("unknown function `{}`", function.name),
+                )
                 .label("not a function");
             d = with_suggestion(d, &function.name, known.iter().copied(), "");
             self.report(d);
@@ -533,7 +684,15 @@ impl<'a> Checker<'a> {
         }
         if args.len() != sql.params.len() {
             let d = self
-                .diag(span.clone(), format!("`{}` takes {} argument(s), found {}", function.name, sql.params.len(), args.len()))
+                .diag(
+                    span.clone(),
+                    format!(
+                        "`{}` takes {} argument(s), found {}",
+                        function.name,
+                        sql.params.len(),
+                        args.len()
+                    ),
+                )
                 .label("wrong number of arguments");
             self.report(d);
             return None;
@@ -545,7 +704,10 @@ impl<'a> Checker<'a> {
             let node = self.expr(arg)?;
             if !node.ty.comparable_with(&Type::of_field(param)) {
                 let d = self
-                    .diag(arg.span.clone(), format!("expected {} here, found {}", param.name(), node.ty))
+                    .diag(
+                        arg.span.clone(),
+                        format!("expected {} here, found {}", param.name(), node.ty),
+                    )
                     .label("wrong argument type");
                 self.report(d);
                 return None;
@@ -553,7 +715,10 @@ impl<'a> Checker<'a> {
             nodes.push(node);
         }
         Some(self.node(
-            NodeKind::SqlCall { function: function.name.clone(), args: nodes },
+            NodeKind::SqlCall {
+                function: function.name.clone(),
+                args: nodes,
+            },
             Type::of_field(returns),
             true,
             span,
@@ -562,12 +727,18 @@ impl<'a> Checker<'a> {
 
     fn has_scope(&mut self, function: &Ident, args: &[Expr], span: &Span) -> Option<Node> {
         match args {
-            [Expr { kind: ExprKind::Text(scope), .. }] => {
-                Some(self.node(NodeKind::HasScope(scope.clone()), Type::Bool, false, span))
-            }
+            [
+                Expr {
+                    kind: ExprKind::Text(scope),
+                    ..
+                },
+            ] => Some(self.node(NodeKind::HasScope(scope.clone()), Type::Bool, false, span)),
             _ => {
                 let d = self
-                    .diag(span.clone(), format!("`{}` takes one scope name in quotes", function.name))
+                    .diag(
+                        span.clone(),
+                        format!("`{}` takes one scope name in quotes", function.name),
+                    )
                     .label("expected one string literal")
                     .help("for example has_scope('admin:write')");
                 self.report(d);
@@ -576,10 +747,23 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn text_op(&mut self, op: TextOp, function: &Ident, args: &[Expr], span: &Span) -> Option<Node> {
+    fn text_op(
+        &mut self,
+        op: TextOp,
+        function: &Ident,
+        args: &[Expr],
+        span: &Span,
+    ) -> Option<Node> {
         let [haystack, needle] = args else {
             let d = self
-                .diag(span.clone(), format!("`{}` takes two text arguments, found {}", function.name, args.len()))
+                .diag(
+                    span.clone(),
+                    format!(
+                        "`{}` takes two text arguments, found {}",
+                        function.name,
+                        args.len()
+                    ),
+                )
                 .label("wrong number of arguments")
                 .help(format!("for example {}(row.title, 'tea')", function.name));
             self.report(d);
@@ -591,22 +775,38 @@ impl<'a> Checker<'a> {
         for (node, expr) in [(&h, haystack), (&n, needle)] {
             if !matches!(node.ty, Type::Text | Type::Null) {
                 let d = self
-                    .diag(expr.span.clone(), format!("`{}` works on text, found {}", function.name, node.ty))
+                    .diag(
+                        expr.span.clone(),
+                        format!("`{}` works on text, found {}", function.name, node.ty),
+                    )
                     .label("not text");
                 self.report(d);
                 return None;
             }
         }
         let nullable = h.nullable || n.nullable;
-        Some(self.node(NodeKind::Text(op, Box::new(h), Box::new(n)), Type::Bool, nullable, span))
+        Some(self.node(
+            NodeKind::Text(op, Box::new(h), Box::new(n)),
+            Type::Bool,
+            nullable,
+            span,
+        ))
     }
 
     fn exists(&mut self, resource: &Ident, condition: &Expr, span: &Span) -> Option<Node> {
         let Some(target) = self.schema.resources.get(&resource.name) else {
             let mut d = self
-                .diag(resource.span.clone(), format!("unknown resource `{}`", resource.name))
+                .diag(
+                    resource.span.clone(),
+                    format!("unknown resource `{}`", resource.name),
+                )
                 .label("not a resource");
-            d = with_suggestion(d, &resource.name, self.schema.resources.keys().map(String::as_str), "");
+            d = with_suggestion(
+                d,
+                &resource.name,
+                self.schema.resources.keys().map(String::as_str),
+                "",
+            );
             self.report(d);
             return None;
         };
@@ -646,7 +846,12 @@ fn unify(a: &Type, b: &Type) -> Option<Type> {
     }
 }
 
-fn with_suggestion<'k>(d: Diagnostic, name: &str, known: impl IntoIterator<Item = &'k str>, prefix: &str) -> Diagnostic {
+fn with_suggestion<'k>(
+    d: Diagnostic,
+    name: &str,
+    known: impl IntoIterator<Item = &'k str>,
+    prefix: &str,
+) -> Diagnostic {
     match did_you_mean(name, known) {
         Some(s) => d.help(format!("did you mean `{prefix}{s}`?")),
         None => d,
@@ -656,7 +861,9 @@ fn with_suggestion<'k>(d: Diagnostic, name: &str, known: impl IntoIterator<Item 
 fn condition_help(ty: &Type) -> String {
     match ty {
         Type::Principal => "to test for a logged-in caller, write `user != null`".to_owned(),
-        Type::Int | Type::Float | Type::Text | Type::Timestamp => "compare it, e.g. `row.owner_id == user.id`".to_owned(),
+        Type::Int | Type::Float | Type::Text | Type::Timestamp => {
+            "compare it, e.g. `row.owner_id == user.id`".to_owned()
+        }
         Type::List(_) => "test membership, e.g. `'admin' in user.roles`".to_owned(),
         _ => "a rule must be a condition".to_owned(),
     }
@@ -721,26 +928,40 @@ mod tests {
         let d = one_error(Action::Read, "has_scop('x')");
         assert_eq!(d.help.as_deref(), Some("did you mean `has_scope`?"));
         let d = one_error(Action::Read, "is_ownr");
-        assert_eq!(d.help.as_deref(), Some("did you mean the named rule `is_owner`?"));
+        assert_eq!(
+            d.help.as_deref(),
+            Some("did you mean the named rule `is_owner`?")
+        );
     }
 
     #[test]
     fn relation_and_row_misuse() {
         let d = one_error(Action::Read, "row.owner == 1");
-        assert!(d.help.as_deref().is_some_and(|h| h.contains("`owner` is a relation")), "{d:?}");
+        assert!(
+            d.help
+                .as_deref()
+                .is_some_and(|h| h.contains("`owner` is a relation")),
+            "{d:?}"
+        );
         let d = one_error(Action::Read, "row.votes.user_id == 1");
         assert!(d.message.contains("to-many"), "{d:?}");
         let d = one_error(Action::Read, "row == 1");
         assert!(d.message.contains("whole row"), "{d:?}");
         let d = one_error(Action::Read, "row.title.x == 1");
-        assert!(d.help.as_deref().is_some_and(|h| h.contains("is a field")), "{d:?}");
+        assert!(
+            d.help.as_deref().is_some_and(|h| h.contains("is a field")),
+            "{d:?}"
+        );
     }
 
     #[test]
     fn new_only_where_something_is_proposed() {
         for action in [Action::List, Action::Read, Action::Delete] {
             let d = one_error(action, "new.title == 'x'");
-            assert_eq!(d.message, format!("`new` does not exist in a {action} rule"));
+            assert_eq!(
+                d.message,
+                format!("`new` does not exist in a {action} rule")
+            );
         }
     }
 
@@ -749,9 +970,16 @@ mod tests {
         let d = one_error(Action::Read, "it.user_id == 1");
         assert!(d.message.contains("only inside `exists"), "{d:?}");
         let mut set = rules();
-        set.add_named(None, "uses_it", "rules.uses_it", source("it.user_id == 1")).expect("parses");
+        set.add_named(None, "uses_it", "rules.uses_it", source("it.user_id == 1"))
+            .expect("parses");
         let all = set
-            .compile("posts", Action::Read, "t", source("exists(votes where uses_it)"), CheckOptions::default())
+            .compile(
+                "posts",
+                Action::Read,
+                "t",
+                source("exists(votes where uses_it)"),
+                CheckOptions::default(),
+            )
             .expect_err("it leaks");
         assert_eq!(all[0].rule, "rules.uses_it");
     }
@@ -782,19 +1010,30 @@ mod tests {
 
     #[test]
     fn collects_several_errors() {
-        assert_eq!(errors("posts", Action::Read, "row.a == 1 || row.b == 2").len(), 2);
+        assert_eq!(
+            errors("posts", Action::Read, "row.a == 1 || row.b == 2").len(),
+            2
+        );
     }
 
     #[test]
     fn sql_functions_need_postgres_and_no_in_memory_use() {
-        let d = compile_with("posts", Action::Read, "check_article_access(row.id, user.id)", CheckOptions::default())
-            .expect_err("sqlite");
+        let d = compile_with(
+            "posts",
+            Action::Read,
+            "check_article_access(row.id, user.id)",
+            CheckOptions::default(),
+        )
+        .expect_err("sqlite");
         assert!(d[0].message.contains("run only on PostgreSQL"), "{d:?}");
         let d = compile_with(
             "posts",
             Action::Create,
             "check_article_access(row.id, user.id)",
-            CheckOptions { in_memory: true, sql_functions: true },
+            CheckOptions {
+                in_memory: true,
+                sql_functions: true,
+            },
         )
         .expect_err("in memory");
         assert!(d[0].message.contains("evaluated in memory"), "{d:?}");
@@ -802,7 +1041,10 @@ mod tests {
             "posts",
             Action::Read,
             "check_article_access(row.id)",
-            CheckOptions { in_memory: false, sql_functions: true },
+            CheckOptions {
+                in_memory: false,
+                sql_functions: true,
+            },
         )
         .expect_err("arity");
         assert!(d[0].message.contains("takes 2 argument"), "{d:?}");
@@ -811,19 +1053,36 @@ mod tests {
     #[test]
     fn named_rule_cycles_are_refused() {
         let mut set = rules();
-        set.add_named(None, "a", "rules.a", source("b || user.id == 1")).expect("parses");
-        set.add_named(None, "b", "rules.b", source("row.id == 2 && a")).expect("parses");
+        set.add_named(None, "a", "rules.a", source("b || user.id == 1"))
+            .expect("parses");
+        set.add_named(None, "b", "rules.b", source("row.id == 2 && a"))
+            .expect("parses");
         let d = set
-            .compile("posts", Action::Read, "posts.rules.read", source("a"), CheckOptions::default())
+            .compile(
+                "posts",
+                Action::Read,
+                "posts.rules.read",
+                source("a"),
+                CheckOptions::default(),
+            )
             .expect_err("cycle");
-        assert!(d[0].message.contains("rules.a -> rules.b -> rules.a"), "{d:?}");
+        assert!(
+            d[0].message.contains("rules.a -> rules.b -> rules.a"),
+            "{d:?}"
+        );
         assert_eq!(d[0].rule, "rules.b");
     }
 
     #[test]
     fn reserved_names_cannot_name_rules() {
         let mut set = rules();
-        assert!(set.add_named(None, "row", "rules.row", source("true")).is_err());
-        assert!(set.add_named(None, "a-b", "rules.x", source("true")).is_err());
+        assert!(
+            set.add_named(None, "row", "rules.row", source("true"))
+                .is_err()
+        );
+        assert!(
+            set.add_named(None, "a-b", "rules.x", source("true"))
+                .is_err()
+        );
     }
 }

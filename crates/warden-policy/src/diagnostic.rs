@@ -47,7 +47,12 @@ impl Diagnostic {
             Some((source, location)) => (
                 location.file_text.as_str(),
                 location.file.clone(),
-                shift(&self.span, location.offset, location.file_text.len(), &source.text),
+                shift(
+                    &self.span,
+                    location.offset,
+                    location.file_text.len(),
+                    &source.text,
+                ),
             ),
             None => (
                 source.map_or("", |s| s.text.as_str()),
@@ -56,9 +61,11 @@ impl Diagnostic {
             ),
         };
         let mut title = Level::ERROR.primary_title(self.message.as_str()).element(
-            Snippet::source(text)
-                .path(path.as_str())
-                .annotation(AnnotationKind::Primary.span(span).label(self.label.as_str())),
+            Snippet::source(text).path(path.as_str()).annotation(
+                AnnotationKind::Primary
+                    .span(span)
+                    .label(self.label.as_str()),
+            ),
         );
         if let Some(help) = &self.help {
             title = title.element(Level::HELP.message(help.as_str()));
@@ -75,7 +82,11 @@ fn shift(span: &Span, offset: usize, file_len: usize, rule_text: &str) -> Span {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {} (at byte {})", self.rule, self.message, self.span.start)?;
+        write!(
+            f,
+            "{}: {} (at byte {})",
+            self.rule, self.message, self.span.start
+        )?;
         if let Some(help) = &self.help {
             write!(f, "; {help}")?;
         }
@@ -132,7 +143,10 @@ impl Sources {
 }
 
 /// Suggests the closest known name for a near-miss, if any is close enough.
-pub(crate) fn did_you_mean<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub(crate) fn did_you_mean<'a>(
+    name: &str,
+    known: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     known
         .into_iter()
         .map(|candidate| (strsim::damerau_levenshtein(name, candidate), candidate))
@@ -147,7 +161,10 @@ mod tests {
 
     #[test]
     fn suggests_near_misses_only() {
-        assert_eq!(did_you_mean("ownerid", ["owner_id", "title"]), Some("owner_id".into()));
+        assert_eq!(
+            did_you_mean("ownerid", ["owner_id", "title"]),
+            Some("owner_id".into())
+        );
         assert_eq!(did_you_mean("xyz", ["owner_id", "title"]), None);
     }
 }

@@ -31,7 +31,11 @@ impl Principal {
     pub fn with_id(id: impl Into<Value>) -> Self {
         let mut attributes = HashMap::new();
         attributes.insert("id".to_owned(), id.into());
-        Self { attributes, scopes: Vec::new(), roles: Vec::new() }
+        Self {
+            attributes,
+            scopes: Vec::new(),
+            roles: Vec::new(),
+        }
     }
 
     pub fn attribute(mut self, name: &str, value: impl Into<Value>) -> Self {
@@ -55,9 +59,16 @@ impl Principal {
 
     pub(crate) fn value(&self, name: &str) -> Cow<'_, Value> {
         match name {
-            "scopes" => Cow::Owned(Value::List(self.scopes.iter().map(|s| Value::Text(s.clone())).collect())),
-            "roles" => Cow::Owned(Value::List(self.roles.iter().map(|s| Value::Text(s.clone())).collect())),
-            _ => self.attributes.get(name).map_or(Cow::Owned(Value::Null), Cow::Borrowed),
+            "scopes" => Cow::Owned(Value::List(
+                self.scopes.iter().map(|s| Value::Text(s.clone())).collect(),
+            )),
+            "roles" => Cow::Owned(Value::List(
+                self.roles.iter().map(|s| Value::Text(s.clone())).collect(),
+            )),
+            _ => self
+                .attributes
+                .get(name)
+                .map_or(Cow::Owned(Value::Null), Cow::Borrowed),
         }
     }
 }
@@ -75,7 +86,10 @@ impl Dataset {
     }
 
     pub fn insert(&mut self, resource: &str, row: Row) {
-        self.tables.entry(resource.to_owned()).or_default().push(row);
+        self.tables
+            .entry(resource.to_owned())
+            .or_default()
+            .push(row);
     }
 
     pub fn rows(&self, resource: &str) -> &[Row] {
@@ -103,7 +117,12 @@ static EMPTY: std::sync::OnceLock<Dataset> = std::sync::OnceLock::new();
 impl<'a> Env<'a> {
     /// A decision on one row with no other data loaded.
     pub fn new(user: Option<&'a Principal>, row: Option<&'a Row>) -> Self {
-        Self { user, row, new: None, data: EMPTY.get_or_init(Dataset::default) }
+        Self {
+            user,
+            row,
+            new: None,
+            data: EMPTY.get_or_init(Dataset::default),
+        }
     }
 
     pub fn with_new(mut self, new: &'a Row) -> Self {
@@ -167,10 +186,19 @@ pub(crate) fn condition(node: &Node, env: &Env<'_>, scope: Option<&Scope<'_>>) -
             (Value::Text(h), Value::Text(n)) => op.apply(h, n),
             _ => false,
         },
-        NodeKind::Exists { resource, condition: inner, depth, .. } => {
+        NodeKind::Exists {
+            resource,
+            condition: inner,
+            depth,
+            ..
+        } => {
             let depth = *depth;
             env.data.rows(resource).iter().any(|row| {
-                let inner_scope = Scope { row, depth, parent: scope };
+                let inner_scope = Scope {
+                    row,
+                    depth,
+                    parent: scope,
+                };
                 condition(inner, env, Some(&inner_scope))
             })
         }
@@ -178,17 +206,28 @@ pub(crate) fn condition(node: &Node, env: &Env<'_>, scope: Option<&Scope<'_>>) -
     }
 }
 
-pub(crate) fn value<'e>(node: &'e Node, env: &Env<'e>, scope: Option<&Scope<'e>>) -> Cow<'e, Value> {
+pub(crate) fn value<'e>(
+    node: &'e Node,
+    env: &Env<'e>,
+    scope: Option<&Scope<'e>>,
+) -> Cow<'e, Value> {
     match &node.kind {
         NodeKind::Const(v) => Cow::Borrowed(v),
         NodeKind::UserAttr(name) => match env.user {
             Some(user) => user.value(name),
             None => Cow::Owned(Value::Null),
         },
-        NodeKind::Principal => Cow::Owned(if env.user.is_some() { Value::Bool(true) } else { Value::Null }),
+        NodeKind::Principal => Cow::Owned(if env.user.is_some() {
+            Value::Bool(true)
+        } else {
+            Value::Null
+        }),
         NodeKind::Field(field) => field_value(field, env, scope),
         NodeKind::List(items) => Cow::Owned(Value::List(
-            items.iter().map(|i| value(i, env, scope).into_owned()).collect(),
+            items
+                .iter()
+                .map(|i| value(i, env, scope).into_owned())
+                .collect(),
         )),
         // Database-only: unreachable for rules checked for in-memory use;
         // anything else denies rather than guesses.
@@ -197,7 +236,11 @@ pub(crate) fn value<'e>(node: &'e Node, env: &Env<'e>, scope: Option<&Scope<'e>>
     }
 }
 
-fn field_value<'e>(field: &'e FieldRef, env: &Env<'e>, scope: Option<&Scope<'e>>) -> Cow<'e, Value> {
+fn field_value<'e>(
+    field: &'e FieldRef,
+    env: &Env<'e>,
+    scope: Option<&Scope<'e>>,
+) -> Cow<'e, Value> {
     let null = || Cow::Owned(Value::Null);
     let (mut row, hops) = match &field.start {
         Start::Row => (env.row, field.hops.as_slice()),
@@ -242,7 +285,9 @@ pub(crate) fn compare(op: CompareOp, left: &Value, right: &Value) -> bool {
 
 pub(crate) fn member(needle: &Value, list: &Value) -> bool {
     match list {
-        Value::List(items) if !needle.is_null() => items.iter().any(|item| !item.is_null() && needle.rule_eq(item)),
+        Value::List(items) if !needle.is_null() => items
+            .iter()
+            .any(|item| !item.is_null() && needle.rule_eq(item)),
         _ => false,
     }
 }
@@ -254,16 +299,28 @@ mod tests {
     use crate::fixtures::compile;
 
     fn row(pairs: &[(&str, Value)]) -> Row {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect()
     }
 
     fn post(owner: i64) -> Row {
-        row(&[("id", 8.into()), ("owner_id", owner.into()), ("title", "Tea".into()), ("assignee_id", Value::Null)])
+        row(&[
+            ("id", 8.into()),
+            ("owner_id", owner.into()),
+            ("title", "Tea".into()),
+            ("assignee_id", Value::Null),
+        ])
     }
 
     #[test]
     fn owner_rule() {
-        let rule = compile("posts", Action::Delete, "row.owner_id == user.id || user.is_superuser");
+        let rule = compile(
+            "posts",
+            Action::Delete,
+            "row.owner_id == user.id || user.is_superuser",
+        );
         let user23 = Principal::with_id(23).attribute("is_superuser", false);
         let admin = Principal::with_id(1).attribute("is_superuser", true);
         assert!(rule.evaluate(&Env::new(Some(&user23), Some(&post(23)))));
@@ -289,7 +346,11 @@ mod tests {
             ("contains(row.content, 'x')", false),
             ("user.manager_id == row.assignee_id", false),
         ] {
-            assert_eq!(compile("posts", Action::Read, text).evaluate(&env), expected, "{text}");
+            assert_eq!(
+                compile("posts", Action::Read, text).evaluate(&env),
+                expected,
+                "{text}"
+            );
         }
         let anonymous = Env::new(None, Some(&p));
         assert!(!compile("posts", Action::Read, "user.id == row.owner_id").evaluate(&anonymous));
@@ -311,23 +372,51 @@ mod tests {
             ("row.id in [1.5, 8.0]", true),
             ("icontains(row.title, 'EA')", true),
             ("contains(row.title, 'EA')", false),
-            ("starts_with(row.title, 'Te') && ends_with(row.title, 'ea')", true),
+            (
+                "starts_with(row.title, 'Te') && ends_with(row.title, 'ea')",
+                true,
+            ),
             ("row.title < 'a'", true),
-            ("row.id >= 8 && row.id <= 8 && row.id > 7 && row.id < 9", true),
+            (
+                "row.id >= 8 && row.id <= 8 && row.id > 7 && row.id < 9",
+                true,
+            ),
         ] {
-            assert_eq!(compile("posts", Action::Read, text).evaluate(&env), expected, "{text}");
+            assert_eq!(
+                compile("posts", Action::Read, text).evaluate(&env),
+                expected,
+                "{text}"
+            );
         }
     }
 
     #[test]
     fn relations_and_exists_read_the_dataset() {
         let mut data = Dataset::new();
-        data.insert("users", row(&[("id", 21.into()), ("email", "a@x".into()), ("manager_id", 23.into())]));
-        data.insert("article_read_access", row(&[("id", 1.into()), ("article_id", 8.into()), ("user_id", 23.into())]));
+        data.insert(
+            "users",
+            row(&[
+                ("id", 21.into()),
+                ("email", "a@x".into()),
+                ("manager_id", 23.into()),
+            ]),
+        );
+        data.insert(
+            "article_read_access",
+            row(&[
+                ("id", 1.into()),
+                ("article_id", 8.into()),
+                ("user_id", 23.into()),
+            ]),
+        );
         let user = Principal::with_id(23);
         let p = post(21);
         let env = Env::new(Some(&user), Some(&p)).with_data(&data);
-        let acl = compile("posts", Action::Read, "exists(article_read_access where it.article_id == row.id && it.user_id == user.id)");
+        let acl = compile(
+            "posts",
+            Action::Read,
+            "exists(article_read_access where it.article_id == row.id && it.user_id == user.id)",
+        );
         assert!(acl.evaluate(&env));
         let other = Principal::with_id(24);
         assert!(!acl.evaluate(&Env::new(Some(&other), Some(&p)).with_data(&data)));
@@ -339,7 +428,11 @@ mod tests {
 
     #[test]
     fn new_is_the_proposal() {
-        let rule = compile("posts", Action::Update, "row.owner_id == user.id && new.owner_id == row.owner_id");
+        let rule = compile(
+            "posts",
+            Action::Update,
+            "row.owner_id == user.id && new.owner_id == row.owner_id",
+        );
         let user = Principal::with_id(23);
         let stored = post(23);
         let keeps = post(23);

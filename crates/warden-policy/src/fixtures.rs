@@ -43,22 +43,48 @@ pub fn schema() -> Schema {
 
 pub fn rules() -> RuleSet {
     let mut set = RuleSet::new(schema());
-    set.add_named(Some("posts"), "is_owner", "posts.rules.is_owner", source("row.owner_id == user.id"))
-        .expect("named rule");
-    set.add_named(None, "is_admin", "rules.is_admin", source("user.is_superuser || has_scope('admin:write')"))
-        .expect("named rule");
+    set.add_named(
+        Some("posts"),
+        "is_owner",
+        "posts.rules.is_owner",
+        source("row.owner_id == user.id"),
+    )
+    .expect("named rule");
+    set.add_named(
+        None,
+        "is_admin",
+        "rules.is_admin",
+        source("user.is_superuser || has_scope('admin:write')"),
+    )
+    .expect("named rule");
     set
 }
 
 pub fn source(text: &str) -> RuleSource {
-    RuleSource { text: text.to_owned(), location: None }
+    RuleSource {
+        text: text.to_owned(),
+        location: None,
+    }
 }
 
-pub fn compile_with(resource: &str, action: Action, text: &str, options: CheckOptions) -> Result<Rule, Vec<Diagnostic>> {
+pub fn compile_with(
+    resource: &str,
+    action: Action,
+    text: &str,
+    options: CheckOptions,
+) -> Result<Rule, Vec<Diagnostic>> {
     rules().compile(resource, action, "test", source(text), options)
 }
 
 pub fn compile(resource: &str, action: Action, text: &str) -> Rule {
-    compile_with(resource, action, text, CheckOptions { in_memory: false, sql_functions: true })
-        .unwrap_or_else(|d| panic!("{text}: {d:?}"))
+    compile_with(
+        resource,
+        action,
+        text,
+        CheckOptions {
+            in_memory: false,
+            sql_functions: true,
+        },
+    )
+    .unwrap_or_else(|d| panic!("{text}: {d:?}"))
 }

@@ -43,14 +43,25 @@ pub enum NodeKind {
     Or(Box<Node>, Box<Node>),
     Compare(CompareOp, Box<Node>, Box<Node>),
     /// `x == null` (`negated`: `x != null`).
-    IsNull { operand: Box<Node>, negated: bool },
+    IsNull {
+        operand: Box<Node>,
+        negated: bool,
+    },
     In(Box<Node>, Box<Node>),
     Text(TextOp, Box<Node>, Box<Node>),
     HasScope(String),
     /// `exists(resource where condition)`; `depth` numbers nested `exists`
     /// from 0 so each one's `it` has its own name.
-    Exists { resource: String, table: String, depth: usize, condition: Box<Node> },
-    SqlCall { function: String, args: Vec<Node> },
+    Exists {
+        resource: String,
+        table: String,
+        depth: usize,
+        condition: Box<Node>,
+    },
+    SqlCall {
+        function: String,
+        args: Vec<Node>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

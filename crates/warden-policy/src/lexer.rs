@@ -139,7 +139,10 @@ mod tests {
     use super::*;
 
     fn kinds(text: &str) -> Vec<Token> {
-        tokenize(text).into_iter().map(|t| t.expect("token").0).collect()
+        tokenize(text)
+            .into_iter()
+            .map(|t| t.expect("token").0)
+            .collect()
     }
 
     #[test]

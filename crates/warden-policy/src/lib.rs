@@ -21,6 +21,6 @@ pub use diagnostic::{Diagnostic, Location, RuleSource, Sources};
 pub use eval::{Dataset, Env, Principal, Row};
 pub use partial::{Known, Residual};
 pub use rules::{Rule, RuleSet};
-pub use sql::{Dialect, SqlError, SqlTarget};
 pub use schema::{FieldSchema, RelationKind, RelationSchema, ResourceSchema, Schema, SqlFunction};
+pub use sql::{Dialect, SqlError, SqlTarget};
 pub use value::{FieldType, Type, Value};

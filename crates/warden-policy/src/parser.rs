@@ -34,8 +34,12 @@ pub fn parse(rule: &str, text: &str) -> Result<Expr, Diagnostic> {
         None => Ok(expr),
         Some(_) => {
             let (token, span) = parser.next_token()?;
-            Err(Diagnostic::new(rule, span, format!("unexpected {} after the end of the rule", token.describe()))
-                .label("expected `&&`, `||` or the end of the rule"))
+            Err(Diagnostic::new(
+                rule,
+                span,
+                format!("unexpected {} after the end of the rule", token.describe()),
+            )
+            .label("expected `&&`, `||` or the end of the rule"))
         }
     }
 }
@@ -97,17 +101,23 @@ impl Parser<'_> {
         if token == expected {
             Ok(span)
         } else {
-            Err(Diagnostic::new(self.rule, span, format!("expected {what}, found {}", token.describe()))
-                .label(format!("expected {what}")))
+            Err(Diagnostic::new(
+                self.rule,
+                span,
+                format!("expected {what}, found {}", token.describe()),
+            )
+            .label(format!("expected {what}")))
         }
     }
 
     fn enter(&mut self, span: Span) -> Result<(), Diagnostic> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(Diagnostic::new(self.rule, span, "the rule nests too deeply")
-                .label(format!("more than {MAX_DEPTH} levels"))
-                .help("split it into named rules"));
+            return Err(
+                Diagnostic::new(self.rule, span, "the rule nests too deeply")
+                    .label(format!("more than {MAX_DEPTH} levels"))
+                    .help("split it into named rules"),
+            );
         }
         Ok(())
     }
@@ -145,7 +155,11 @@ impl Parser<'_> {
             return Err(Diagnostic::new(
                 self.rule,
                 span,
-                format!("comparisons do not chain: `{}` follows `{}`", next.symbol(), op.symbol()),
+                format!(
+                    "comparisons do not chain: `{}` follows `{}`",
+                    next.symbol(),
+                    op.symbol()
+                ),
             )
             .label("second comparison")
             .help("join the comparisons with `&&`"));
@@ -209,7 +223,11 @@ impl Parser<'_> {
     }
 
     fn int(&self, digits: &str, negative: bool, span: &Span) -> Result<i64, Diagnostic> {
-        let text = if negative { format!("-{digits}") } else { digits.to_owned() };
+        let text = if negative {
+            format!("-{digits}")
+        } else {
+            digits.to_owned()
+        };
         text.parse().map_err(|_| {
             Diagnostic::new(self.rule, span.clone(), "integer literal out of range")
                 .label("does not fit in 64 bits")
@@ -219,7 +237,10 @@ impl Parser<'_> {
     fn float(&self, digits: &str, span: &Span) -> Result<f64, Diagnostic> {
         match digits.parse::<f64>() {
             Ok(x) if x.is_finite() => Ok(x),
-            _ => Err(Diagnostic::new(self.rule, span.clone(), "float literal out of range").label("not a finite number")),
+            _ => Err(
+                Diagnostic::new(self.rule, span.clone(), "float literal out of range")
+                    .label("not a finite number"),
+            ),
         }
     }
 
@@ -230,8 +251,12 @@ impl Parser<'_> {
             Token::Int(digits) => ExprKind::Int(self.int(&digits, true, &full)?),
             Token::Float(digits) => ExprKind::Float(-self.float(&digits, &full)?),
             other => {
-                return Err(Diagnostic::new(self.rule, span, format!("expected a number after `-`, found {}", other.describe()))
-                    .label("`-` only negates number literals"));
+                return Err(Diagnostic::new(
+                    self.rule,
+                    span,
+                    format!("expected a number after `-`, found {}", other.describe()),
+                )
+                .label("`-` only negates number literals"));
             }
         };
         Ok(Expr { kind, span: full })
@@ -240,7 +265,10 @@ impl Parser<'_> {
     fn list(&mut self, open: Span) -> Result<Expr, Diagnostic> {
         let mut items = Vec::new();
         if let Some(close) = self.close_bracket() {
-            return Ok(Expr { kind: ExprKind::List(items), span: open.start..close.end });
+            return Ok(Expr {
+                kind: ExprKind::List(items),
+                span: open.start..close.end,
+            });
         }
         self.enter(open.clone())?;
         loop {
@@ -248,13 +276,19 @@ impl Parser<'_> {
             if self.eat(&Token::Comma) {
                 if let Some(close) = self.close_bracket() {
                     self.depth -= 1;
-                    return Ok(Expr { kind: ExprKind::List(items), span: open.start..close.end });
+                    return Ok(Expr {
+                        kind: ExprKind::List(items),
+                        span: open.start..close.end,
+                    });
                 }
                 continue;
             }
             let close = self.expect(Token::RBracket, "`,` or `]`")?;
             self.depth -= 1;
-            return Ok(Expr { kind: ExprKind::List(items), span: open.start..close.end });
+            return Ok(Expr {
+                kind: ExprKind::List(items),
+                span: open.start..close.end,
+            });
         }
     }
 
@@ -286,8 +320,12 @@ impl Parser<'_> {
     fn ident(&mut self, what: &str) -> Result<Ident, Diagnostic> {
         match self.next_token()? {
             (Token::Ident(name), span) => Ok(Ident { name, span }),
-            (other, span) => Err(Diagnostic::new(self.rule, span, format!("expected {what}, found {}", other.describe()))
-                .label(format!("expected {what}"))),
+            (other, span) => Err(Diagnostic::new(
+                self.rule,
+                span,
+                format!("expected {what}, found {}", other.describe()),
+            )
+            .label(format!("expected {what}"))),
         }
     }
 
@@ -310,7 +348,10 @@ impl Parser<'_> {
             segments.push(self.ident("a field name after `.`")?);
         }
         let end = segments.last().map_or(start, |s| s.span.end);
-        Ok(Expr { kind: ExprKind::Path(segments), span: start..end })
+        Ok(Expr {
+            kind: ExprKind::Path(segments),
+            span: start..end,
+        })
     }
 
     fn call(&mut self, function: Ident) -> Result<Expr, Diagnostic> {
@@ -332,7 +373,10 @@ impl Parser<'_> {
             .and_then(|t| t.as_ref().ok())
             .map_or(function.span.end, |(_, span)| span.end);
         let start = function.span.start;
-        Ok(Expr { kind: ExprKind::Call(function, args), span: start..end })
+        Ok(Expr {
+            kind: ExprKind::Call(function, args),
+            span: start..end,
+        })
     }
 }
 
@@ -377,8 +421,12 @@ mod tests {
     #[test]
     fn precedence_or_below_and_below_compare() {
         let e = ok("a || b && row.x == 1");
-        let ExprKind::Binary(BinaryOp::Or, _, right) = e.kind else { panic!("{e:?}") };
-        let ExprKind::Binary(BinaryOp::And, _, cmp) = right.kind else { panic!() };
+        let ExprKind::Binary(BinaryOp::Or, _, right) = e.kind else {
+            panic!("{e:?}")
+        };
+        let ExprKind::Binary(BinaryOp::And, _, cmp) = right.kind else {
+            panic!()
+        };
         assert!(matches!(cmp.kind, ExprKind::Binary(BinaryOp::Eq, _, _)));
     }
 
@@ -387,7 +435,9 @@ mod tests {
         assert!(matches!(ok("row.tea.user_id").kind, ExprKind::Path(ref p) if p.len() == 3));
         assert!(matches!(ok("user").kind, ExprKind::Path(ref p) if p.len() == 1));
         assert!(matches!(ok("is_owner").kind, ExprKind::RuleRef(_)));
-        assert!(matches!(ok("has_scope('admin:write')").kind, ExprKind::Call(_, ref a) if a.len() == 1));
+        assert!(
+            matches!(ok("has_scope('admin:write')").kind, ExprKind::Call(_, ref a) if a.len() == 1)
+        );
         assert!(matches!(ok("f()").kind, ExprKind::Call(_, ref a) if a.is_empty()));
         let e = ok("exists(acl where it.user_id == user.id)");
         assert!(matches!(e.kind, ExprKind::Exists(ref r, _) if r.name == "acl"));

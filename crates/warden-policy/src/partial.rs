@@ -36,7 +36,11 @@ impl Residual {
 impl Rule {
     /// Specialises for a caller, leaving a predicate over stored rows.
     pub fn specialize(&self, user: Option<&Principal>) -> Residual {
-        self.specialize_with(&Known { user, row: None, new: None })
+        self.specialize_with(&Known {
+            user,
+            row: None,
+            new: None,
+        })
     }
 
     /// Specialises for whatever is known.
@@ -54,7 +58,12 @@ fn constant(value: Value, like: &Node) -> Node {
         Value::Bool(_) => Type::Bool,
         _ => like.ty.clone(),
     };
-    Node { nullable: value.is_null(), kind: NodeKind::Const(value), ty, origin: like.origin.clone() }
+    Node {
+        nullable: value.is_null(),
+        kind: NodeKind::Const(value),
+        ty,
+        origin: like.origin.clone(),
+    }
 }
 
 fn truth(b: bool, like: &Node) -> Node {
@@ -72,9 +81,10 @@ fn as_const(node: &Node) -> Option<&Value> {
 /// `user.id` is no longer nullable.
 fn rebuild(node: &Node, kind: NodeKind) -> Node {
     let nullable = match &kind {
-        NodeKind::Compare(_, l, r) | NodeKind::Text(_, l, r) | NodeKind::And(l, r) | NodeKind::Or(l, r) => {
-            l.nullable || r.nullable
-        }
+        NodeKind::Compare(_, l, r)
+        | NodeKind::Text(_, l, r)
+        | NodeKind::And(l, r)
+        | NodeKind::Or(l, r) => l.nullable || r.nullable,
         NodeKind::In(l, r) => {
             let items_nullable = match &r.kind {
                 NodeKind::List(items) => items.iter().any(|i| i.nullable),
@@ -86,7 +96,12 @@ fn rebuild(node: &Node, kind: NodeKind) -> Node {
         NodeKind::Not(inner) => inner.nullable,
         _ => node.nullable,
     };
-    Node { kind, ty: node.ty.clone(), nullable, origin: node.origin.clone() }
+    Node {
+        kind,
+        ty: node.ty.clone(),
+        nullable,
+        origin: node.origin.clone(),
+    }
 }
 
 pub(crate) fn fold(node: &Node, known: &Known<'_>) -> Node {
@@ -99,7 +114,14 @@ pub(crate) fn fold(node: &Node, known: &Known<'_>) -> Node {
                 None => rebuild(node, NodeKind::List(items)),
             }
         }
-        NodeKind::Principal => constant(if known.user.is_some() { Value::Bool(true) } else { Value::Null }, node),
+        NodeKind::Principal => constant(
+            if known.user.is_some() {
+                Value::Bool(true)
+            } else {
+                Value::Null
+            },
+            node,
+        ),
         NodeKind::UserAttr(name) => match known.user {
             Some(user) => constant(user.value(name).into_owned(), node),
             None => constant(Value::Null, node),
@@ -115,7 +137,10 @@ pub(crate) fn fold(node: &Node, known: &Known<'_>) -> Node {
         }
         NodeKind::And(l, r) => {
             let (l, r) = (fold(l, known), fold(r, known));
-            match (as_const(&l).map(Value::is_true), as_const(&r).map(Value::is_true)) {
+            match (
+                as_const(&l).map(Value::is_true),
+                as_const(&r).map(Value::is_true),
+            ) {
                 (Some(false), _) | (_, Some(false)) => truth(false, node),
                 (Some(true), _) => r,
                 (_, Some(true)) => l,
@@ -124,7 +149,10 @@ pub(crate) fn fold(node: &Node, known: &Known<'_>) -> Node {
         }
         NodeKind::Or(l, r) => {
             let (l, r) = (fold(l, known), fold(r, known));
-            match (as_const(&l).map(Value::is_true), as_const(&r).map(Value::is_true)) {
+            match (
+                as_const(&l).map(Value::is_true),
+                as_const(&r).map(Value::is_true),
+            ) {
                 (Some(true), _) | (_, Some(true)) => truth(true, node),
                 (Some(false), _) => r,
                 (_, Some(false)) => l,
@@ -143,14 +171,22 @@ pub(crate) fn fold(node: &Node, known: &Known<'_>) -> Node {
             let operand = fold(operand, known);
             match as_const(&operand) {
                 Some(v) => truth(v.is_null() != *negated, node),
-                None => rebuild(node, NodeKind::IsNull { operand: Box::new(operand), negated: *negated }),
+                None => rebuild(
+                    node,
+                    NodeKind::IsNull {
+                        operand: Box::new(operand),
+                        negated: *negated,
+                    },
+                ),
             }
         }
         NodeKind::In(l, r) => {
             let (l, r) = (fold(l, known), fold(r, known));
             match (as_const(&l), as_const(&r)) {
                 (Some(Value::Null), _) => truth(false, node),
-                (_, Some(Value::List(items))) if items.iter().all(Value::is_null) => truth(false, node),
+                (_, Some(Value::List(items))) if items.iter().all(Value::is_null) => {
+                    truth(false, node)
+                }
                 (Some(a), Some(b)) => truth(member(a, b), node),
                 _ => rebuild(node, NodeKind::In(Box::new(l), Box::new(r))),
             }
@@ -163,7 +199,12 @@ pub(crate) fn fold(node: &Node, known: &Known<'_>) -> Node {
                 _ => rebuild(node, NodeKind::Text(*op, Box::new(h), Box::new(n))),
             }
         }
-        NodeKind::Exists { resource, table, depth, condition } => {
+        NodeKind::Exists {
+            resource,
+            table,
+            depth,
+            condition,
+        } => {
             let condition = fold(condition, known);
             if as_const(&condition).is_some_and(|v| !v.is_true()) {
                 return truth(false, node);
@@ -180,7 +221,10 @@ pub(crate) fn fold(node: &Node, known: &Known<'_>) -> Node {
         }
         NodeKind::SqlCall { function, args } => rebuild(
             node,
-            NodeKind::SqlCall { function: function.clone(), args: args.iter().map(|a| fold(a, known)).collect() },
+            NodeKind::SqlCall {
+                function: function.clone(),
+                args: args.iter().map(|a| fold(a, known)).collect(),
+            },
         ),
     }
 }
@@ -201,7 +245,11 @@ fn fold_field(node: &Node, field: &FieldRef, known: &Known<'_>) -> Node {
         None | Some(Value::Null) => constant(Value::Null, node),
         Some(key) => rebuild(
             node,
-            NodeKind::Field(FieldRef { start: Start::Key(key.clone()), hops: field.hops.clone(), field: field.field.clone() }),
+            NodeKind::Field(FieldRef {
+                start: Start::Key(key.clone()),
+                hops: field.hops.clone(),
+                field: field.field.clone(),
+            }),
         ),
     }
 }
@@ -214,42 +262,84 @@ mod tests {
 
     #[test]
     fn superuser_needs_no_predicate_and_anonymous_no_query() {
-        let rule = compile("posts", Action::Delete, "user.is_superuser || row.owner_id == user.id");
+        let rule = compile(
+            "posts",
+            Action::Delete,
+            "user.is_superuser || row.owner_id == user.id",
+        );
         let admin = Principal::with_id(1).attribute("is_superuser", true);
         assert_eq!(rule.specialize(Some(&admin)), Residual::Always(true));
         assert_eq!(rule.specialize(None), Residual::Always(false));
         let user = Principal::with_id(23).attribute("is_superuser", false);
-        assert!(matches!(rule.specialize(Some(&user)), Residual::Predicate(_)));
+        assert!(matches!(
+            rule.specialize(Some(&user)),
+            Residual::Predicate(_)
+        ));
     }
 
     #[test]
     fn scopes_fold_away() {
-        let rule = compile("posts", Action::List, "has_scope('admin:read') && row.published");
-        assert_eq!(rule.specialize(Some(&Principal::with_id(1))), Residual::Always(false));
+        let rule = compile(
+            "posts",
+            Action::List,
+            "has_scope('admin:read') && row.published",
+        );
+        assert_eq!(
+            rule.specialize(Some(&Principal::with_id(1))),
+            Residual::Always(false)
+        );
         let reader = Principal::with_id(1).scope("admin:read");
-        let Residual::Predicate(node) = rule.specialize(Some(&reader)) else { panic!() };
+        let Residual::Predicate(node) = rule.specialize(Some(&reader)) else {
+            panic!()
+        };
         assert!(matches!(node.kind, NodeKind::Field(_)));
     }
 
     #[test]
     fn known_rows_fold_and_relation_keys_become_constants() {
-        let rule = compile("posts", Action::Create, "new.owner_id == user.id && row.owner.is_superuser == false");
+        let rule = compile(
+            "posts",
+            Action::Create,
+            "new.owner_id == user.id && row.owner.is_superuser == false",
+        );
         let user = Principal::with_id(23);
         let mut proposed = Row::new();
         proposed.insert("owner_id".into(), Value::Int(23));
-        let known = Known { user: Some(&user), row: Some(&proposed), new: Some(&proposed) };
-        let Residual::Predicate(node) = rule.specialize_with(&known) else { panic!() };
-        let NodeKind::Compare(_, field, _) = node.kind else { panic!("{node:?}") };
-        assert!(matches!(field.kind, NodeKind::Field(FieldRef { start: Start::Key(Value::Int(23)), .. })));
+        let known = Known {
+            user: Some(&user),
+            row: Some(&proposed),
+            new: Some(&proposed),
+        };
+        let Residual::Predicate(node) = rule.specialize_with(&known) else {
+            panic!()
+        };
+        let NodeKind::Compare(_, field, _) = node.kind else {
+            panic!("{node:?}")
+        };
+        assert!(matches!(
+            field.kind,
+            NodeKind::Field(FieldRef {
+                start: Start::Key(Value::Int(23)),
+                ..
+            })
+        ));
         let mut other = proposed.clone();
         other.insert("owner_id".into(), Value::Int(21));
-        let known = Known { user: Some(&user), row: Some(&other), new: Some(&other) };
+        let known = Known {
+            user: Some(&user),
+            row: Some(&other),
+            new: Some(&other),
+        };
         assert_eq!(rule.specialize_with(&known), Residual::Always(false));
     }
 
     #[test]
     fn exists_with_false_condition_folds() {
-        let rule = compile("posts", Action::Read, "exists(votes where it.post_id == row.id && user != null)");
+        let rule = compile(
+            "posts",
+            Action::Read,
+            "exists(votes where it.post_id == row.id && user != null)",
+        );
         assert_eq!(rule.specialize(None), Residual::Always(false));
     }
 }

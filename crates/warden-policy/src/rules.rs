@@ -28,7 +28,11 @@ pub struct Rule {
 
 impl RuleSet {
     pub fn new(schema: Schema) -> Self {
-        Self { schema, named: NamedRules::new(), sources: Sources::default() }
+        Self {
+            schema,
+            named: NamedRules::new(),
+            sources: Sources::default(),
+        }
     }
 
     pub fn schema(&self) -> &Schema {
@@ -42,18 +46,32 @@ impl RuleSet {
 
     /// Declares a named rule, global (`resource = None`) or local to one
     /// resource. It is parsed now and checked where it is used.
-    pub fn add_named(&mut self, resource: Option<&str>, name: &str, source_name: &str, source: RuleSource) -> Result<(), Diagnostic> {
+    pub fn add_named(
+        &mut self,
+        resource: Option<&str>,
+        name: &str,
+        source_name: &str,
+        source: RuleSource,
+    ) -> Result<(), Diagnostic> {
         let text: Arc<str> = Arc::from(source.text.as_str());
         self.sources.insert(source_name, source);
         if is_path_root(name) || !is_identifier(name) {
-            return Err(Diagnostic::new(source_name, 0..0, format!("`{name}` cannot name a rule"))
-                .label("reserved or not an identifier")
-                .help("name rules with letters, digits and `_`, not `user`, `row`, `new` or `it`"));
+            return Err(
+                Diagnostic::new(source_name, 0..0, format!("`{name}` cannot name a rule"))
+                    .label("reserved or not an identifier")
+                    .help(
+                        "name rules with letters, digits and `_`, not `user`, `row`, `new` or `it`",
+                    ),
+            );
         }
         let expr = parse(source_name, &text)?;
         self.named.insert(
             (resource.map(str::to_owned), name.to_owned()),
-            NamedRule { source: source_name.to_owned(), text, expr },
+            NamedRule {
+                source: source_name.to_owned(),
+                text,
+                expr,
+            },
         );
         Ok(())
     }
@@ -70,12 +88,21 @@ impl RuleSet {
         let text: Arc<str> = Arc::from(source.text.as_str());
         self.sources.insert(source_name, source);
         let Some(resource_schema) = self.schema.resources.get(resource) else {
-            return Err(vec![Diagnostic::new(source_name, 0..0, format!("unknown resource `{resource}`"))]);
+            return Err(vec![Diagnostic::new(
+                source_name,
+                0..0,
+                format!("unknown resource `{resource}`"),
+            )]);
         };
         let expr = parse(source_name, &text).map_err(|d| vec![d])?;
         let root = Checker::new(&self.schema, &self.named, resource_schema, action, options)
             .check_rule(source_name, text, &expr)?;
-        Ok(Rule { root, name: source_name.to_owned(), resource: resource.to_owned(), action })
+        Ok(Rule {
+            root,
+            name: source_name.to_owned(),
+            resource: resource.to_owned(),
+            action,
+        })
     }
 }
 
@@ -100,6 +127,8 @@ impl Rule {
 
 fn is_identifier(name: &str) -> bool {
     let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }

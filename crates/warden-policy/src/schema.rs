@@ -82,7 +82,12 @@ impl Schema {
     }
 
     /// Declares a SQL function callable from rules.
-    pub fn function(&mut self, name: &str, params: Vec<FieldType>, returns: FieldType) -> &mut Self {
+    pub fn function(
+        &mut self,
+        name: &str,
+        params: Vec<FieldType>,
+        returns: FieldType,
+    ) -> &mut Self {
         self.functions
             .insert(name.to_owned(), SqlFunction { params, returns });
         self

@@ -39,7 +39,10 @@ pub struct SqlTarget {
 
 impl SqlTarget {
     pub fn new(dialect: Dialect, row: impl Into<String>) -> Self {
-        Self { dialect, row: row.into() }
+        Self {
+            dialect,
+            row: row.into(),
+        }
     }
 }
 
@@ -58,7 +61,10 @@ impl Residual {
         let expr = self.to_sql(target)?;
         let select = Query::select().expr(expr).to_owned();
         let (sql, values) = build(&select, target.dialect);
-        Ok((sql.strip_prefix("SELECT ").unwrap_or(&sql).to_owned(), values))
+        Ok((
+            sql.strip_prefix("SELECT ").unwrap_or(&sql).to_owned(),
+            values,
+        ))
     }
 }
 
@@ -91,7 +97,10 @@ struct Compiler<'t> {
 
 impl<'t> Compiler<'t> {
     fn new(target: &'t SqlTarget) -> Self {
-        Self { target, next_alias: Cell::new(0) }
+        Self {
+            target,
+            next_alias: Cell::new(0),
+        }
     }
 
     fn fresh_alias(&self) -> String {
@@ -104,7 +113,13 @@ impl<'t> Compiler<'t> {
     /// `NOT`, or the value is compared).
     fn condition(&self, node: &Node, strict: bool) -> Result<Expr, SqlError> {
         let dialect = self.target.dialect;
-        let guard = |e: Expr| if strict && node.nullable { wrap(dialect, "({}) IS TRUE", e) } else { e };
+        let guard = |e: Expr| {
+            if strict && node.nullable {
+                wrap(dialect, "({}) IS TRUE", e)
+            } else {
+                e
+            }
+        };
         Ok(match &node.kind {
             NodeKind::And(l, r) => self.condition(l, strict)?.and(self.condition(r, strict)?),
             NodeKind::Or(l, r) => self.condition(l, strict)?.or(self.condition(r, strict)?),
@@ -113,11 +128,20 @@ impl<'t> Compiler<'t> {
             NodeKind::Compare(op, l, r) => guard(self.compare(*op, l, r)?),
             NodeKind::IsNull { operand, negated } => {
                 let v = self.value(operand)?;
-                if *negated { v.is_not_null() } else { v.is_null() }
+                if *negated {
+                    v.is_not_null()
+                } else {
+                    v.is_null()
+                }
             }
             NodeKind::In(l, r) => guard(self.membership(l, r)?),
             NodeKind::Text(op, h, n) => guard(self.text(*op, h, n)?),
-            NodeKind::Exists { table, condition, depth, .. } => {
+            NodeKind::Exists {
+                table,
+                condition,
+                depth,
+                ..
+            } => {
                 let alias = exists_alias(*depth);
                 let mut select = Query::select();
                 select
@@ -162,8 +186,13 @@ impl<'t> Compiler<'t> {
     fn membership(&self, l: &Node, r: &Node) -> Result<Expr, SqlError> {
         let needle = self.value(l)?;
         let items: Vec<Expr> = match &r.kind {
-            NodeKind::List(items) => items.iter().map(|i| self.value(i)).collect::<Result<_, _>>()?,
-            NodeKind::Const(Value::List(values)) => values.iter().map(bind).collect::<Result<_, _>>()?,
+            NodeKind::List(items) => items
+                .iter()
+                .map(|i| self.value(i))
+                .collect::<Result<_, _>>()?,
+            NodeKind::Const(Value::List(values)) => {
+                values.iter().map(bind).collect::<Result<_, _>>()?
+            }
             _ => return Err(SqlError::ListValue),
         };
         if items.is_empty() {
@@ -175,8 +204,12 @@ impl<'t> Compiler<'t> {
     fn text(&self, op: TextOp, h: &Node, n: &Node) -> Result<Expr, SqlError> {
         let (h, n) = (self.value(h)?, self.value(n)?);
         Ok(match (self.target.dialect, op) {
-            (Dialect::Sqlite, TextOp::Contains) => Expr::expr(Func::cust("instr").arg(h).arg(n)).gt(0),
-            (Dialect::Postgres, TextOp::Contains) => Expr::expr(Func::cust("strpos").arg(h).arg(n)).gt(0),
+            (Dialect::Sqlite, TextOp::Contains) => {
+                Expr::expr(Func::cust("instr").arg(h).arg(n)).gt(0)
+            }
+            (Dialect::Postgres, TextOp::Contains) => {
+                Expr::expr(Func::cust("strpos").arg(h).arg(n)).gt(0)
+            }
             (Dialect::Sqlite, TextOp::IContains) => {
                 Expr::expr(Func::cust("instr").arg(Func::lower(h)).arg(Func::lower(n))).gt(0)
             }
@@ -187,12 +220,18 @@ impl<'t> Compiler<'t> {
             )
             .gt(0),
             (Dialect::Sqlite, TextOp::StartsWith) => Expr::expr(
-                Func::cust("substr").arg(h).arg(1).arg(Func::cust("length").arg(n.clone())),
+                Func::cust("substr")
+                    .arg(h)
+                    .arg(1)
+                    .arg(Func::cust("length").arg(n.clone())),
             )
             .eq(n),
-            (Dialect::Postgres, TextOp::StartsWith) => {
-                Expr::expr(Func::cust("left").arg(h).arg(Func::cust("length").arg(n.clone()))).eq(n)
-            }
+            (Dialect::Postgres, TextOp::StartsWith) => Expr::expr(
+                Func::cust("left")
+                    .arg(h)
+                    .arg(Func::cust("length").arg(n.clone())),
+            )
+            .eq(n),
             (Dialect::Sqlite, TextOp::EndsWith) => {
                 let from = Expr::expr(Func::cust("length").arg(h.clone()))
                     .sub(Func::cust("length").arg(n.clone()))
@@ -201,9 +240,12 @@ impl<'t> Compiler<'t> {
                     .lte(Func::cust("length").arg(h.clone()))
                     .and(Expr::expr(Func::cust("substr").arg(h).arg(from)).eq(n))
             }
-            (Dialect::Postgres, TextOp::EndsWith) => {
-                Expr::expr(Func::cust("right").arg(h).arg(Func::cust("length").arg(n.clone()))).eq(n)
-            }
+            (Dialect::Postgres, TextOp::EndsWith) => Expr::expr(
+                Func::cust("right")
+                    .arg(h)
+                    .arg(Func::cust("length").arg(n.clone())),
+            )
+            .eq(n),
         })
     }
 
@@ -212,10 +254,15 @@ impl<'t> Compiler<'t> {
             NodeKind::Const(v) => bind(v),
             NodeKind::Field(field) => self.field(field),
             NodeKind::SqlCall { function, args } => {
-                let args: Vec<Expr> = args.iter().map(|a| self.value(a)).collect::<Result<_, _>>()?;
+                let args: Vec<Expr> = args
+                    .iter()
+                    .map(|a| self.value(a))
+                    .collect::<Result<_, _>>()?;
                 Ok(Expr::expr(Func::cust(function.clone()).args(args)))
             }
-            NodeKind::Principal | NodeKind::UserAttr(_) | NodeKind::HasScope(_) => Err(SqlError::Unbound("user")),
+            NodeKind::Principal | NodeKind::UserAttr(_) | NodeKind::HasScope(_) => {
+                Err(SqlError::Unbound("user"))
+            }
             NodeKind::List(_) => Err(SqlError::ListValue),
             // A condition used as a value: never NULL, as in the evaluator.
             _ => self.condition(node, true),
@@ -288,7 +335,11 @@ mod tests {
     #[test]
     fn owner_rule_binds_the_principal() {
         let user = Principal::with_id(23).attribute("is_superuser", false);
-        let (text, values) = sql("row.owner_id == user.id || user.is_superuser", Dialect::Sqlite, &user);
+        let (text, values) = sql(
+            "row.owner_id == user.id || user.is_superuser",
+            Dialect::Sqlite,
+            &user,
+        );
         assert_eq!(text, r#""posts"."owner_id" = ?"#);
         assert_eq!(values.0, vec![sea_query::Value::BigInt(Some(23))]);
         let (text, _) = sql("row.owner_id == user.id", Dialect::Postgres, &user);
@@ -330,13 +381,20 @@ mod tests {
         let (text, _) = sql("row.title < 'b'", Dialect::Postgres, &user);
         assert_eq!(text, r#"("posts"."title" COLLATE "C") < $1"#);
         let (text, _) = sql("icontains(row.title, 'b')", Dialect::Postgres, &user);
-        assert_eq!(text, r#"strpos(LOWER("posts"."title" COLLATE "C"), LOWER($1 COLLATE "C")) > $2"#);
+        assert_eq!(
+            text,
+            r#"strpos(LOWER("posts"."title" COLLATE "C"), LOWER($1 COLLATE "C")) > $2"#
+        );
     }
 
     #[test]
     fn no_value_is_ever_pasted_into_sql() {
         let user = Principal::with_id(23).attribute("email", "'; DROP TABLE posts; --");
-        let (text, values) = sql("row.title == user.email || contains(row.title, 'x\\'y')", Dialect::Sqlite, &user);
+        let (text, values) = sql(
+            "row.title == user.email || contains(row.title, 'x\\'y')",
+            Dialect::Sqlite,
+            &user,
+        );
         assert!(!text.contains("DROP"), "{text}");
         assert!(!text.contains("x'y"), "{text}");
         let bound: Vec<String> = values.0.iter().map(|v| format!("{v:?}")).collect();
@@ -348,6 +406,9 @@ mod tests {
     fn unspecialised_user_is_an_error() {
         let rule = compile("posts", Action::Read, "row.owner_id == user.id");
         let residual = Residual::Predicate(rule.root().clone());
-        assert_eq!(residual.to_sql(&SqlTarget::new(Dialect::Sqlite, "p")).err(), Some(SqlError::Unbound("user")));
+        assert_eq!(
+            residual.to_sql(&SqlTarget::new(Dialect::Sqlite, "p")).err(),
+            Some(SqlError::Unbound("user"))
+        );
     }
 }

@@ -203,7 +203,9 @@ impl Type {
             (a, b) if a.is_numeric() && b.is_numeric() => true,
             // Timestamps are written as fixed-width RFC 3339 text.
             (Type::Timestamp, Type::Text) | (Type::Text, Type::Timestamp) => true,
-            (Type::Json, _) | (_, Type::Json) | (Type::Principal, _) | (_, Type::Principal) => false,
+            (Type::Json, _) | (_, Type::Json) | (Type::Principal, _) | (_, Type::Principal) => {
+                false
+            }
             (Type::List(_), _) | (_, Type::List(_)) => false,
             (a, b) => a == b,
         }
@@ -244,10 +246,22 @@ mod tests {
 
     #[test]
     fn int_float_comparison_is_exact() {
-        assert_eq!(Value::Int(3).rule_cmp(&Value::Float(3.5)), Some(Ordering::Less));
-        assert_eq!(Value::Float(3.0).rule_cmp(&Value::Int(3)), Some(Ordering::Equal));
-        assert_eq!(Value::Int(-3).rule_cmp(&Value::Float(-3.5)), Some(Ordering::Greater));
-        assert_eq!(Value::Int(i64::MAX).rule_cmp(&Value::Float(9.3e18)), Some(Ordering::Less));
+        assert_eq!(
+            Value::Int(3).rule_cmp(&Value::Float(3.5)),
+            Some(Ordering::Less)
+        );
+        assert_eq!(
+            Value::Float(3.0).rule_cmp(&Value::Int(3)),
+            Some(Ordering::Equal)
+        );
+        assert_eq!(
+            Value::Int(-3).rule_cmp(&Value::Float(-3.5)),
+            Some(Ordering::Greater)
+        );
+        assert_eq!(
+            Value::Int(i64::MAX).rule_cmp(&Value::Float(9.3e18)),
+            Some(Ordering::Less)
+        );
         assert_eq!(Value::Int(1).rule_cmp(&Value::Float(f64::NAN)), None);
     }
 
