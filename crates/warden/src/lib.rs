@@ -1,2 +1,5 @@
 //! The warden engine: config, store, authentication, authorization and the
 //! HTTP API, mountable into any axum app.
+
+pub mod config;
+pub mod timestamp;
