@@ -2,4 +2,5 @@
 //! HTTP API, mountable into any axum app.
 
 pub mod config;
+pub mod store;
 pub mod timestamp;
