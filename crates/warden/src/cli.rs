@@ -8,7 +8,11 @@ use warden::config::Config;
 use warden::store::{SeedData, Store};
 
 #[derive(Debug, Parser)]
-#[command(name = "warden", version, about = "Authorization-first REST backend: one TOML file becomes a protected API")]
+#[command(
+    name = "warden",
+    version,
+    about = "Authorization-first REST backend: one TOML file becomes a protected API"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -107,7 +111,10 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
             store.close().await;
             tracing::debug!(%listen, dev, "serve requested");
-            bail!("the HTTP server is not built yet; the database is migrated{}", if with_seed { " and seeded" } else { "" })
+            bail!(
+                "the HTTP server is not built yet; the database is migrated{}",
+                if with_seed { " and seeded" } else { "" }
+            )
         }
     }
 }

@@ -8,8 +8,8 @@ use crate::config::{
 };
 use crate::timestamp;
 use sea_query::{
-    ColumnDef, Expr, ForeignKey, ForeignKeyAction, Index, PostgresQueryBuilder,
-    SqliteQueryBuilder, Table, TableCreateStatement,
+    ColumnDef, Expr, ForeignKey, ForeignKeyAction, Index, PostgresQueryBuilder, SqliteQueryBuilder,
+    Table, TableCreateStatement,
 };
 use warden_policy::Value;
 
@@ -376,7 +376,10 @@ mod tests {
         assert_eq!(names("users"), ["ux_users_email"]);
         assert_eq!(names("posts"), ["ix_posts_owner_id"]);
         // post_id leads the unique set, so only user_id needs its own index.
-        assert_eq!(names("votes"), ["ux_votes_post_id_user_id", "ix_votes_user_id"]);
+        assert_eq!(
+            names("votes"),
+            ["ux_votes_post_id_user_id", "ix_votes_user_id"]
+        );
         assert_eq!(
             indexes(&config.resources["votes"])[0].create_statement(Dialect::Sqlite),
             r#"CREATE UNIQUE INDEX "ux_votes_post_id_user_id" ON "votes" ("post_id", "user_id")"#

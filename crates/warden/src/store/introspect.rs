@@ -11,7 +11,6 @@ pub struct ExistingColumn {
     pub name: String,
     /// Lowercased type as the catalog reports it.
     pub type_name: String,
-    pub not_null: bool,
 }
 
 #[derive(Debug, Default)]
@@ -31,34 +30,30 @@ impl Store {
                 .fetch_all(pool)
                 .await?;
                 for table in tables {
-                    let columns = sqlx::query(
-                        r#"SELECT name, type, "notnull" FROM pragma_table_info(?)"#,
-                    )
-                    .bind(&table)
-                    .fetch_all(pool)
-                    .await?
-                    .iter()
-                    .map(|row| -> Result<ExistingColumn, sqlx::Error> {
-                        Ok(ExistingColumn {
-                            name: row.try_get(0)?,
-                            type_name: row.try_get::<String, _>(1)?.to_ascii_lowercase(),
-                            not_null: row.try_get::<i64, _>(2)? != 0,
+                    let columns = sqlx::query("SELECT name, type FROM pragma_table_info(?)")
+                        .bind(&table)
+                        .fetch_all(pool)
+                        .await?
+                        .iter()
+                        .map(|row| -> Result<ExistingColumn, sqlx::Error> {
+                            Ok(ExistingColumn {
+                                name: row.try_get(0)?,
+                                type_name: row.try_get::<String, _>(1)?.to_ascii_lowercase(),
+                            })
                         })
-                    })
-                    .collect::<Result<_, _>>()?;
+                        .collect::<Result<_, _>>()?;
                     schema.tables.insert(table, columns);
                 }
-                schema.indexes = sqlx::query_scalar(
-                    "SELECT name FROM sqlite_master WHERE type = 'index'",
-                )
-                .fetch_all(pool)
-                .await?
-                .into_iter()
-                .collect();
+                schema.indexes =
+                    sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'index'")
+                        .fetch_all(pool)
+                        .await?
+                        .into_iter()
+                        .collect();
             }
             Pool::Postgres(pool) => {
                 let rows = sqlx::query(
-                    "SELECT table_name::text, column_name::text, data_type::text, is_nullable::text \
+                    "SELECT table_name::text, column_name::text, data_type::text \
                      FROM information_schema.columns WHERE table_schema = current_schema() \
                      ORDER BY table_name, ordinal_position",
                 )
@@ -66,12 +61,14 @@ impl Store {
                 .await?;
                 for row in rows {
                     let table: String = row.try_get(0)?;
-                    let nullable: String = row.try_get(3)?;
-                    schema.tables.entry(table).or_default().push(ExistingColumn {
-                        name: row.try_get(1)?,
-                        type_name: row.try_get::<String, _>(2)?.to_ascii_lowercase(),
-                        not_null: nullable == "NO",
-                    });
+                    schema
+                        .tables
+                        .entry(table)
+                        .or_default()
+                        .push(ExistingColumn {
+                            name: row.try_get(1)?,
+                            type_name: row.try_get::<String, _>(2)?.to_ascii_lowercase(),
+                        });
                 }
                 schema.indexes = sqlx::query_scalar(
                     "SELECT indexname::text FROM pg_indexes WHERE schemaname = current_schema()",

@@ -173,8 +173,8 @@ impl Store {
     /// on PostgreSQL (re)defines the config's SQL functions.
     pub async fn migrate(&self, config: &Config) -> Result<MigrationReport, StoreError> {
         let existing = self.existing_schema().await?;
-        let (ddl, report) = plan(config, &existing, self.dialect())
-            .map_err(StoreError::DestructiveMigration)?;
+        let (ddl, report) =
+            plan(config, &existing, self.dialect()).map_err(StoreError::DestructiveMigration)?;
         let mut statements: Vec<Statement> = ddl.into_iter().map(plain).collect();
         statements.push(
             self.build(

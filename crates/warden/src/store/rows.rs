@@ -19,10 +19,16 @@ pub type Row = IndexMap<String, Value>;
 pub fn select_all(resource: &ResourceDef) -> SelectStatement {
     let mut select = Query::select();
     for field in resource.fields.values() {
-        select.column((Alias::new(resource.table.clone()), Alias::new(field.name.clone())));
+        select.column((
+            Alias::new(resource.table.clone()),
+            Alias::new(field.name.clone()),
+        ));
     }
     select
-        .column((Alias::new(resource.table.clone()), Alias::new(VERSION_COLUMN)))
+        .column((
+            Alias::new(resource.table.clone()),
+            Alias::new(VERSION_COLUMN),
+        ))
         .from(Alias::new(resource.table.clone()));
     select
 }
@@ -82,9 +88,7 @@ macro_rules! decode_column {
         let row = $row;
         let index = $index;
         match $kind {
-            Some(FieldKind::Integer) | None => {
-                Value::from(row.try_get::<Option<i64>, _>(index)?)
-            }
+            Some(FieldKind::Integer) | None => Value::from(row.try_get::<Option<i64>, _>(index)?),
             Some(FieldKind::Float) => Value::from(row.try_get::<Option<f64>, _>(index)?),
             Some(FieldKind::Bool) => Value::from(row.try_get::<Option<bool>, _>(index)?),
             Some(FieldKind::Text | FieldKind::Password) => {
@@ -167,10 +171,12 @@ impl Store {
         let mut columns = Vec::new();
         let mut values = Vec::new();
         for (name, value) in row {
-            let field = resource.field(name).ok_or_else(|| StoreError::InvalidValue {
-                field: format!("{}.{name}", resource.name),
-                problem: "not a field of this resource".to_owned(),
-            })?;
+            let field = resource
+                .field(name)
+                .ok_or_else(|| StoreError::InvalidValue {
+                    field: format!("{}.{name}", resource.name),
+                    problem: "not a field of this resource".to_owned(),
+                })?;
             let bound = to_sql_value(field.kind, value, self.dialect()).map_err(|problem| {
                 StoreError::InvalidValue {
                     field: format!("{}.{name}", resource.name),
@@ -184,10 +190,12 @@ impl Store {
             insert.or_default_values();
         } else {
             insert.columns(columns);
-            insert.values(values).map_err(|error| StoreError::InvalidValue {
-                field: resource.name.clone(),
-                problem: error.to_string(),
-            })?;
+            insert
+                .values(values)
+                .map_err(|error| StoreError::InvalidValue {
+                    field: resource.name.clone(),
+                    problem: error.to_string(),
+                })?;
         }
         let mut returning: Vec<Alias> = resource
             .fields
@@ -199,15 +207,11 @@ impl Store {
         let (sql, values) = self.build(&insert).into_parts();
         let stored = match &self.pool {
             Pool::Sqlite(pool) => {
-                let row = sqlx::query_with(sql, values)
-                    .fetch_one(pool)
-                    .await?;
+                let row = sqlx::query_with(sql, values).fetch_one(pool).await?;
                 decode_sqlite(resource, &row)?
             }
             Pool::Postgres(pool) => {
-                let row = sqlx::query_with(sql, values)
-                    .fetch_one(pool)
-                    .await?;
+                let row = sqlx::query_with(sql, values).fetch_one(pool).await?;
                 decode_postgres(resource, &row)?
             }
         };

@@ -118,12 +118,14 @@ fn seed_row(
     };
     for (key, value) in row {
         if is_users && (key == "scopes" || key == "roles") && resource.field(&key).is_none() {
-            let names = string_list(&value).ok_or_else(|| format!("`{key}` must be a list of strings"))?;
+            let names =
+                string_list(&value).ok_or_else(|| format!("`{key}` must be a list of strings"))?;
             let auth = config.auth.as_ref();
             for name in &names {
                 let known = match key.as_str() {
                     "roles" => auth.is_some_and(|auth| auth.roles.contains_key(name)),
-                    _ => auth.is_some_and(|auth| auth.scopes.is_empty() || auth.scopes.contains(name)),
+                    _ => auth
+                        .is_some_and(|auth| auth.scopes.is_empty() || auth.scopes.contains(name)),
                 };
                 if !known {
                     return Err(format!("`{name}` in {key} is not declared in [auth]"));
@@ -139,7 +141,8 @@ fn seed_row(
         let field = resource
             .field(&key)
             .ok_or_else(|| format!("`{key}` is not a field of {}", resource.name))?;
-        let value = value_from_toml(field.kind, &value).map_err(|problem| format!("{key}: {problem}"))?;
+        let value =
+            value_from_toml(field.kind, &value).map_err(|problem| format!("{key}: {problem}"))?;
         seed.values.insert(key, value);
     }
     if (!seed.scopes.is_empty() || !seed.roles.is_empty())
@@ -235,7 +238,9 @@ impl Store {
         Ok(SeedReport {
             inserted,
             skipped: row_statements as u64 - inserted,
-            grants: touched[row_statements..row_statements + grants].iter().sum(),
+            grants: touched[row_statements..row_statements + grants]
+                .iter()
+                .sum(),
         })
     }
 
@@ -249,8 +254,11 @@ impl Store {
         let mut columns = Vec::new();
         let mut values = Vec::new();
         for (name, value) in row {
-            let kind = resource.field(name).map_or(FieldKind::Text, |field| field.kind);
-            let bound = to_sql_value(kind, value, self.dialect()).map_err(|problem| invalid(name, problem))?;
+            let kind = resource
+                .field(name)
+                .map_or(FieldKind::Text, |field| field.kind);
+            let bound = to_sql_value(kind, value, self.dialect())
+                .map_err(|problem| invalid(name, problem))?;
             columns.push(Alias::new(name.clone()));
             values.push(Expr::value(bound));
         }
@@ -293,10 +301,16 @@ impl Store {
     /// set each one past the largest id so later inserts do not collide.
     fn advance_identity(&self, resource: &ResourceDef) -> Statement {
         let largest = Query::select()
-            .expr(Func::max(Expr::col(Alias::new(resource.primary_key.clone()))))
+            .expr(Func::max(Expr::col(Alias::new(
+                resource.primary_key.clone(),
+            ))))
             .from(Alias::new(resource.table.clone()))
             .to_owned();
-        let next = Expr::expr(Func::coalesce([Expr::SubQuery(None, Box::new(largest.into())), Expr::value(0i64)])).add(1i64);
+        let next = Expr::expr(Func::coalesce([
+            Expr::SubQuery(None, Box::new(largest.into())),
+            Expr::value(0i64),
+        ]))
+        .add(1i64);
         let sequence = Func::cust("pg_get_serial_sequence")
             .arg(resource.table.clone())
             .arg(resource.primary_key.clone());
