@@ -1,0 +1,3 @@
+//! Who is calling: passwords now; tokens, sessions and scopes later.
+
+pub mod password;

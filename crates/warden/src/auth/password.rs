@@ -1,0 +1,55 @@
+//! Password hashing with argon2id (default parameters, PHC strings). The
+//! work runs on tokio's blocking pool so it never stalls the async workers.
+//! It must not decide whether a user exists; callers verify against a
+//! dummy hash for unknown users so timing reveals nothing.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordError {
+    #[error("argon2: {0}")]
+    Hash(String),
+    #[error("the hashing task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// Hashes a password into an argon2id PHC string with a random salt.
+pub async fn hash(clear: String) -> Result<String, PasswordError> {
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .hash_password(clear.as_bytes())
+            .map(|hash| hash.to_string())
+            .map_err(|error| PasswordError::Hash(error.to_string()))
+    })
+    .await?
+}
+
+/// Whether `clear` matches the PHC string `hash` (false for a malformed one).
+pub async fn verify(clear: String, hash: String) -> Result<bool, PasswordError> {
+    Ok(tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash).is_ok_and(|parsed| {
+            Argon2::default()
+                .verify_password(clear.as_bytes(), &parsed)
+                .is_ok()
+        })
+    })
+    .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hashes_verify_and_are_salted() -> Result<(), PasswordError> {
+        let first = hash("password123".into()).await?;
+        let second = hash("password123".into()).await?;
+        assert!(first.starts_with("$argon2id$"));
+        assert_ne!(first, second);
+        assert!(verify("password123".into(), first.clone()).await?);
+        assert!(!verify("password124".into(), first).await?);
+        assert!(!verify("password123".into(), "not a hash".into()).await?);
+        Ok(())
+    }
+}

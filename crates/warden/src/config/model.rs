@@ -1,0 +1,361 @@
+//! The validated config: resources, fields, relations, auth, rules as text.
+//! Everything here has passed validation; this module must not parse TOML
+//! nor compile rules (the policy crate does that from [`RuleText`]).
+
+use indexmap::IndexMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use warden_policy::value::{FieldType, Value};
+
+/// The whole config file, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was loaded from.
+    pub path: PathBuf,
+    /// The file's text, for rendering rule errors against it.
+    pub source: Arc<str>,
+    pub database: DatabaseConfig,
+    pub auth: Option<AuthConfig>,
+    pub resources: IndexMap<String, ResourceDef>,
+    /// Named rules usable from every resource (`[rules]`).
+    pub rules: IndexMap<String, RuleText>,
+    /// SQL functions rules may call (PostgreSQL only).
+    pub functions: IndexMap<String, FunctionDef>,
+    /// Policy test cases (`[[tests]]`), run by `warden test`.
+    pub tests: Vec<PolicyTest>,
+}
+
+impl Config {
+    /// The folder holding the config file; relative paths in it start here.
+    pub fn folder(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new("."))
+    }
+
+    pub fn resource(&self, name: &str) -> Option<&ResourceDef> {
+        self.resources.get(name)
+    }
+
+    /// The resource holding accounts, when `[auth]` is configured.
+    pub fn users_resource(&self) -> Option<&ResourceDef> {
+        self.auth
+            .as_ref()
+            .and_then(|auth| self.resources.get(&auth.users))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseConfig {
+    /// As written: `sqlite://file.db` (relative to the config's folder) or
+    /// `postgres://...`.
+    pub url: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthConfig {
+    /// Name of the resource that holds accounts.
+    pub users: String,
+    /// Its field used as the login name (OAuth2 `username`).
+    pub login: String,
+    pub token_ttl: Duration,
+    /// Role name -> scopes it grants.
+    pub roles: IndexMap<String, Vec<String>>,
+    /// Declared scopes; empty means "any scope string is accepted".
+    pub scopes: Vec<String>,
+    /// Whether `POST /auth/register` is open.
+    pub registration: bool,
+    /// User fields copied into issued tokens.
+    pub user_claims: Vec<String>,
+}
+
+/// One resource: one table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceDef {
+    pub name: String,
+    pub table: String,
+    /// Name of the primary-key field.
+    pub primary_key: String,
+    /// In declaration order (the column order of a new table).
+    pub fields: IndexMap<String, FieldDef>,
+    pub relations: IndexMap<String, RelationDef>,
+    /// Composite unique constraints (single-field ones are `FieldDef::unique`).
+    pub unique: Vec<Vec<String>>,
+    pub deny_status: DenyStatus,
+    pub page_size: u32,
+    pub max_page_size: u32,
+    pub readonly_input: ReadonlyInput,
+    pub rules: ActionRules,
+    /// Rules usable by bare name in this resource's rules.
+    pub named_rules: IndexMap<String, RuleText>,
+}
+
+impl ResourceDef {
+    pub fn field(&self, name: &str) -> Option<&FieldDef> {
+        self.fields.get(name)
+    }
+
+    pub fn primary_field(&self) -> &FieldDef {
+        // Validation guarantees the primary key names one of the fields.
+        &self.fields[&self.primary_key]
+    }
+
+    /// The field set from the principal's id on create, if any.
+    pub fn owner_field(&self) -> Option<&FieldDef> {
+        self.fields.values().find(|field| field.owner)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldDef {
+    pub name: String,
+    pub kind: FieldKind,
+    pub primary: bool,
+    pub nullable: bool,
+    pub unique: bool,
+    pub default: Option<DefaultValue>,
+    pub hidden: bool,
+    pub readonly: bool,
+    pub immutable: bool,
+    pub owner: bool,
+    pub searchable: bool,
+    pub references: Option<ForeignKey>,
+    /// Per-row read rule for this field.
+    pub read: Option<RuleText>,
+}
+
+impl FieldDef {
+    /// Integer primary keys are assigned by the database.
+    pub fn is_auto_increment(&self) -> bool {
+        self.primary && self.kind == FieldKind::Integer
+    }
+}
+
+/// A field's declared type. `Password` is write-only text stored as an
+/// argon2id PHC string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FieldKind {
+    Integer,
+    Float,
+    Text,
+    Bool,
+    Timestamp,
+    Json,
+    Password,
+}
+
+impl FieldKind {
+    pub const NAMES: [&'static str; 7] = [
+        "integer",
+        "float",
+        "text",
+        "bool",
+        "timestamp",
+        "json",
+        "password",
+    ];
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "integer" => Self::Integer,
+            "float" => Self::Float,
+            "text" => Self::Text,
+            "bool" => Self::Bool,
+            "timestamp" => Self::Timestamp,
+            "json" => Self::Json,
+            "password" => Self::Password,
+            _ => return None,
+        })
+    }
+
+    /// The type of the stored column, as rules and the store see it.
+    pub fn value_type(self) -> FieldType {
+        match self {
+            Self::Integer => FieldType::Integer,
+            Self::Float => FieldType::Float,
+            Self::Text | Self::Password => FieldType::Text,
+            Self::Bool => FieldType::Bool,
+            Self::Timestamp => FieldType::Timestamp,
+            Self::Json => FieldType::Json,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum DefaultValue {
+    /// A constant; timestamps are normalized fixed-width RFC 3339 UTC text,
+    /// json values are their JSON text.
+    Literal(Value),
+    /// `default = "now"` on a timestamp: the time of the insert.
+    Now,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignKey {
+    /// The referenced resource; the column points at its primary key.
+    pub resource: String,
+    pub on_delete: OnDelete,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnDelete {
+    Cascade,
+    Restrict,
+    SetNull,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelationDef {
+    pub name: String,
+    pub target: String,
+    pub kind: RelationKind,
+    /// To-one: the field of this resource holding the target's key.
+    /// To-many: the field of the target holding this resource's key.
+    pub via: String,
+}
+
+pub use warden_policy::schema::RelationKind;
+
+/// Status for "exists but you may not see it".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DenyStatus {
+    NotFound,
+    Forbidden,
+}
+
+impl DenyStatus {
+    pub fn code(self) -> u16 {
+        match self {
+            Self::NotFound => 404,
+            Self::Forbidden => 403,
+        }
+    }
+}
+
+/// What to do with readonly/immutable fields in a write body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadonlyInput {
+    /// 400 naming the fields.
+    Reject,
+    /// Drop them silently (seed 001's employees update).
+    Ignore,
+}
+
+/// One rule per action; a missing rule denies.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ActionRules {
+    pub list: Option<RuleText>,
+    pub read: Option<RuleText>,
+    pub create: Option<RuleText>,
+    pub update: Option<RuleText>,
+    pub delete: Option<RuleText>,
+}
+
+impl ActionRules {
+    pub fn get(&self, action: Action) -> Option<&RuleText> {
+        match action {
+            Action::List => self.list.as_ref(),
+            Action::Read => self.read.as_ref(),
+            Action::Create => self.create.as_ref(),
+            Action::Update => self.update.as_ref(),
+            Action::Delete => self.delete.as_ref(),
+        }
+    }
+
+    pub(crate) fn slot(&mut self, action: Action) -> &mut Option<RuleText> {
+        match action {
+            Action::List => &mut self.list,
+            Action::Read => &mut self.read,
+            Action::Create => &mut self.create,
+            Action::Update => &mut self.update,
+            Action::Delete => &mut self.delete,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    List,
+    Read,
+    Create,
+    Update,
+    Delete,
+}
+
+impl Action {
+    pub const ALL: [Action; 5] = [
+        Action::List,
+        Action::Read,
+        Action::Create,
+        Action::Update,
+        Action::Delete,
+    ];
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|action| action.name() == name)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::List => "list",
+            Action::Read => "read",
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Delete => "delete",
+        }
+    }
+}
+
+/// A rule as written, with where it was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleText {
+    pub text: String,
+    pub location: RuleLocation,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleLocation {
+    pub file: PathBuf,
+    /// Byte offset in the file of the string value's first character.
+    pub offset: usize,
+    /// True when the TOML string was a one-line basic or literal string
+    /// without escapes, so offset + i in the rule is offset + i in the file.
+    pub exact: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionDef {
+    pub name: String,
+    pub params: Vec<FieldType>,
+    pub returns: FieldType,
+    /// `CREATE OR REPLACE FUNCTION ...`, run by migrations on PostgreSQL.
+    pub definition: String,
+}
+
+/// A `[[tests]]` case: a principal, an action on a resource, and the
+/// expected decision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyTest {
+    pub name: Option<String>,
+    pub principal: TestPrincipal,
+    pub action: Action,
+    pub resource: String,
+    pub row: toml::Table,
+    pub new: Option<toml::Table>,
+    pub id: Option<toml::Value>,
+    pub expect: Expectation,
+    /// 1-based line of the case in the config, for reports.
+    pub line: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TestPrincipal {
+    Anonymous,
+    /// The user's attributes as given (`{ id = 23, is_superuser = true }`).
+    User(toml::Table),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expectation {
+    Allow,
+    Deny,
+}

@@ -1,0 +1,224 @@
+//! The database: one [`Store`] over a SQLite or PostgreSQL pool, chosen
+//! from the URL. Schema statements, migrations, row reads and writes, and
+//! seeding live in the submodules. No authorization happens here: callers
+//! pass in statements that already carry their rule predicates.
+
+pub mod ddl;
+mod introspect;
+mod migrate;
+mod rows;
+mod seed;
+mod target;
+
+pub use migrate::MigrationReport;
+pub use rows::{Row, select_all, to_sql_value};
+pub use seed::{SeedData, SeedReport};
+pub use target::{DatabaseTarget, Dialect};
+
+use crate::config::Config;
+use sea_query_sqlx::SqlxValues;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use std::time::Duration;
+
+/// What can go wrong talking to the database.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unsupported database url `{0}`; use sqlite://FILE or postgres://USER@HOST/DB")]
+    UnsupportedUrl(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error(
+        "the database schema differs from the config in ways warden will not change by itself:\n{}",
+        .0.join("\n")
+    )]
+    DestructiveMigration(Vec<String>),
+    #[error("field {field}: {problem}")]
+    InvalidValue { field: String, problem: String },
+    #[error("seed file {path}: {problem}")]
+    Seed { path: String, problem: String },
+    #[error("hashing a password failed: {0}")]
+    PasswordHash(String),
+}
+
+/// A connection pool to one database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: Pool,
+}
+
+#[derive(Debug, Clone)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// One statement ready to run: SQL text and its bound values.
+pub(crate) struct Statement {
+    sql: String,
+    values: SqlxValues,
+}
+
+impl Store {
+    /// Opens the database a config names, or `url_override` (a command
+    /// line's `--database`, resolved against the current directory).
+    pub async fn open(config: &Config, url_override: Option<&str>) -> Result<Store, StoreError> {
+        let (url, base) = match url_override {
+            Some(url) => (url, std::path::Path::new(".")),
+            None => (config.database.url.as_str(), config.folder()),
+        };
+        let target = DatabaseTarget::parse(url, base)
+            .ok_or_else(|| StoreError::UnsupportedUrl(url.to_owned()))?;
+        Self::connect(&target).await
+    }
+
+    /// Connects; a SQLite file is created when missing and runs with WAL,
+    /// foreign keys on, a 5 s busy timeout and synchronous NORMAL.
+    pub async fn connect(target: &DatabaseTarget) -> Result<Store, StoreError> {
+        let sqlite = |options: SqliteConnectOptions| {
+            options
+                .create_if_missing(true)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(5))
+                .synchronous(SqliteSynchronous::Normal)
+        };
+        let pool = match target {
+            DatabaseTarget::SqliteFile(path) => Pool::Sqlite(
+                SqlitePoolOptions::new()
+                    .connect_with(
+                        sqlite(SqliteConnectOptions::new().filename(path))
+                            .journal_mode(SqliteJournalMode::Wal),
+                    )
+                    .await?,
+            ),
+            // Every connection to :memory: is its own database: keep one.
+            DatabaseTarget::SqliteMemory => Pool::Sqlite(
+                SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+                    .connect_with(sqlite(SqliteConnectOptions::new().in_memory(true)))
+                    .await?,
+            ),
+            DatabaseTarget::Postgres(url) => {
+                Pool::Postgres(PgPoolOptions::new().connect(url).await?)
+            }
+        };
+        Ok(Store { pool })
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        match self.pool {
+            Pool::Sqlite(_) => Dialect::Sqlite,
+            Pool::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// The SQLite pool, for callers with backend-specific needs.
+    pub fn sqlite_pool(&self) -> Option<&SqlitePool> {
+        match &self.pool {
+            Pool::Sqlite(pool) => Some(pool),
+            Pool::Postgres(_) => None,
+        }
+    }
+
+    /// The PostgreSQL pool, for callers with backend-specific needs.
+    pub fn postgres_pool(&self) -> Option<&PgPool> {
+        match &self.pool {
+            Pool::Postgres(pool) => Some(pool),
+            Pool::Sqlite(_) => None,
+        }
+    }
+
+    /// Renders a sea-query statement for this store's dialect.
+    pub(crate) fn build(&self, statement: &impl sea_query_sqlx::SqlxBinder) -> Statement {
+        let (sql, values) = match self.dialect() {
+            Dialect::Sqlite => statement.build_sqlx(sea_query::SqliteQueryBuilder),
+            Dialect::Postgres => statement.build_sqlx(sea_query::PostgresQueryBuilder),
+        };
+        Statement { sql, values }
+    }
+
+    /// Runs a write statement (insert, update, delete); returns the number
+    /// of rows it touched.
+    pub async fn execute(
+        &self,
+        statement: &impl sea_query_sqlx::SqlxBinder,
+    ) -> Result<u64, StoreError> {
+        let (sql, values) = self.build(statement).into_parts();
+        Ok(match &self.pool {
+            Pool::Sqlite(pool) => sqlx::query_with(sql, values)
+                .execute(pool)
+                .await?
+                .rows_affected(),
+            Pool::Postgres(pool) => sqlx::query_with(sql, values)
+                .execute(pool)
+                .await?
+                .rows_affected(),
+        })
+    }
+
+    /// Runs statements in one transaction, all or nothing; returns the rows
+    /// each one touched.
+    pub(crate) async fn execute_all(
+        &self,
+        statements: Vec<Statement>,
+    ) -> Result<Vec<u64>, StoreError> {
+        let mut touched = Vec::with_capacity(statements.len());
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                let mut transaction = pool.begin().await?;
+                for statement in statements {
+                    let (sql, values) = statement.into_parts();
+                    let done = sqlx::query_with(sql, values)
+                        .execute(&mut *transaction)
+                        .await?;
+                    touched.push(done.rows_affected());
+                }
+                transaction.commit().await?;
+            }
+            Pool::Postgres(pool) => {
+                let mut transaction = pool.begin().await?;
+                for statement in statements {
+                    let (sql, values) = statement.into_parts();
+                    let done = sqlx::query_with(sql, values)
+                        .execute(&mut *transaction)
+                        .await?;
+                    touched.push(done.rows_affected());
+                }
+                transaction.commit().await?;
+            }
+        }
+        Ok(touched)
+    }
+
+    /// Closes the pool, waiting for connections to finish.
+    pub async fn close(&self) {
+        match &self.pool {
+            Pool::Sqlite(pool) => pool.close().await,
+            Pool::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+impl Statement {
+    /// The text for sqlx. Asserted safe: it is rendered by sea-query with
+    /// every value bound, or is DDL from validated identifiers and config
+    /// literals; no request data is ever formatted into it.
+    fn into_parts(self) -> (sqlx::AssertSqlSafe<String>, SqlxValues) {
+        (sqlx::AssertSqlSafe(self.sql), self.values)
+    }
+}
+
+/// A statement without bound values (DDL).
+pub(crate) fn plain(sql: String) -> Statement {
+    Statement {
+        sql,
+        values: SqlxValues(sea_query::Values(Vec::new())),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,220 @@
+//! Rows in and out: converting rule-language values to bound SQL values
+//! per field type and dialect, decoding result rows, and the generic
+//! insert and select runners. It must not decide who may see a row.
+
+use super::{Dialect, Pool, Store, StoreError};
+use crate::config::{FieldKind, ResourceDef, VERSION_COLUMN};
+use crate::timestamp;
+use indexmap::IndexMap;
+use sea_query::{Alias, Query, SelectStatement};
+use sqlx::Row as _;
+use warden_policy::Value;
+
+/// A row by column name. Timestamps are canonical RFC 3339 UTC text and
+/// json fields are JSON text; `_version` appears when selected.
+pub type Row = IndexMap<String, Value>;
+
+/// `SELECT <every field>, _version FROM <table>`; callers add their rule
+/// predicate, filters, order and limit.
+pub fn select_all(resource: &ResourceDef) -> SelectStatement {
+    let mut select = Query::select();
+    for field in resource.fields.values() {
+        select.column((
+            Alias::new(resource.table.clone()),
+            Alias::new(field.name.clone()),
+        ));
+    }
+    select
+        .column((
+            Alias::new(resource.table.clone()),
+            Alias::new(VERSION_COLUMN),
+        ))
+        .from(Alias::new(resource.table.clone()));
+    select
+}
+
+/// The bound value for `value` in a column of type `kind`, checking that
+/// it fits (a password must already be hashed).
+pub fn to_sql_value(
+    kind: FieldKind,
+    value: &Value,
+    dialect: Dialect,
+) -> Result<sea_query::Value, String> {
+    use sea_query::Value as Sql;
+    Ok(match (kind, value) {
+        (FieldKind::Integer, Value::Null) => Sql::BigInt(None),
+        (FieldKind::Float, Value::Null) => Sql::Double(None),
+        (FieldKind::Bool, Value::Null) => Sql::Bool(None),
+        (FieldKind::Timestamp, Value::Null) if dialect == Dialect::Postgres => {
+            Sql::ChronoDateTimeUtc(None)
+        }
+        (FieldKind::Json, Value::Null) if dialect == Dialect::Postgres => Sql::Json(None),
+        (_, Value::Null) => Sql::String(None),
+        (FieldKind::Integer, Value::Int(i)) => Sql::BigInt(Some(*i)),
+        (FieldKind::Float, Value::Int(i)) => Sql::Double(Some(*i as f64)),
+        (FieldKind::Float, Value::Float(f)) => Sql::Double(Some(*f)),
+        (FieldKind::Bool, Value::Bool(b)) => Sql::Bool(Some(*b)),
+        (FieldKind::Text | FieldKind::Password, Value::Text(text)) => {
+            Sql::String(Some(text.clone()))
+        }
+        (FieldKind::Timestamp, Value::Text(text)) => {
+            let time = timestamp::parse(text)
+                .ok_or_else(|| format!("`{text}` is not an RFC 3339 timestamp"))?;
+            match dialect {
+                Dialect::Postgres => Sql::ChronoDateTimeUtc(Some(time)),
+                Dialect::Sqlite => Sql::String(Some(timestamp::format(time))),
+            }
+        }
+        (FieldKind::Json, Value::Text(text)) => {
+            let json: serde_json::Value =
+                serde_json::from_str(text).map_err(|error| format!("invalid JSON: {error}"))?;
+            match dialect {
+                Dialect::Postgres => Sql::Json(Some(Box::new(json))),
+                Dialect::Sqlite => Sql::String(Some(json.to_string())),
+            }
+        }
+        (kind, value) => {
+            return Err(format!(
+                "expected {}, found {value}",
+                kind.value_type().name()
+            ));
+        }
+    })
+}
+
+/// Decodes one column of a result row by the field's type.
+macro_rules! decode_column {
+    ($row:expr, $index:expr, $kind:expr, timestamp: $ts:ty => $ts_map:expr, json: $json:ty => $json_map:expr) => {{
+        let row = $row;
+        let index = $index;
+        match $kind {
+            Some(FieldKind::Integer) | None => Value::from(row.try_get::<Option<i64>, _>(index)?),
+            Some(FieldKind::Float) => Value::from(row.try_get::<Option<f64>, _>(index)?),
+            Some(FieldKind::Bool) => Value::from(row.try_get::<Option<bool>, _>(index)?),
+            Some(FieldKind::Text | FieldKind::Password) => {
+                Value::from(row.try_get::<Option<String>, _>(index)?)
+            }
+            Some(FieldKind::Timestamp) => {
+                Value::from(row.try_get::<Option<$ts>, _>(index)?.map($ts_map))
+            }
+            Some(FieldKind::Json) => {
+                Value::from(row.try_get::<Option<$json>, _>(index)?.map($json_map))
+            }
+        }
+    }};
+}
+
+fn column_kind(resource: &ResourceDef, column: &str) -> Option<FieldKind> {
+    resource.field(column).map(|field| field.kind)
+}
+
+fn decode_sqlite(
+    resource: &ResourceDef,
+    row: &sqlx::sqlite::SqliteRow,
+) -> Result<Row, sqlx::Error> {
+    use sqlx::Column as _;
+    let mut decoded = Row::new();
+    for (index, column) in row.columns().iter().enumerate() {
+        let value = decode_column!(row, index, column_kind(resource, column.name()),
+            timestamp: String => |text: String| text,
+            json: String => |text: String| text);
+        decoded.insert(column.name().to_owned(), value);
+    }
+    Ok(decoded)
+}
+
+fn decode_postgres(
+    resource: &ResourceDef,
+    row: &sqlx::postgres::PgRow,
+) -> Result<Row, sqlx::Error> {
+    use sqlx::Column as _;
+    let mut decoded = Row::new();
+    for (index, column) in row.columns().iter().enumerate() {
+        let value = decode_column!(row, index, column_kind(resource, column.name()),
+            timestamp: chrono::DateTime<chrono::Utc> => timestamp::format,
+            json: serde_json::Value => |json: serde_json::Value| json.to_string());
+        decoded.insert(column.name().to_owned(), value);
+    }
+    Ok(decoded)
+}
+
+impl Store {
+    /// Runs a select over `resource`'s table and decodes every row by the
+    /// resource's field types (unknown columns are read as integers).
+    pub async fn fetch_rows(
+        &self,
+        resource: &ResourceDef,
+        select: &SelectStatement,
+    ) -> Result<Vec<Row>, StoreError> {
+        let (sql, values) = self.build(select).into_parts();
+        Ok(match &self.pool {
+            Pool::Sqlite(pool) => sqlx::query_with(sql, values)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|row| decode_sqlite(resource, row))
+                .collect::<Result<_, _>>()?,
+            Pool::Postgres(pool) => sqlx::query_with(sql, values)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|row| decode_postgres(resource, row))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+
+    /// Inserts `row` (column name -> value; passwords already hashed) and
+    /// returns the stored row with database-assigned ids and defaults.
+    pub async fn insert(&self, resource: &ResourceDef, row: &Row) -> Result<Row, StoreError> {
+        let mut insert = Query::insert();
+        insert.into_table(Alias::new(resource.table.clone()));
+        let mut columns = Vec::new();
+        let mut values = Vec::new();
+        for (name, value) in row {
+            let field = resource
+                .field(name)
+                .ok_or_else(|| StoreError::InvalidValue {
+                    field: format!("{}.{name}", resource.name),
+                    problem: "not a field of this resource".to_owned(),
+                })?;
+            let bound = to_sql_value(field.kind, value, self.dialect()).map_err(|problem| {
+                StoreError::InvalidValue {
+                    field: format!("{}.{name}", resource.name),
+                    problem,
+                }
+            })?;
+            columns.push(Alias::new(name.clone()));
+            values.push(sea_query::Expr::value(bound));
+        }
+        if columns.is_empty() {
+            insert.or_default_values();
+        } else {
+            insert.columns(columns);
+            insert
+                .values(values)
+                .map_err(|error| StoreError::InvalidValue {
+                    field: resource.name.clone(),
+                    problem: error.to_string(),
+                })?;
+        }
+        let mut returning: Vec<Alias> = resource
+            .fields
+            .keys()
+            .map(|name| Alias::new(name.clone()))
+            .collect();
+        returning.push(Alias::new(VERSION_COLUMN));
+        insert.returning(Query::returning().columns(returning));
+        let (sql, values) = self.build(&insert).into_parts();
+        let stored = match &self.pool {
+            Pool::Sqlite(pool) => {
+                let row = sqlx::query_with(sql, values).fetch_one(pool).await?;
+                decode_sqlite(resource, &row)?
+            }
+            Pool::Postgres(pool) => {
+                let row = sqlx::query_with(sql, values).fetch_one(pool).await?;
+                decode_postgres(resource, &row)?
+            }
+        };
+        Ok(stored)
+    }
+}

@@ -1,0 +1,265 @@
+//! The store against real databases: a temporary SQLite file always, and
+//! PostgreSQL when WARDEN_TEST_POSTGRES holds a URL (each test then makes
+//! and drops its own database).
+
+use super::*;
+use crate::config::Config;
+use sea_query::{Alias, Expr, ExprTrait};
+use std::path::{Path, PathBuf};
+use warden_policy::Value;
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+fn example_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/posts/warden.toml")
+}
+
+fn example() -> Result<Config, Box<dyn std::error::Error>> {
+    Ok(Config::load(&example_path())?)
+}
+
+async fn temp_sqlite() -> Result<(tempfile::TempDir, Store), Box<dyn std::error::Error>> {
+    let folder = tempfile::tempdir()?;
+    let target = DatabaseTarget::SqliteFile(folder.path().join("test.db"));
+    let store = Store::connect(&target).await?;
+    Ok((folder, store))
+}
+
+async fn seed_twice_then_check(store: &Store) -> TestResult {
+    let config = example()?;
+    store.migrate(&config).await?;
+    let seed_path = example_path().with_file_name("seed.toml");
+    let data = SeedData::load(&seed_path, &config)?;
+    let first = store.seed(&config, &data).await?;
+    assert_eq!(
+        first,
+        SeedReport {
+            inserted: 11,
+            skipped: 0,
+            grants: 1
+        }
+    );
+    let second = store.seed(&config, &data).await?;
+    assert_eq!(
+        second,
+        SeedReport {
+            inserted: 0,
+            skipped: 11,
+            grants: 0
+        }
+    );
+
+    let posts = &config.resources["posts"];
+    let mut select = select_all(posts);
+    select
+        .and_where(Expr::col(Alias::new("owner_id")).eq(23))
+        .order_by(Alias::new("id"), sea_query::Order::Asc);
+    let rows = store.fetch_rows(posts, &select).await?;
+    let ids: Vec<&Value> = rows.iter().map(|row| &row["id"]).collect();
+    assert_eq!(ids, [&Value::Int(8), &Value::Int(9)]);
+    assert_eq!(rows[1]["published"], Value::Bool(false));
+    assert_eq!(
+        rows[0]["created_at"],
+        Value::from("2026-11-03T09:00:00.000000Z")
+    );
+    assert_eq!(rows[0]["_version"], Value::Int(1));
+
+    let users = &config.resources["users"];
+    let admin = store
+        .fetch_rows(
+            users,
+            select_all(users).and_where(Expr::col(Alias::new("id")).eq(1)),
+        )
+        .await?;
+    let Value::Text(hash) = &admin[0]["password"] else {
+        panic!("password must be stored as text");
+    };
+    assert!(crate::auth::password::verify("password123".into(), hash.clone()).await?);
+
+    // A new row gets a fresh id past the seeded ones, and its defaults.
+    let mut row = Row::new();
+    row.insert("title".into(), Value::from("new"));
+    row.insert("content".into(), Value::from("body"));
+    row.insert("owner_id".into(), Value::Int(21));
+    let stored = store.insert(posts, &row).await?;
+    assert_eq!(stored["id"], Value::Int(10));
+    assert_eq!(stored["published"], Value::Bool(true));
+    let Value::Text(created_at) = &stored["created_at"] else {
+        panic!("created_at must be set by its default");
+    };
+    assert_eq!(created_at.len(), "2026-11-21T10:00:00.000000Z".len());
+    Ok(())
+}
+
+#[tokio::test]
+async fn sqlite_seed_is_idempotent_and_rows_round_trip() -> TestResult {
+    let (_folder, store) = temp_sqlite().await?;
+    seed_twice_then_check(&store).await
+}
+
+#[tokio::test]
+async fn sqlite_migration_adds_columns_and_refuses_destructive_changes() -> TestResult {
+    let (_folder, store) = temp_sqlite().await?;
+    let config = example()?;
+    let first = store.migrate(&config).await?;
+    assert!(first.created_tables.contains(&"posts".to_owned()));
+    assert!(store.migrate(&config).await?.is_empty());
+
+    let source = config.source.replace(
+        "fields.content    = { type = \"text\" }",
+        "fields.content    = { type = \"text\" }\nfields.summary    = { type = \"text\", nullable = true }\nfields.rating     = { type = \"float\", default = 0 }\nfields.editor_id  = { type = \"integer\", nullable = true, references = \"users\" }",
+    );
+    let extended = Config::parse(&config.path, &source)?;
+    let report = store.migrate(&extended).await?;
+    assert_eq!(
+        report.added_columns,
+        ["posts.summary", "posts.rating", "posts.editor_id"]
+    );
+    assert_eq!(report.created_indexes, ["ix_posts_editor_id"]);
+
+    let retyped = Config::parse(
+        &config.path,
+        &source.replace(
+            "fields.summary    = { type = \"text\", nullable = true }",
+            "fields.summary    = { type = \"integer\", nullable = true }",
+        ),
+    )?;
+    let Err(StoreError::DestructiveMigration(problems)) = store.migrate(&retyped).await else {
+        panic!("a type change must be refused");
+    };
+    assert_eq!(problems.len(), 1);
+    assert!(
+        problems[0].contains("posts.summary is `text`"),
+        "{problems:?}"
+    );
+
+    let Err(StoreError::DestructiveMigration(problems)) = store.migrate(&config).await else {
+        panic!("dropping fields must be refused");
+    };
+    assert_eq!(problems.len(), 3, "{problems:?}");
+    assert!(problems[0].contains("never drops columns"), "{problems:?}");
+
+    let required = Config::parse(
+        &config.path,
+        &source.replace(
+            "fields.published",
+            "fields.slug       = { type = \"text\" }\nfields.published",
+        ),
+    )?;
+    let Err(StoreError::DestructiveMigration(problems)) = store.migrate(&required).await else {
+        panic!("a NOT NULL column without default must be refused");
+    };
+    assert!(problems[0].contains("nullable = true"), "{problems:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn sqlite_pragmas_are_set() -> TestResult {
+    let (_folder, store) = temp_sqlite().await?;
+    let pool = store.sqlite_pool().ok_or("sqlite store")?;
+    let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(pool)
+        .await?;
+    let foreign_keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+        .fetch_one(pool)
+        .await?;
+    let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+        .fetch_one(pool)
+        .await?;
+    let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+        .fetch_one(pool)
+        .await?;
+    assert_eq!(
+        (journal.as_str(), foreign_keys, busy, synchronous),
+        ("wal", 1, 5000, 1)
+    );
+    Ok(())
+}
+
+/// A fresh PostgreSQL database for one test, dropped by `finish`.
+struct TestPostgres {
+    admin: sqlx::PgPool,
+    name: String,
+    store: Store,
+}
+
+impl TestPostgres {
+    async fn create(test: &str) -> Result<Option<Self>, Box<dyn std::error::Error>> {
+        let Ok(url) = std::env::var("WARDEN_TEST_POSTGRES") else {
+            println!("skipped: WARDEN_TEST_POSTGRES not set");
+            return Ok(None);
+        };
+        let admin = sqlx::PgPool::connect(&url).await?;
+        let name = format!(
+            "warden_test_{test}_{}_{}",
+            std::process::id(),
+            chrono::Utc::now().timestamp_micros()
+        );
+        // CREATE DATABASE takes no parameters; the name is built from
+        // this test's own identifier characters and numbers.
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+            .execute(&admin)
+            .await?;
+        let database_url = match url.rfind('/') {
+            Some(slash) if url[..slash].ends_with(|c: char| c != '/') => {
+                format!("{}/{name}", &url[..slash])
+            }
+            _ => format!("{url}/{name}"),
+        };
+        let store = Store::connect(&DatabaseTarget::Postgres(database_url)).await?;
+        Ok(Some(Self { admin, name, store }))
+    }
+
+    async fn finish(self) -> TestResult {
+        self.store.close().await;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+            self.name
+        )))
+        .execute(&self.admin)
+        .await?;
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn postgres_seed_is_idempotent_and_rows_round_trip() -> TestResult {
+    let Some(database) = TestPostgres::create("seed").await? else {
+        return Ok(());
+    };
+    let outcome = seed_twice_then_check(&database.store).await;
+    database.finish().await?;
+    outcome
+}
+
+#[tokio::test]
+async fn postgres_migration_is_repeatable_and_refuses_type_changes() -> TestResult {
+    let Some(database) = TestPostgres::create("migrate").await? else {
+        return Ok(());
+    };
+    let outcome = async {
+        let config = example()?;
+        database.store.migrate(&config).await?;
+        assert!(database.store.migrate(&config).await?.is_empty());
+        let retyped = Config::parse(
+            &config.path,
+            &config.source.replace(
+                "fields.title      = { type = \"text\", searchable = true }",
+                "fields.title      = { type = \"integer\" }",
+            ),
+        )?;
+        let Err(StoreError::DestructiveMigration(problems)) =
+            database.store.migrate(&retyped).await
+        else {
+            panic!("a type change must be refused");
+        };
+        assert!(
+            problems[0].contains("posts.title is `text`"),
+            "{problems:?}"
+        );
+        Ok(())
+    }
+    .await;
+    database.finish().await?;
+    outcome
+}
