@@ -33,13 +33,18 @@ impl Rule {
     /// Evaluates like [`Rule::evaluate`] and records why.
     pub fn explain(&self, env: &Env<'_>) -> Explanation {
         let step = trace(&self.root, env, None);
-        Explanation { rule: self.name().to_owned(), allowed: step.value.is_true(), step }
+        Explanation {
+            rule: self.name().to_owned(),
+            allowed: step.value.is_true(),
+            step,
+        }
     }
 }
 
 fn trace(node: &Node, env: &Env<'_>, scope: Option<&Scope<'_>>) -> Step {
     let expr = node.origin.snippet().to_owned();
-    let is_condition = matches!(node.ty, crate::value::Type::Bool) && !matches!(node.kind, NodeKind::Field(_));
+    let is_condition =
+        matches!(node.ty, crate::value::Type::Bool) && !matches!(node.kind, NodeKind::Field(_));
     let result = if is_condition {
         Value::Bool(condition(node, env, scope))
     } else {
@@ -48,7 +53,9 @@ fn trace(node: &Node, env: &Env<'_>, scope: Option<&Scope<'_>>) -> Step {
     let mut note = None;
     let because = match &node.kind {
         NodeKind::Not(inner) => vec![trace(inner, env, scope)],
-        NodeKind::And(l, r) | NodeKind::Or(l, r) => vec![trace(l, env, scope), trace(r, env, scope)],
+        NodeKind::And(l, r) | NodeKind::Or(l, r) => {
+            vec![trace(l, env, scope), trace(r, env, scope)]
+        }
         NodeKind::Compare(_, l, r) | NodeKind::In(l, r) | NodeKind::Text(_, l, r) => {
             if [l, r].iter().any(|n| value(n, env, scope).is_null()) {
                 note = Some("a comparison with null is false".to_owned());
@@ -64,24 +71,43 @@ fn trace(node: &Node, env: &Env<'_>, scope: Option<&Scope<'_>>) -> Step {
             });
             Vec::new()
         }
-        NodeKind::Exists { resource, condition: inner, depth, .. } => {
+        NodeKind::Exists {
+            resource,
+            condition: inner,
+            depth,
+            ..
+        } => {
             let matched = env.data.rows(resource).iter().find(|row| {
-                let inner_scope = Scope { row, depth: *depth, parent: scope };
+                let inner_scope = Scope {
+                    row,
+                    depth: *depth,
+                    parent: scope,
+                };
                 condition(inner, env, Some(&inner_scope))
             });
             note = Some(match matched {
                 Some(row) => format!("matched a {resource} row: {}", describe(row)),
-                None => format!("no {resource} row matched (of {} loaded)", env.data.rows(resource).len()),
+                None => format!(
+                    "no {resource} row matched (of {} loaded)",
+                    env.data.rows(resource).len()
+                ),
             });
             Vec::new()
         }
         NodeKind::SqlCall { function, .. } => {
-            note = Some(format!("`{function}` runs only in the database; in memory it denies"));
+            note = Some(format!(
+                "`{function}` runs only in the database; in memory it denies"
+            ));
             Vec::new()
         }
         _ => Vec::new(),
     };
-    Step { expr, value: result, note, because }
+    Step {
+        expr,
+        value: result,
+        note,
+        because,
+    }
 }
 
 /// Operands worth showing: not literals, whose value is plain to see.
@@ -103,7 +129,11 @@ fn describe(row: &crate::eval::Row) -> String {
 impl Explanation {
     /// Indented text: the decision, then each step with its value.
     pub fn to_text(&self) -> String {
-        let mut out = format!("{} by {}\n", if self.allowed { "allowed" } else { "denied" }, self.rule);
+        let mut out = format!(
+            "{} by {}\n",
+            if self.allowed { "allowed" } else { "denied" },
+            self.rule
+        );
         write_step(&mut out, &self.step, 1);
         out
     }
@@ -129,12 +159,21 @@ mod tests {
     use crate::value::Value;
 
     fn post(owner: i64) -> Row {
-        [("id".to_owned(), Value::Int(4)), ("owner_id".to_owned(), Value::Int(owner))].into_iter().collect()
+        [
+            ("id".to_owned(), Value::Int(4)),
+            ("owner_id".to_owned(), Value::Int(owner)),
+        ]
+        .into_iter()
+        .collect()
     }
 
     #[test]
     fn explains_a_denial_with_the_values_seen() {
-        let rule = compile("posts", Action::Delete, "row.owner_id == user.id || user.is_superuser");
+        let rule = compile(
+            "posts",
+            Action::Delete,
+            "row.owner_id == user.id || user.is_superuser",
+        );
         let user = Principal::with_id(23).attribute("is_superuser", false);
         let p = post(21);
         let explanation = rule.explain(&Env::new(Some(&user), Some(&p)));
@@ -165,16 +204,26 @@ mod tests {
         let mut data = Dataset::new();
         data.insert(
             "article_read_access",
-            [("id".to_owned(), Value::Int(9)), ("article_id".to_owned(), Value::Int(4)), ("user_id".to_owned(), Value::Int(23))]
-                .into_iter()
-                .collect(),
+            [
+                ("id".to_owned(), Value::Int(9)),
+                ("article_id".to_owned(), Value::Int(4)),
+                ("user_id".to_owned(), Value::Int(23)),
+            ]
+            .into_iter()
+            .collect(),
         );
         let explanation = rule.explain(&Env::new(Some(&user), Some(&p)).with_data(&data));
         assert!(explanation.allowed);
         let text = explanation.to_text();
         assert!(text.contains("(a comparison with null is false)"), "{text}");
         assert!(text.contains("(the caller's scopes: user:read)"), "{text}");
-        assert!(text.contains("matched a article_read_access row: {article_id=4, id=9, user_id=23}"), "{text}");
-        assert_eq!(explanation.allowed, rule.evaluate(&Env::new(Some(&user), Some(&p)).with_data(&data)));
+        assert!(
+            text.contains("matched a article_read_access row: {article_id=4, id=9, user_id=23}"),
+            "{text}"
+        );
+        assert_eq!(
+            explanation.allowed,
+            rule.evaluate(&Env::new(Some(&user), Some(&p)).with_data(&data))
+        );
     }
 }

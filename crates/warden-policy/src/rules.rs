@@ -106,6 +106,37 @@ impl RuleSet {
     }
 }
 
+impl RuleSet {
+    /// Like [`RuleSet::compile`], without recording the text among the
+    /// sources: for short-lived rules such as a request's list filter.
+    /// Render its diagnostics with [`Sources::single`].
+    pub fn check(
+        &self,
+        resource: &str,
+        action: Action,
+        source_name: &str,
+        text: &str,
+        options: CheckOptions,
+    ) -> Result<Rule, Vec<Diagnostic>> {
+        let Some(resource_schema) = self.schema.resources.get(resource) else {
+            return Err(vec![Diagnostic::new(
+                source_name,
+                0..0,
+                format!("unknown resource `{resource}`"),
+            )]);
+        };
+        let expr = parse(source_name, text).map_err(|d| vec![d])?;
+        let root = Checker::new(&self.schema, &self.named, resource_schema, action, options)
+            .check_rule(source_name, Arc::from(text), &expr)?;
+        Ok(Rule {
+            root,
+            name: source_name.to_owned(),
+            resource: resource.to_owned(),
+            action,
+        })
+    }
+}
+
 impl Rule {
     pub fn name(&self) -> &str {
         &self.name
@@ -122,6 +153,29 @@ impl Rule {
     /// The checked tree, for tools that want to inspect it.
     pub fn root(&self) -> &Node {
         &self.root
+    }
+
+    /// Whether the rule looks at the caller at all. A rule that does not
+    /// denies an anonymous caller exactly as it denies everyone; one that
+    /// does might allow the same request once the caller logs in (so the
+    /// API answers 401, not 403/404).
+    pub fn depends_on_user(&self) -> bool {
+        fn walk(node: &Node) -> bool {
+            use crate::ir::NodeKind as K;
+            match &node.kind {
+                K::Principal | K::UserAttr(_) | K::HasScope(_) => true,
+                K::Const(_) | K::Field(_) => false,
+                K::List(items) | K::SqlCall { args: items, .. } => items.iter().any(walk),
+                K::Not(a) | K::IsNull { operand: a, .. } => walk(a),
+                K::Exists { condition, .. } => walk(condition),
+                K::And(a, b)
+                | K::Or(a, b)
+                | K::Compare(_, a, b)
+                | K::In(a, b)
+                | K::Text(_, a, b) => walk(a) || walk(b),
+            }
+        }
+        walk(&self.root)
     }
 }
 

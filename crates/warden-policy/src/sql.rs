@@ -202,51 +202,12 @@ impl<'t> Compiler<'t> {
     }
 
     fn text(&self, op: TextOp, h: &Node, n: &Node) -> Result<Expr, SqlError> {
-        let (h, n) = (self.value(h)?, self.value(n)?);
-        Ok(match (self.target.dialect, op) {
-            (Dialect::Sqlite, TextOp::Contains) => {
-                Expr::expr(Func::cust("instr").arg(h).arg(n)).gt(0)
-            }
-            (Dialect::Postgres, TextOp::Contains) => {
-                Expr::expr(Func::cust("strpos").arg(h).arg(n)).gt(0)
-            }
-            (Dialect::Sqlite, TextOp::IContains) => {
-                Expr::expr(Func::cust("instr").arg(Func::lower(h)).arg(Func::lower(n))).gt(0)
-            }
-            (Dialect::Postgres, TextOp::IContains) => Expr::expr(
-                Func::cust("strpos")
-                    .arg(Func::lower(wrap(Dialect::Postgres, "{} COLLATE \"C\"", h)))
-                    .arg(Func::lower(wrap(Dialect::Postgres, "{} COLLATE \"C\"", n))),
-            )
-            .gt(0),
-            (Dialect::Sqlite, TextOp::StartsWith) => Expr::expr(
-                Func::cust("substr")
-                    .arg(h)
-                    .arg(1)
-                    .arg(Func::cust("length").arg(n.clone())),
-            )
-            .eq(n),
-            (Dialect::Postgres, TextOp::StartsWith) => Expr::expr(
-                Func::cust("left")
-                    .arg(h)
-                    .arg(Func::cust("length").arg(n.clone())),
-            )
-            .eq(n),
-            (Dialect::Sqlite, TextOp::EndsWith) => {
-                let from = Expr::expr(Func::cust("length").arg(h.clone()))
-                    .sub(Func::cust("length").arg(n.clone()))
-                    .add(1);
-                Expr::expr(Func::cust("length").arg(n.clone()))
-                    .lte(Func::cust("length").arg(h.clone()))
-                    .and(Expr::expr(Func::cust("substr").arg(h).arg(from)).eq(n))
-            }
-            (Dialect::Postgres, TextOp::EndsWith) => Expr::expr(
-                Func::cust("right")
-                    .arg(h)
-                    .arg(Func::cust("length").arg(n.clone())),
-            )
-            .eq(n),
-        })
+        Ok(text_test(
+            self.target.dialect,
+            op,
+            self.value(h)?,
+            self.value(n)?,
+        ))
     }
 
     fn value(&self, node: &Node) -> Result<Expr, SqlError> {
@@ -299,6 +260,53 @@ impl<'t> Compiler<'t> {
             key = Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(select)));
         }
         Ok(key)
+    }
+}
+
+/// A text test (`contains`, `icontains`, …) on two SQL expressions, as the
+/// evaluator defines it: also used for list `search=`.
+pub fn text_test(dialect: Dialect, op: TextOp, h: Expr, n: Expr) -> Expr {
+    match (dialect, op) {
+        (Dialect::Sqlite, TextOp::Contains) => Expr::expr(Func::cust("instr").arg(h).arg(n)).gt(0),
+        (Dialect::Postgres, TextOp::Contains) => {
+            Expr::expr(Func::cust("strpos").arg(h).arg(n)).gt(0)
+        }
+        (Dialect::Sqlite, TextOp::IContains) => {
+            Expr::expr(Func::cust("instr").arg(Func::lower(h)).arg(Func::lower(n))).gt(0)
+        }
+        (Dialect::Postgres, TextOp::IContains) => Expr::expr(
+            Func::cust("strpos")
+                .arg(Func::lower(wrap(Dialect::Postgres, "{} COLLATE \"C\"", h)))
+                .arg(Func::lower(wrap(Dialect::Postgres, "{} COLLATE \"C\"", n))),
+        )
+        .gt(0),
+        (Dialect::Sqlite, TextOp::StartsWith) => Expr::expr(
+            Func::cust("substr")
+                .arg(h)
+                .arg(1)
+                .arg(Func::cust("length").arg(n.clone())),
+        )
+        .eq(n),
+        (Dialect::Postgres, TextOp::StartsWith) => Expr::expr(
+            Func::cust("left")
+                .arg(h)
+                .arg(Func::cust("length").arg(n.clone())),
+        )
+        .eq(n),
+        (Dialect::Sqlite, TextOp::EndsWith) => {
+            let from = Expr::expr(Func::cust("length").arg(h.clone()))
+                .sub(Func::cust("length").arg(n.clone()))
+                .add(1);
+            Expr::expr(Func::cust("length").arg(n.clone()))
+                .lte(Func::cust("length").arg(h.clone()))
+                .and(Expr::expr(Func::cust("substr").arg(h).arg(from)).eq(n))
+        }
+        (Dialect::Postgres, TextOp::EndsWith) => Expr::expr(
+            Func::cust("right")
+                .arg(h)
+                .arg(Func::cust("length").arg(n.clone())),
+        )
+        .eq(n),
     }
 }
 

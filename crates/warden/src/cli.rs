@@ -1,7 +1,7 @@
 //! The command line: argument shapes (clap derive) and what each command
 //! calls in the library. Thin by design: no SQL, no config parsing here.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use warden::config::Config;
@@ -109,12 +109,14 @@ pub async fn run(cli: Cli) -> Result<()> {
             if with_seed {
                 seed(&config, &store, None).await?;
             }
-            store.close().await;
-            tracing::debug!(%listen, dev, "serve requested");
-            bail!(
-                "the HTTP server is not built yet; the database is migrated{}",
-                if with_seed { " and seeded" } else { "" }
-            )
+            let secret = warden::server::jwt_secret(config.folder(), dev)?;
+            let app = warden::app::App::new(config, store, &secret)?;
+            let listener = tokio::net::TcpListener::bind(&listen)
+                .await
+                .with_context(|| format!("cannot listen on {listen}"))?;
+            println!("warden listening on http://{}", listener.local_addr()?);
+            warden::server::serve(app, listener).await?;
+            Ok(())
         }
     }
 }

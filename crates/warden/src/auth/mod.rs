@@ -1,3 +1,5 @@
-//! Who is calling: passwords now; tokens, sessions and scopes later.
+//! Who is calling: passwords, access tokens, and the per-request caller.
 
+pub mod caller;
 pub mod password;
+pub mod token;

@@ -37,6 +37,23 @@ pub async fn verify(clear: String, hash: String) -> Result<bool, PasswordError> 
     .await?)
 }
 
+/// A real hash of a random password, made once, verified against when the
+/// user is unknown so that case costs the same as a wrong password.
+static DUMMY_HASH: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+
+/// Verifies against the user's hash, or against the dummy hash when there
+/// is no user; false in the second case, after the same work.
+pub async fn verify_or_dummy(clear: String, stored: Option<String>) -> Result<bool, PasswordError> {
+    let Some(stored) = stored else {
+        let dummy = DUMMY_HASH
+            .get_or_try_init(|| hash(uuid::Uuid::new_v4().to_string()))
+            .await?;
+        verify(clear, dummy.clone()).await?;
+        return Ok(false);
+    };
+    verify(clear, stored).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -272,38 +272,7 @@ impl ActionRules {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Action {
-    List,
-    Read,
-    Create,
-    Update,
-    Delete,
-}
-
-impl Action {
-    pub const ALL: [Action; 5] = [
-        Action::List,
-        Action::Read,
-        Action::Create,
-        Action::Update,
-        Action::Delete,
-    ];
-
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|action| action.name() == name)
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Action::List => "list",
-            Action::Read => "read",
-            Action::Create => "create",
-            Action::Update => "update",
-            Action::Delete => "delete",
-        }
-    }
-}
+pub use warden_policy::Action;
 
 /// A rule as written, with where it was written.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,16 +4,23 @@
 //! pass in statements that already carry their rule predicates.
 
 pub mod ddl;
+mod grants;
 mod introspect;
 mod migrate;
 mod rows;
 mod seed;
 mod target;
+mod tx;
+mod violation;
 
+pub use grants::Grants;
 pub use migrate::MigrationReport;
+pub use rows::FLAG_PREFIX;
 pub use rows::{Row, select_all, to_sql_value};
 pub use seed::{SeedData, SeedReport};
 pub use target::{DatabaseTarget, Dialect};
+pub use tx::Tx;
+pub use violation::Violation;
 
 use crate::config::Config;
 use sea_query_sqlx::SqlxValues;

@@ -104,11 +104,18 @@ macro_rules! decode_column {
     }};
 }
 
+/// Prefix of computed boolean columns (rule results selected beside a
+/// row); they decode as bools.
+pub const FLAG_PREFIX: &str = "w_flag_";
+
 fn column_kind(resource: &ResourceDef, column: &str) -> Option<FieldKind> {
+    if column.starts_with(FLAG_PREFIX) {
+        return Some(FieldKind::Bool);
+    }
     resource.field(column).map(|field| field.kind)
 }
 
-fn decode_sqlite(
+pub(crate) fn decode_sqlite(
     resource: &ResourceDef,
     row: &sqlx::sqlite::SqliteRow,
 ) -> Result<Row, sqlx::Error> {
@@ -123,7 +130,7 @@ fn decode_sqlite(
     Ok(decoded)
 }
 
-fn decode_postgres(
+pub(crate) fn decode_postgres(
     resource: &ResourceDef,
     row: &sqlx::postgres::PgRow,
 ) -> Result<Row, sqlx::Error> {
@@ -136,6 +143,53 @@ fn decode_postgres(
         decoded.insert(column.name().to_owned(), value);
     }
     Ok(decoded)
+}
+
+/// `INSERT ... RETURNING <every field>, _version` for one row.
+pub(crate) fn insert_statement(
+    resource: &ResourceDef,
+    row: &Row,
+    dialect: Dialect,
+) -> Result<sea_query::InsertStatement, StoreError> {
+    let mut insert = Query::insert();
+    insert.into_table(Alias::new(resource.table.clone()));
+    let mut columns = Vec::new();
+    let mut values = Vec::new();
+    for (name, value) in row {
+        let field = resource
+            .field(name)
+            .ok_or_else(|| StoreError::InvalidValue {
+                field: format!("{}.{name}", resource.name),
+                problem: "not a field of this resource".to_owned(),
+            })?;
+        let bound = to_sql_value(field.kind, value, dialect).map_err(|problem| {
+            StoreError::InvalidValue {
+                field: format!("{}.{name}", resource.name),
+                problem,
+            }
+        })?;
+        columns.push(Alias::new(name.clone()));
+        values.push(sea_query::Expr::value(bound));
+    }
+    if columns.is_empty() {
+        insert.or_default_values();
+    } else {
+        insert.columns(columns);
+        insert
+            .values(values)
+            .map_err(|error| StoreError::InvalidValue {
+                field: resource.name.clone(),
+                problem: error.to_string(),
+            })?;
+    }
+    let mut returning: Vec<Alias> = resource
+        .fields
+        .keys()
+        .map(|name| Alias::new(name.clone()))
+        .collect();
+    returning.push(Alias::new(VERSION_COLUMN));
+    insert.returning(Query::returning().columns(returning));
+    Ok(insert)
 }
 
 impl Store {
@@ -166,44 +220,7 @@ impl Store {
     /// Inserts `row` (column name -> value; passwords already hashed) and
     /// returns the stored row with database-assigned ids and defaults.
     pub async fn insert(&self, resource: &ResourceDef, row: &Row) -> Result<Row, StoreError> {
-        let mut insert = Query::insert();
-        insert.into_table(Alias::new(resource.table.clone()));
-        let mut columns = Vec::new();
-        let mut values = Vec::new();
-        for (name, value) in row {
-            let field = resource
-                .field(name)
-                .ok_or_else(|| StoreError::InvalidValue {
-                    field: format!("{}.{name}", resource.name),
-                    problem: "not a field of this resource".to_owned(),
-                })?;
-            let bound = to_sql_value(field.kind, value, self.dialect()).map_err(|problem| {
-                StoreError::InvalidValue {
-                    field: format!("{}.{name}", resource.name),
-                    problem,
-                }
-            })?;
-            columns.push(Alias::new(name.clone()));
-            values.push(sea_query::Expr::value(bound));
-        }
-        if columns.is_empty() {
-            insert.or_default_values();
-        } else {
-            insert.columns(columns);
-            insert
-                .values(values)
-                .map_err(|error| StoreError::InvalidValue {
-                    field: resource.name.clone(),
-                    problem: error.to_string(),
-                })?;
-        }
-        let mut returning: Vec<Alias> = resource
-            .fields
-            .keys()
-            .map(|name| Alias::new(name.clone()))
-            .collect();
-        returning.push(Alias::new(VERSION_COLUMN));
-        insert.returning(Query::returning().columns(returning));
+        let insert = insert_statement(resource, row, self.dialect())?;
         let (sql, values) = self.build(&insert).into_parts();
         let stored = match &self.pool {
             Pool::Sqlite(pool) => {

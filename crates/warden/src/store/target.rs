@@ -12,12 +12,9 @@ pub enum DatabaseTarget {
     Postgres(String),
 }
 
-/// The SQL dialect of a target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    Sqlite,
-    Postgres,
-}
+/// The SQL dialect of a target (the rule compiler's, so predicates and
+/// statements agree).
+pub use warden_policy::Dialect;
 
 impl DatabaseTarget {
     /// Parses `sqlite://FILE`, `sqlite:FILE`, `sqlite::memory:` or

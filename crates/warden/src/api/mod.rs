@@ -1,0 +1,54 @@
+//! The HTTP surface: axum routers for resources, auth and health,
+//! assembled into one router that any axum app can mount.
+
+pub mod auth;
+pub mod problem;
+pub mod resources;
+
+use crate::app::App;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
+use axum::routing::{get, post};
+use problem::{Kind, Problem};
+use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
+use tower_http::trace::TraceLayer;
+
+/// Largest accepted request body.
+pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
+
+impl App {
+    /// The whole API as a router: `/api/*`, `/auth/*`, `/healthz`.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route(
+                "/api/{resource}",
+                get(resources::list).post(resources::create),
+            )
+            .route(
+                "/api/{resource}/{id}",
+                get(resources::read)
+                    .patch(resources::patch)
+                    .put(resources::put)
+                    .delete(resources::delete),
+            )
+            .route("/auth/token", post(auth::token))
+            .route("/auth/me", get(auth::me))
+            .route("/healthz", get(|| async { "ok" }))
+            .fallback(|| async { Problem::new(Kind::NotFound, "no such endpoint") })
+            .method_not_allowed_fallback(|| async {
+                Problem::new(
+                    Kind::MethodNotAllowed,
+                    "this endpoint does not take that method",
+                )
+            })
+            .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+            .layer(TraceLayer::new_for_http())
+            .layer(SetSensitiveHeadersLayer::new([
+                AUTHORIZATION,
+                COOKIE,
+                SET_COOKIE,
+            ]))
+            .with_state(self.clone())
+    }
+}

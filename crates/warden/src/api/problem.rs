@@ -1,0 +1,268 @@
+//! Every error the API answers, as `application/problem+json` (RFC 9457),
+//! mapped in this one place. 401 carries `WWW-Authenticate: Bearer`
+//! (RFC 6750 §3); 403 for a missing scope names the scope. Internal errors
+//! are logged and answered without detail.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value as Json, json};
+
+/// A problem type: a stable URI per kind of error, a status and a title.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Unauthenticated,
+    InvalidToken,
+    InsufficientScope,
+    Forbidden,
+    NotFound,
+    Validation,
+    MalformedBody,
+    UnknownFields,
+    ReadonlyFields,
+    Conflict,
+    InvalidReference,
+    PayloadTooLarge,
+    PreconditionFailed,
+    InvalidQuery,
+    UnsupportedMediaType,
+    MethodNotAllowed,
+    TooManyRequests,
+    Internal,
+}
+
+impl Kind {
+    pub fn slug(self) -> &'static str {
+        match self {
+            Kind::Unauthenticated => "unauthenticated",
+            Kind::InvalidToken => "invalid-token",
+            Kind::InsufficientScope => "insufficient-scope",
+            Kind::Forbidden => "forbidden",
+            Kind::NotFound => "not-found",
+            Kind::Validation => "validation",
+            Kind::MalformedBody => "malformed-body",
+            Kind::UnknownFields => "unknown-fields",
+            Kind::ReadonlyFields => "readonly-fields",
+            Kind::Conflict => "conflict",
+            Kind::InvalidReference => "invalid-reference",
+            Kind::PayloadTooLarge => "payload-too-large",
+            Kind::PreconditionFailed => "precondition-failed",
+            Kind::InvalidQuery => "invalid-query",
+            Kind::UnsupportedMediaType => "unsupported-media-type",
+            Kind::MethodNotAllowed => "method-not-allowed",
+            Kind::TooManyRequests => "too-many-requests",
+            Kind::Internal => "internal",
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        match self {
+            Kind::Unauthenticated | Kind::InvalidToken => StatusCode::UNAUTHORIZED,
+            Kind::InsufficientScope | Kind::Forbidden => StatusCode::FORBIDDEN,
+            Kind::NotFound => StatusCode::NOT_FOUND,
+            Kind::Validation
+            | Kind::MalformedBody
+            | Kind::UnknownFields
+            | Kind::ReadonlyFields
+            | Kind::InvalidQuery => StatusCode::BAD_REQUEST,
+            Kind::Conflict => StatusCode::CONFLICT,
+            Kind::InvalidReference => StatusCode::UNPROCESSABLE_ENTITY,
+            Kind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Kind::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            Kind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Kind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Kind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Kind::Unauthenticated => "Authentication required",
+            Kind::InvalidToken => "Invalid or expired credentials",
+            Kind::InsufficientScope => "Insufficient scope",
+            Kind::Forbidden => "Forbidden",
+            Kind::NotFound => "Not found",
+            Kind::Validation => "Invalid field values",
+            Kind::MalformedBody => "Malformed request body",
+            Kind::UnknownFields => "Unknown fields",
+            Kind::ReadonlyFields => "Fields that cannot be written",
+            Kind::Conflict => "Conflict with an existing row",
+            Kind::InvalidReference => "Reference to a missing row",
+            Kind::PayloadTooLarge => "Request body too large",
+            Kind::PreconditionFailed => "The row changed since you read it",
+            Kind::InvalidQuery => "Invalid query parameter",
+            Kind::UnsupportedMediaType => "Unsupported media type",
+            Kind::MethodNotAllowed => "Method not allowed",
+            Kind::TooManyRequests => "Too many requests",
+            Kind::Internal => "Internal error",
+        }
+    }
+
+    pub fn type_uri(self) -> String {
+        format!("https://warden.dev/problems/{}", self.slug())
+    }
+}
+
+/// One answered error.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub kind: Kind,
+    pub detail: String,
+    /// Extension members (`errors`, `fields`, `scope`, …).
+    pub extra: Map<String, Json>,
+    /// Seconds for `Retry-After`, on 429.
+    pub retry_after: Option<u64>,
+}
+
+impl Problem {
+    pub fn new(kind: Kind, detail: impl Into<String>) -> Self {
+        Self {
+            kind,
+            detail: detail.into(),
+            extra: Map::new(),
+            retry_after: None,
+        }
+    }
+
+    pub fn with(mut self, key: &str, value: Json) -> Self {
+        self.extra.insert(key.to_owned(), value);
+        self
+    }
+
+    pub fn not_found(resource: &str) -> Self {
+        Self::new(Kind::NotFound, format!("no such {resource}"))
+    }
+
+    pub fn unauthenticated(detail: impl Into<String>) -> Self {
+        Self::new(Kind::Unauthenticated, detail)
+    }
+
+    pub fn insufficient_scope(scopes: &[String]) -> Self {
+        Self::new(
+            Kind::InsufficientScope,
+            format!("this needs the scope(s): {}", scopes.join(" ")),
+        )
+        .with("scope", json!(scopes.join(" ")))
+    }
+
+    pub fn internal(error: &dyn std::fmt::Display) -> Self {
+        tracing::error!(%error, "internal error");
+        Self::new(
+            Kind::Internal,
+            "the server could not complete the request; it has been logged",
+        )
+    }
+
+    /// The RFC 6750 `WWW-Authenticate` challenge for this problem, if any.
+    fn challenge(&self) -> Option<String> {
+        let realm = "realm=\"warden\"";
+        match self.kind {
+            Kind::Unauthenticated => Some(format!("Bearer {realm}")),
+            Kind::InvalidToken => Some(format!(
+                "Bearer {realm}, error=\"invalid_token\", error_description=\"{}\"",
+                self.detail.replace('"', "'")
+            )),
+            Kind::InsufficientScope => {
+                let scope = self.extra.get("scope").and_then(Json::as_str).unwrap_or("");
+                Some(format!(
+                    "Bearer {realm}, error=\"insufficient_scope\", scope=\"{scope}\""
+                ))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = self.kind.status();
+        let mut body = Map::new();
+        body.insert("type".into(), json!(self.kind.type_uri()));
+        body.insert("title".into(), json!(self.kind.title()));
+        body.insert("status".into(), json!(status.as_u16()));
+        body.insert("detail".into(), json!(self.detail));
+        let challenge = self.challenge();
+        let retry_after = self.retry_after;
+        body.extend(self.extra);
+        let mut response = (status, axum::Json(Json::Object(body))).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let Some(value) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
+            headers.insert(header::WWW_AUTHENTICATE, value);
+        }
+        if let Some(seconds) = retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+/// A field-level problem in a request body.
+pub fn field_error(field: &str, message: impl Into<String>) -> Json {
+    json!({ "field": field, "message": message.into() })
+}
+
+impl From<crate::authz::AuthzError> for Problem {
+    fn from(error: crate::authz::AuthzError) -> Self {
+        use crate::authz::AuthzError as E;
+        use crate::rows::input::InputError as I;
+        match error {
+            E::Unauthenticated => Problem::unauthenticated("log in to do this"),
+            E::Forbidden(detail) => Problem::new(Kind::Forbidden, detail),
+            E::NotFound(what) => Problem::not_found(&what),
+            E::InsufficientScope(scopes) => Problem::insufficient_scope(&scopes),
+            E::Stale { current } => Problem::new(
+                Kind::PreconditionFailed,
+                format!("the row is at version {current}; read it again and retry"),
+            )
+            .with("current_version", json!(current)),
+            E::Input(I::NotAnObject) => {
+                Problem::new(Kind::MalformedBody, "the body must be a JSON object")
+            }
+            E::Input(I::UnknownFields(fields)) => Problem::new(
+                Kind::UnknownFields,
+                format!("unknown fields: {}", fields.join(", ")),
+            )
+            .with("fields", json!(fields)),
+            E::Input(I::Readonly(fields)) => Problem::new(
+                Kind::ReadonlyFields,
+                format!(
+                    "these fields are set by the server or cannot change: {}",
+                    fields.join(", ")
+                ),
+            )
+            .with("fields", json!(fields)),
+            E::Input(I::Invalid(errors)) => {
+                let detail = errors
+                    .iter()
+                    .map(|(f, m)| format!("{f}: {m}"))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                let list: Vec<Json> = errors
+                    .iter()
+                    .map(|(f, m)| field_error(f, m.clone()))
+                    .collect();
+                Problem::new(Kind::Validation, detail).with("errors", Json::Array(list))
+            }
+            E::InvalidQuery(detail) => Problem::new(Kind::InvalidQuery, detail),
+            E::Conflict(fields) => Problem::new(
+                Kind::Conflict,
+                if fields.is_empty() {
+                    "a row with these values already exists".to_owned()
+                } else {
+                    format!("{} already taken", fields.join(", "))
+                },
+            )
+            .with("fields", json!(fields)),
+            E::InvalidReference => Problem::new(
+                Kind::InvalidReference,
+                "a referenced row does not exist (or this row is still referenced by others)",
+            ),
+            E::Store(error) => Problem::internal(&error),
+            E::Internal(error) => Problem::internal(&error),
+        }
+    }
+}

@@ -1,0 +1,324 @@
+//! Listing a resource: the caller's list and read rules, the client's
+//! filter (checked like a rule, against only the fields every reader may
+//! see) and search, all in one WHERE clause; keyset pagination over the
+//! sort field and the key; expansions. Nothing is filtered in Rust.
+
+use super::read::Visible;
+use super::{Authz, AuthzError, key_column};
+use crate::config::{FieldDef, FieldKind, ResourceDef};
+use crate::policy::publicly_readable;
+use crate::rows::output::{render, to_json};
+use crate::store::{Row, select_all, to_sql_value};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sea_query::{Alias, Cond, Expr, ExprTrait, NullOrdering, Order, SelectStatement};
+use serde::Deserialize;
+use serde_json::{Map, Value as Json};
+use warden_policy::ir::TextOp;
+use warden_policy::sql::text_test;
+use warden_policy::{Action, Residual, Value};
+
+/// The query string of a list request, as sent.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
+    pub sort: Option<String>,
+    pub filter: Option<String>,
+    pub search: Option<String>,
+    pub expand: Option<String>,
+}
+
+/// One page of a list.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub items: Vec<Map<String, Json>>,
+    /// Cursor of the next page, if there is one.
+    pub next: Option<String>,
+}
+
+struct Sort<'r> {
+    field: &'r FieldDef,
+    descending: bool,
+}
+
+impl<'a> Authz<'a> {
+    /// `GET /api/<resource>`.
+    pub async fn list(&self, resource: &str, params: &ListParams) -> Result<Page, AuthzError> {
+        let resource = self.resource(resource)?;
+        let list = self.gate(resource, Action::List);
+        let read = self.gate(resource, Action::Read);
+        if list.allows_nothing() || read.allows_nothing() {
+            let rule = if list.allows_nothing() {
+                list.rule
+            } else {
+                read.rule
+            };
+            self.log_denial(Action::List, resource, "*", rule, None);
+            return Err(self.forbidden(rule, Action::List, resource));
+        }
+        let limit = parse_limit(resource, params.limit.as_deref())?;
+        let sort = parse_sort(resource, params.sort.as_deref())?;
+        let expand = parse_expand(params.expand.as_deref());
+        let target = self.target(resource);
+        let fields = self.field_gates(resource);
+
+        let mut select = select_all(resource);
+        fields.select_flags(&mut select, &target)?;
+        for gate in [&list, &read] {
+            if let Some(condition) = gate.condition(&target)? {
+                select.and_where(condition);
+            }
+        }
+        if let Some(text) = params.filter.as_deref() {
+            let filter = self
+                .app
+                .policy()
+                .filter(&resource.name, text)
+                .map_err(AuthzError::InvalidQuery)?;
+            match filter.specialize(self.caller.principal()) {
+                Residual::Always(true) => {}
+                Residual::Always(false) => {
+                    return Ok(Page {
+                        items: Vec::new(),
+                        next: None,
+                    });
+                }
+                residual => {
+                    select.and_where(
+                        residual
+                            .to_sql(&target)
+                            .map_err(|e| AuthzError::InvalidQuery(e.to_string()))?,
+                    );
+                }
+            }
+        }
+        if let Some(term) = params.search.as_deref() {
+            select.cond_where(search_condition(resource, term, target.dialect)?);
+        }
+        if let Some(cursor) = params.cursor.as_deref() {
+            select.cond_where(after_cursor(resource, &sort, cursor, target.dialect)?);
+        }
+        order(&mut select, resource, &sort);
+        select.limit(u64::from(limit) + 1);
+
+        let mut rows = self.app.store().fetch_rows(resource, &select).await?;
+        let next = if rows.len() > limit as usize {
+            rows.truncate(limit as usize);
+            rows.last().map(|last| cursor_after(resource, &sort, last))
+        } else {
+            None
+        };
+        let mut items: Vec<Visible> = rows
+            .into_iter()
+            .map(|row| {
+                let withheld = fields.withheld(&row);
+                let json = render(resource, &row, |f| withheld.contains(f));
+                Visible { row, json }
+            })
+            .collect();
+        self.expand(resource, &mut items, &expand, false).await?;
+        Ok(Page {
+            items: items.into_iter().map(|v| v.json).collect(),
+            next,
+        })
+    }
+}
+
+/// The `expand` parameter as relation names.
+pub fn parse_expand(expand: Option<&str>) -> Vec<String> {
+    expand
+        .map(|e| {
+            e.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn parse_limit(resource: &ResourceDef, limit: Option<&str>) -> Result<u32, AuthzError> {
+    let Some(text) = limit else {
+        return Ok(Ord::min(resource.page_size, resource.max_page_size));
+    };
+    match text.parse::<u32>() {
+        Ok(0) | Err(_) => Err(AuthzError::InvalidQuery(format!(
+            "limit must be a whole number from 1 to {}, got `{text}`",
+            resource.max_page_size
+        ))),
+        Ok(n) => Ok(Ord::min(n, resource.max_page_size)),
+    }
+}
+
+fn parse_sort<'r>(resource: &'r ResourceDef, sort: Option<&str>) -> Result<Sort<'r>, AuthzError> {
+    let Some(text) = sort.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(Sort {
+            field: resource.primary_field(),
+            descending: false,
+        });
+    };
+    let (name, descending) = match text.strip_prefix('-') {
+        Some(name) => (name, true),
+        None => (text.strip_prefix('+').unwrap_or(text), false),
+    };
+    let sortable = |f: &FieldDef| publicly_readable(f) && f.kind != FieldKind::Json;
+    match resource.field(name) {
+        Some(field) if sortable(field) => Ok(Sort { field, descending }),
+        _ => {
+            let known: Vec<&str> = resource
+                .fields
+                .values()
+                .filter(|f| sortable(f))
+                .map(|f| f.name.as_str())
+                .collect();
+            Err(AuthzError::InvalidQuery(format!(
+                "cannot sort {} by `{name}`; sortable fields: {} (prefix with - for descending)",
+                resource.name,
+                known.join(", ")
+            )))
+        }
+    }
+}
+
+fn column(resource: &ResourceDef, field: &str) -> Expr {
+    Expr::col((
+        Alias::new(resource.table.clone()),
+        Alias::new(field.to_owned()),
+    ))
+}
+
+/// Partial, case-insensitive match over the searchable fields.
+fn search_condition(
+    resource: &ResourceDef,
+    term: &str,
+    dialect: warden_policy::Dialect,
+) -> Result<Cond, AuthzError> {
+    let searchable: Vec<&FieldDef> = resource
+        .fields
+        .values()
+        .filter(|f| f.searchable && publicly_readable(f))
+        .collect();
+    if searchable.is_empty() {
+        return Err(AuthzError::InvalidQuery(format!(
+            "{} has no searchable fields",
+            resource.name
+        )));
+    }
+    let mut any = Cond::any();
+    for field in searchable {
+        any = any.add(text_test(
+            dialect,
+            TextOp::IContains,
+            column(resource, &field.name),
+            Expr::val(term.to_owned()),
+        ));
+    }
+    Ok(any)
+}
+
+/// ORDER BY the sort field (nulls first ascending, last descending, so the
+/// order is the exact reverse) then the key in the same direction.
+fn order(select: &mut SelectStatement, resource: &ResourceDef, sort: &Sort<'_>) {
+    let direction = if sort.descending {
+        Order::Desc
+    } else {
+        Order::Asc
+    };
+    if !sort.field.primary {
+        let nulls = if sort.descending {
+            NullOrdering::Last
+        } else {
+            NullOrdering::First
+        };
+        select.order_by_expr_with_nulls(
+            column(resource, &sort.field.name),
+            direction.clone(),
+            nulls,
+        );
+    }
+    select.order_by_expr(key_column(resource), direction);
+}
+
+#[derive(serde::Serialize, Deserialize)]
+struct CursorData {
+    /// The sort field's value on the last row (absent when sorting by key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    s: Option<Json>,
+    k: Json,
+}
+
+fn cursor_after(resource: &ResourceDef, sort: &Sort<'_>, last: &Row) -> String {
+    let value =
+        |name: &str, kind: FieldKind| last.get(name).map_or(Json::Null, |v| to_json(kind, v));
+    let data = CursorData {
+        s: (!sort.field.primary).then(|| value(&sort.field.name, sort.field.kind)),
+        k: value(&resource.primary_key, resource.primary_field().kind),
+    };
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&data).unwrap_or_default())
+}
+
+/// Rows strictly after the cursor's row in the page order.
+fn after_cursor(
+    resource: &ResourceDef,
+    sort: &Sort<'_>,
+    cursor: &str,
+    dialect: warden_policy::Dialect,
+) -> Result<Cond, AuthzError> {
+    let invalid =
+        || AuthzError::InvalidQuery("the cursor is not one this list returned".to_owned());
+    let bytes = URL_SAFE_NO_PAD
+        .decode(cursor.trim())
+        .map_err(|_| invalid())?;
+    let data: CursorData = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    let bind = |field: &FieldDef, json: &Json| -> Result<Option<Expr>, AuthzError> {
+        let value = json_to_value(field.kind, json).ok_or_else(invalid)?;
+        if value.is_null() {
+            return Ok(None);
+        }
+        Ok(Some(Expr::val(
+            to_sql_value(field.kind, &value, dialect).map_err(|_| invalid())?,
+        )))
+    };
+    let key_field = resource.primary_field();
+    let key = bind(key_field, &data.k)?.ok_or_else(invalid)?;
+    let key_after = |key: Expr| {
+        if sort.descending {
+            key_column(resource).lt(key)
+        } else {
+            key_column(resource).gt(key)
+        }
+    };
+    if sort.field.primary {
+        return Ok(Cond::all().add(key_after(key)));
+    }
+    let col = || column(resource, &sort.field.name);
+    let sort_value = bind(sort.field, data.s.as_ref().ok_or_else(invalid)?)?;
+    Ok(match (sort_value, sort.descending) {
+        // Ascending, nulls first: after a null come later nulls, then values.
+        (None, false) => Cond::any()
+            .add(Cond::all().add(col().is_null()).add(key_after(key)))
+            .add(col().is_not_null()),
+        (Some(v), false) => Cond::any()
+            .add(col().gt(v.clone()))
+            .add(Cond::all().add(col().eq(v)).add(key_after(key))),
+        // Descending, nulls last: after a null come only later nulls.
+        (None, true) => Cond::all().add(col().is_null()).add(key_after(key)),
+        (Some(v), true) => Cond::any()
+            .add(col().lt(v.clone()))
+            .add(Cond::all().add(col().eq(v)).add(key_after(key)))
+            .add(col().is_null()),
+    })
+}
+
+fn json_to_value(kind: FieldKind, json: &Json) -> Option<Value> {
+    Some(match (kind, json) {
+        (_, Json::Null) => Value::Null,
+        (FieldKind::Integer, Json::Number(n)) => Value::Int(n.as_i64()?),
+        (FieldKind::Float, Json::Number(n)) => Value::Float(n.as_f64()?),
+        (FieldKind::Bool, Json::Bool(b)) => Value::Bool(*b),
+        (FieldKind::Text | FieldKind::Timestamp, Json::String(s)) => Value::Text(s.clone()),
+        _ => return None,
+    })
+}

@@ -1,0 +1,288 @@
+//! Reading one row, and expanding relations of fetched rows with the
+//! target resource's own rules (to-many: silently filtered; to-one not
+//! visible: null, or the target's deny status when one row was asked for
+//! and the target answers 403).
+
+use super::{Authz, AuthzError, key_column, key_equals, parse_id};
+use crate::config::{DenyStatus, RelationKind, ResourceDef};
+use crate::rows::output::{render, version};
+use crate::store::{Row, select_all, to_sql_value};
+use sea_query::{Alias, Expr, ExprTrait};
+use serde_json::{Map, Value as Json};
+use std::collections::HashMap;
+use warden_policy::{Action, Value};
+
+/// One row as the caller may see it.
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub json: Map<String, Json>,
+    pub version: Option<i64>,
+}
+
+/// A fetched row with what its caller may see of it.
+pub(super) struct Visible {
+    pub row: Row,
+    pub json: Map<String, Json>,
+}
+
+impl<'a> Authz<'a> {
+    /// `GET /api/<resource>/<id>`.
+    pub async fn read(
+        &self,
+        resource: &str,
+        id: &str,
+        expand: &[String],
+    ) -> Result<Item, AuthzError> {
+        let resource = self.resource(resource)?;
+        let visible = self.read_visible(resource, id).await?;
+        let version = version(&visible.row);
+        let mut items = vec![visible];
+        self.expand(resource, &mut items, expand, true).await?;
+        let json = items.pop().map(|v| v.json).unwrap_or_default();
+        Ok(Item { json, version })
+    }
+
+    /// Fetches one row with its read flag and field flags; answers 404,
+    /// the deny status or 401 when the caller may not see it.
+    pub(super) async fn read_visible(
+        &self,
+        resource: &ResourceDef,
+        id: &str,
+    ) -> Result<Visible, AuthzError> {
+        let not_found = || AuthzError::NotFound(super::singular(resource));
+        let key = parse_id(resource, id).ok_or_else(not_found)?;
+        let read = self.gate(resource, Action::Read);
+        if read.allows_nothing()
+            && (resource.deny_status == DenyStatus::NotFound || self.caller.is_anonymous())
+        {
+            // The answer does not depend on whether the row exists.
+            self.log_denial(Action::Read, resource, id, read.rule, None);
+            return Err(self.unseen(read.rule, resource));
+        }
+        let target = self.target(resource);
+        let fields = self.field_gates(resource);
+        let mut select = select_all(resource);
+        read.select_flag(&mut select, &target, "read")?;
+        fields.select_flags(&mut select, &target)?;
+        select.and_where(key_equals(resource, &key, target.dialect)?);
+        let row = self
+            .app
+            .store()
+            .fetch_rows(resource, &select)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(not_found)?;
+        if !read.holds_for(&row, "read") {
+            self.log_denial(Action::Read, resource, id, read.rule, Some(&row));
+            return Err(self.unseen(read.rule, resource));
+        }
+        let withheld = fields.withheld(&row);
+        let json = render(resource, &row, |f| withheld.contains(f));
+        Ok(Visible { row, json })
+    }
+
+    /// Adds each relation in `expand` to every item's JSON.
+    pub(super) async fn expand(
+        &self,
+        resource: &ResourceDef,
+        items: &mut [Visible],
+        expand: &[String],
+        single: bool,
+    ) -> Result<(), AuthzError> {
+        for name in expand {
+            let relation = resource.relations.get(name).ok_or_else(|| {
+                let known: Vec<&str> = resource.relations.keys().map(String::as_str).collect();
+                AuthzError::InvalidQuery(format!(
+                    "`{name}` is not a relation of {}; expandable: {}",
+                    resource.name,
+                    if known.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        known.join(", ")
+                    }
+                ))
+            })?;
+            let target = self.resource(&relation.target)?;
+            match relation.kind {
+                RelationKind::ToOne => {
+                    self.expand_to_one(resource, target, name, &relation.via, items, single)
+                        .await?
+                }
+                RelationKind::ToMany => {
+                    self.expand_to_many(resource, target, name, &relation.via, items)
+                        .await?
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn expand_to_one(
+        &self,
+        _resource: &ResourceDef,
+        target: &ResourceDef,
+        name: &str,
+        via: &str,
+        items: &mut [Visible],
+        single: bool,
+    ) -> Result<(), AuthzError> {
+        let keys: Vec<Value> = distinct(
+            items
+                .iter()
+                .filter_map(|i| i.row.get(via))
+                .filter(|v| !v.is_null()),
+        );
+        let found = self
+            .visible_rows_where(target, &target.primary_key, &keys, Action::Read)
+            .await?;
+        let by_key: HashMap<String, &Visible> = found
+            .iter()
+            .filter_map(|v| Some((v.row.get(&target.primary_key)?.to_string(), v)))
+            .collect();
+        for item in items.iter_mut() {
+            let value = match item.row.get(via).filter(|v| !v.is_null()) {
+                None => Json::Null,
+                Some(key) => match by_key.get(&key.to_string()) {
+                    Some(visible) => Json::Object(visible.json.clone()),
+                    None if single
+                        && target.deny_status == DenyStatus::Forbidden
+                        && self.exists(target, key).await? =>
+                    {
+                        return Err(AuthzError::Forbidden(format!(
+                            "you may not read the {name} of this row"
+                        )));
+                    }
+                    None => Json::Null,
+                },
+            };
+            item.json.insert(name.to_owned(), value);
+        }
+        Ok(())
+    }
+
+    async fn expand_to_many(
+        &self,
+        resource: &ResourceDef,
+        target: &ResourceDef,
+        name: &str,
+        via: &str,
+        items: &mut [Visible],
+    ) -> Result<(), AuthzError> {
+        let keys: Vec<Value> = distinct(
+            items
+                .iter()
+                .filter_map(|i| i.row.get(&resource.primary_key)),
+        );
+        let found = self
+            .visible_rows_where(target, via, &keys, Action::List)
+            .await?;
+        let mut groups: HashMap<String, Vec<Json>> = HashMap::new();
+        for visible in found {
+            if let Some(parent) = visible.row.get(via) {
+                groups
+                    .entry(parent.to_string())
+                    .or_default()
+                    .push(Json::Object(visible.json));
+            }
+        }
+        for item in items.iter_mut() {
+            let children = item
+                .row
+                .get(&resource.primary_key)
+                .and_then(|k| groups.remove(&k.to_string()))
+                .unwrap_or_default();
+            item.json.insert(name.to_owned(), Json::Array(children));
+        }
+        Ok(())
+    }
+
+    /// Rows of `resource` whose `column` is one of `keys` that the caller
+    /// may see (read rule, and for `List` also the list rule), with field
+    /// rules applied.
+    async fn visible_rows_where(
+        &self,
+        resource: &ResourceDef,
+        column: &str,
+        keys: &[Value],
+        action: Action,
+    ) -> Result<Vec<Visible>, AuthzError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let read = self.gate(resource, Action::Read);
+        let list = (action == Action::List).then(|| self.gate(resource, Action::List));
+        if read.allows_nothing() || list.as_ref().is_some_and(|l| l.allows_nothing()) {
+            return Ok(Vec::new());
+        }
+        let target = self.target(resource);
+        let fields = self.field_gates(resource);
+        let kind = resource
+            .field(column)
+            .map(|f| f.kind)
+            .ok_or_else(|| AuthzError::Internal(format!("no field {column}")))?;
+        let bound = keys
+            .iter()
+            .map(|k| to_sql_value(kind, k, target.dialect).map(Expr::val))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(AuthzError::Internal)?;
+        let mut select = select_all(resource);
+        fields.select_flags(&mut select, &target)?;
+        select.and_where(
+            Expr::col((
+                Alias::new(resource.table.clone()),
+                Alias::new(column.to_owned()),
+            ))
+            .is_in(bound),
+        );
+        for gate in std::iter::once(&read).chain(list.as_ref()) {
+            if let Some(condition) = gate.condition(&target)? {
+                select.and_where(condition);
+            }
+        }
+        select.order_by(key_column_ref(resource), sea_query::Order::Asc);
+        let rows = self.app.store().fetch_rows(resource, &select).await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let withheld = fields.withheld(&row);
+                let json = render(resource, &row, |f| withheld.contains(f));
+                Visible { row, json }
+            })
+            .collect())
+    }
+
+    /// Whether a row with this key exists at all (for an honest 403).
+    pub(super) async fn exists(
+        &self,
+        resource: &ResourceDef,
+        key: &Value,
+    ) -> Result<bool, AuthzError> {
+        let mut select = sea_query::Query::select();
+        select
+            .expr(key_column(resource))
+            .from(Alias::new(resource.table.clone()))
+            .and_where(key_equals(resource, key, self.app.store().dialect())?);
+        Ok(!self
+            .app
+            .store()
+            .fetch_rows(resource, &select)
+            .await?
+            .is_empty())
+    }
+}
+
+fn key_column_ref(resource: &ResourceDef) -> (Alias, Alias) {
+    (
+        Alias::new(resource.table.clone()),
+        Alias::new(resource.primary_key.clone()),
+    )
+}
+
+fn distinct<'v>(values: impl Iterator<Item = &'v Value>) -> Vec<Value> {
+    let mut seen = std::collections::HashSet::new();
+    values
+        .filter(|v| seen.insert(v.to_string()))
+        .cloned()
+        .collect()
+}

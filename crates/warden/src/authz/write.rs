@@ -1,0 +1,275 @@
+//! Create, update and delete, each in one transaction in which the rule
+//! check and the write cannot be separated by another request. The owner
+//! field is always the caller; a create rule sees the row as it would be
+//! stored; an update must pass its rule on the stored row and again on the
+//! row as it would become (so nobody hands a row to someone else unless a
+//! rule says so).
+
+use super::gate::Gate;
+use super::read::Item;
+use super::{Authz, AuthzError, key_equals, parse_id};
+use crate::auth::password;
+use crate::config::{FieldKind, ResourceDef, VERSION_COLUMN};
+use crate::rows::input::{WriteMode, apply_defaults, parse_body};
+use crate::rows::output::version;
+use crate::store::{Row, Tx, select_all, to_sql_value};
+use sea_query::{Alias, Expr, ExprTrait, LockType, Query};
+use serde_json::Value as Json;
+use warden_policy::{Action, Known, Residual, Value};
+
+impl<'a> Authz<'a> {
+    /// `POST /api/<resource>`: returns the key of the new row.
+    pub async fn create(&self, resource: &str, body: Json) -> Result<Item, AuthzError> {
+        let resource = self.resource(resource)?;
+        let rule = self.rule(&resource.name, Action::Create);
+        if rule.is_none() {
+            self.log_denial(Action::Create, resource, "new", None, None);
+            return Err(self.forbidden(None, Action::Create, resource));
+        }
+        let mut row = parse_body(resource, body, WriteMode::Create)?;
+        if let Some(owner) = resource.owner_field() {
+            let id = self
+                .caller
+                .user
+                .as_ref()
+                .map_or(Value::Null, |u| u.id.clone());
+            row.insert(owner.name.clone(), id);
+        }
+        apply_defaults(resource, &mut row);
+        let proposed = policy_row(resource, &row);
+        let gate = self.gate_known(
+            resource,
+            Action::Create,
+            Known {
+                user: self.caller.principal(),
+                row: Some(&proposed),
+                new: Some(&proposed),
+            },
+        );
+        let mut tx = self.app.store().begin().await?;
+        if !self.holds_on_known(&mut tx, resource, &gate).await? {
+            self.log_denial(Action::Create, resource, "new", gate.rule, Some(&row));
+            return Err(self.forbidden(gate.rule, Action::Create, resource));
+        }
+        hash_passwords(resource, &mut row).await?;
+        let stored = tx.insert(resource, &row).await?;
+        tx.commit().await?;
+        let key = stored
+            .get(&resource.primary_key)
+            .cloned()
+            .unwrap_or(Value::Null);
+        let id = key_text(&key);
+        // Answer with what the creator may read of it (maybe only the key).
+        match self.read(&resource.name, &id, &[]).await {
+            Ok(item) => Ok(item),
+            Err(
+                AuthzError::NotFound(_) | AuthzError::Forbidden(_) | AuthzError::Unauthenticated,
+            ) => {
+                let mut json = serde_json::Map::new();
+                json.insert(
+                    resource.primary_key.clone(),
+                    crate::rows::output::to_json(resource.primary_field().kind, &key),
+                );
+                Ok(Item {
+                    json,
+                    version: version(&stored),
+                })
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    /// `PATCH` (partial) or `PUT` (full) `/api/<resource>/<id>`.
+    pub async fn update(
+        &self,
+        resource: &str,
+        id: &str,
+        body: Json,
+        mode: WriteMode,
+        if_match: Option<i64>,
+    ) -> Result<Item, AuthzError> {
+        let resource = self.resource(resource)?;
+        let changes = parse_body(resource, body, mode)?;
+        let mut tx = self.app.store().begin().await?;
+        let (key, stored) = self.lock_visible(&mut tx, resource, id).await?;
+        check_version(&stored, if_match)?;
+        let mut changes = changes;
+        hash_passwords(resource, &mut changes).await?;
+        let mut after = stored.clone();
+        for (name, value) in &changes {
+            after.insert(name.clone(), value.clone());
+        }
+        let proposed = policy_row(resource, &after);
+        let known_new = Known {
+            user: self.caller.principal(),
+            row: None,
+            new: Some(&proposed),
+        };
+        let on_stored = self.gate_known(resource, Action::Update, known_new);
+        let on_proposed = self.gate_known(
+            resource,
+            Action::Update,
+            Known {
+                row: Some(&proposed),
+                ..known_new
+            },
+        );
+        let target = self.target(resource);
+        let mut update = Query::update();
+        update.table(Alias::new(resource.table.clone()));
+        for (name, value) in &changes {
+            let kind = resource.field(name).map_or(FieldKind::Text, |f| f.kind);
+            let bound = to_sql_value(kind, value, target.dialect).map_err(AuthzError::Internal)?;
+            update.value(Alias::new(name.clone()), Expr::val(bound));
+        }
+        update.value(
+            Alias::new(VERSION_COLUMN),
+            Expr::col(Alias::new(VERSION_COLUMN)).add(1),
+        );
+        update.and_where(key_equals(resource, &key, target.dialect)?);
+        let mut denied = false;
+        for gate in [&on_stored, &on_proposed] {
+            match gate.condition(&target)? {
+                _ if gate.allows_nothing() => denied = true,
+                Some(condition) => {
+                    update.and_where(condition);
+                }
+                None => {}
+            }
+        }
+        if denied || tx.execute(&update).await? == 0 {
+            let rule = on_stored.rule;
+            self.log_denial(Action::Update, resource, id, rule, Some(&stored));
+            return Err(self.forbidden(rule, Action::Update, resource));
+        }
+        tx.commit().await?;
+        self.read(&resource.name, id, &[]).await
+    }
+
+    /// `DELETE /api/<resource>/<id>`.
+    pub async fn delete(
+        &self,
+        resource: &str,
+        id: &str,
+        if_match: Option<i64>,
+    ) -> Result<(), AuthzError> {
+        let resource = self.resource(resource)?;
+        let mut tx = self.app.store().begin().await?;
+        let (key, stored) = self.lock_visible(&mut tx, resource, id).await?;
+        check_version(&stored, if_match)?;
+        let gate = self.gate(resource, Action::Delete);
+        let target = self.target(resource);
+        let mut delete = Query::delete();
+        delete.from_table(Alias::new(resource.table.clone()));
+        delete.and_where(key_equals(resource, &key, target.dialect)?);
+        if let Some(condition) = gate.condition(&target)? {
+            delete.and_where(condition);
+        }
+        if gate.allows_nothing() || tx.execute(&delete).await? == 0 {
+            self.log_denial(Action::Delete, resource, id, gate.rule, Some(&stored));
+            return Err(self.forbidden(gate.rule, Action::Delete, resource));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Reads and locks the row inside `tx`; 404 / deny status / 401 when
+    /// missing or not visible to the caller.
+    async fn lock_visible(
+        &self,
+        tx: &mut Tx,
+        resource: &ResourceDef,
+        id: &str,
+    ) -> Result<(Value, Row), AuthzError> {
+        let not_found = || AuthzError::NotFound(super::singular(resource));
+        let key = parse_id(resource, id).ok_or_else(not_found)?;
+        let read = self.gate(resource, Action::Read);
+        let target = self.target(resource);
+        let mut select = select_all(resource);
+        read.select_flag(&mut select, &target, "read")?;
+        select.and_where(key_equals(resource, &key, target.dialect)?);
+        if target.dialect == warden_policy::Dialect::Postgres {
+            select.lock(LockType::Update);
+        }
+        let row = tx
+            .fetch_rows(resource, &select)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(not_found)?;
+        if !read.holds_for(&row, "read") {
+            self.log_denial(Action::Read, resource, id, read.rule, Some(&row));
+            return Err(self.unseen(read.rule, resource));
+        }
+        Ok((key, row))
+    }
+
+    /// Decides a rule whose row is fully known; what is left (relations,
+    /// `exists`) is asked of the database inside the transaction.
+    async fn holds_on_known(
+        &self,
+        tx: &mut Tx,
+        resource: &ResourceDef,
+        gate: &Gate<'_>,
+    ) -> Result<bool, AuthzError> {
+        match &gate.residual {
+            Residual::Always(b) => Ok(*b),
+            residual => {
+                let condition = residual
+                    .to_sql(&self.target(resource))
+                    .map_err(|e| AuthzError::Internal(e.to_string()))?;
+                let mut select = Query::select();
+                select
+                    .expr_as(key_column_literal(), "w_flag_ok")
+                    .and_where(condition);
+                Ok(!tx.fetch_rows(resource, &select).await?.is_empty())
+            }
+        }
+    }
+}
+
+fn key_column_literal() -> Expr {
+    Expr::cust("1")
+}
+
+/// The row as rules see it: without password fields.
+fn policy_row(resource: &ResourceDef, row: &Row) -> warden_policy::Row {
+    row.iter()
+        .filter(|(name, _)| {
+            resource
+                .field(name)
+                .is_some_and(|f| f.kind != FieldKind::Password)
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+async fn hash_passwords(resource: &ResourceDef, row: &mut Row) -> Result<(), AuthzError> {
+    for field in resource
+        .fields
+        .values()
+        .filter(|f| f.kind == FieldKind::Password)
+    {
+        if let Some(Value::Text(clear)) = row.get(&field.name) {
+            let hashed = password::hash(clear.clone())
+                .await
+                .map_err(|e| AuthzError::Internal(e.to_string()))?;
+            row.insert(field.name.clone(), Value::Text(hashed));
+        }
+    }
+    Ok(())
+}
+
+fn check_version(stored: &Row, if_match: Option<i64>) -> Result<(), AuthzError> {
+    match (if_match, version(stored)) {
+        (Some(wanted), Some(current)) if wanted != current => Err(AuthzError::Stale { current }),
+        _ => Ok(()),
+    }
+}
+
+fn key_text(key: &Value) -> String {
+    match key {
+        Value::Text(s) => s.clone(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,175 @@
+//! Every rule of a config, compiled once at start: per resource, one
+//! checked rule per action and one per field read rule. Load-time errors
+//! are rendered against the config file. It must not touch the database.
+
+use crate::config::{Config, FieldDef, FieldKind, ResourceDef, RuleText};
+use std::collections::HashMap;
+use warden_policy::{Action, CheckOptions, Dialect, Rule, RuleSet, Schema, Sources};
+
+/// The compiled rules of a whole config.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    resources: HashMap<String, ResourcePolicy>,
+    rule_set: RuleSet,
+    /// Per resource, the schema a client's `?filter=` may name: only the
+    /// resource's own fields that every reader may see — no hidden or
+    /// per-row-protected fields, no relations, no other resources — so a
+    /// filter can never probe what the caller may not read.
+    filters: HashMap<String, RuleSet>,
+}
+
+/// The rules of one resource. A missing action rule denies.
+#[derive(Debug, Clone, Default)]
+pub struct ResourcePolicy {
+    actions: HashMap<Action, Rule>,
+    /// Per-row read rules of fields, by field name.
+    pub fields: Vec<(String, Rule)>,
+}
+
+impl ResourcePolicy {
+    pub fn rule(&self, action: Action) -> Option<&Rule> {
+        self.actions.get(&action)
+    }
+}
+
+/// Rule errors, rendered with caret excerpts of the config file.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}", .0.join("\n"))]
+pub struct PolicyErrors(pub Vec<String>);
+
+impl Policy {
+    /// Compiles every rule for the given database dialect (SQL functions
+    /// are allowed on PostgreSQL only).
+    pub fn compile(config: &Config, dialect: Dialect) -> Result<Policy, PolicyErrors> {
+        let mut rule_set = RuleSet::new(config.policy_schema());
+        let mut rendered = Vec::new();
+        for (name, text) in &config.rules {
+            let source_name = format!("rules.{name}");
+            if let Err(d) =
+                rule_set.add_named(None, name, &source_name, text.to_rule_source(config))
+            {
+                rendered.push(d.render(rule_set.sources()));
+            }
+        }
+        for resource in config.resources.values() {
+            for (name, text) in &resource.named_rules {
+                let source_name = format!("resources.{}.rules.{name}", resource.name);
+                if let Err(d) = rule_set.add_named(
+                    Some(&resource.name),
+                    name,
+                    &source_name,
+                    text.to_rule_source(config),
+                ) {
+                    rendered.push(d.render(rule_set.sources()));
+                }
+            }
+        }
+        let options = CheckOptions {
+            in_memory: false,
+            sql_functions: dialect == Dialect::Postgres,
+        };
+        let mut resources = HashMap::new();
+        for resource in config.resources.values() {
+            let mut compiled = ResourcePolicy::default();
+            let mut compile =
+                |source_name: String, action: Action, text: &RuleText, rule_set: &mut RuleSet| {
+                    match rule_set.compile(
+                        &resource.name,
+                        action,
+                        &source_name,
+                        text.to_rule_source(config),
+                        options,
+                    ) {
+                        Ok(rule) => Some(rule),
+                        Err(diagnostics) => {
+                            rendered
+                                .extend(diagnostics.iter().map(|d| d.render(rule_set.sources())));
+                            None
+                        }
+                    }
+                };
+            for action in Action::ALL {
+                if let Some(text) = resource.rules.get(action) {
+                    let source_name =
+                        format!("resources.{}.rules.{}", resource.name, action.name());
+                    if let Some(rule) = compile(source_name, action, text, &mut rule_set) {
+                        compiled.actions.insert(action, rule);
+                    }
+                }
+            }
+            for field in resource.fields.values() {
+                if let Some(text) = &field.read {
+                    let source_name =
+                        format!("resources.{}.fields.{}.read", resource.name, field.name);
+                    if let Some(rule) = compile(source_name, Action::Read, text, &mut rule_set) {
+                        compiled.fields.push((field.name.clone(), rule));
+                    }
+                }
+            }
+            resources.insert(resource.name.clone(), compiled);
+        }
+        let filters = config
+            .resources
+            .values()
+            .map(|r| (r.name.clone(), filter_rule_set(config, r)))
+            .collect();
+        if rendered.is_empty() {
+            Ok(Policy {
+                resources,
+                rule_set,
+                filters,
+            })
+        } else {
+            Err(PolicyErrors(rendered))
+        }
+    }
+
+    pub fn resource(&self, name: &str) -> Option<&ResourcePolicy> {
+        self.resources.get(name)
+    }
+
+    /// The rule set every rule was checked against.
+    pub fn rule_set(&self) -> &RuleSet {
+        &self.rule_set
+    }
+
+    /// Checks a client's list filter; errors come rendered with a caret.
+    pub fn filter(&self, resource: &str, text: &str) -> Result<Rule, String> {
+        let set = self
+            .filters
+            .get(resource)
+            .ok_or_else(|| format!("unknown resource `{resource}`"))?;
+        set.check(
+            resource,
+            Action::List,
+            "filter",
+            text,
+            CheckOptions::default(),
+        )
+        .map_err(|diagnostics| {
+            let sources = Sources::single("filter", text);
+            diagnostics
+                .iter()
+                .map(|d| d.render(&sources))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+    }
+}
+
+/// Whether every reader may see this field (and so filter or sort by it).
+pub fn publicly_readable(field: &FieldDef) -> bool {
+    !field.hidden && field.kind != FieldKind::Password && field.read.is_none()
+}
+
+fn filter_rule_set(config: &Config, resource: &ResourceDef) -> RuleSet {
+    let full = config.policy_schema();
+    let mut schema = Schema::new();
+    schema.user = full.user;
+    let entry = schema.resource(&resource.name, &resource.primary_key);
+    entry.with_table(&resource.table);
+    for field in resource.fields.values().filter(|f| publicly_readable(f)) {
+        entry.field(&field.name, field.kind.value_type(), field.nullable);
+    }
+    RuleSet::new(schema)
+}

@@ -1,0 +1,53 @@
+//! A stored row -> its JSON form: hidden and password fields never appear,
+//! neither do warden's own columns; fields a per-row rule hides for this
+//! caller are left out (the caller of this module decides which).
+
+use crate::config::{FieldKind, ResourceDef, VERSION_COLUMN};
+use crate::store::{FLAG_PREFIX, Row};
+use serde_json::{Map, Value as Json, json};
+use warden_policy::Value;
+
+/// Renders `row`, leaving out fields for which `withheld` is true.
+pub fn render(
+    resource: &ResourceDef,
+    row: &Row,
+    withheld: impl Fn(&str) -> bool,
+) -> Map<String, Json> {
+    let mut object = Map::new();
+    for (name, value) in row {
+        if name == VERSION_COLUMN || name.starts_with(FLAG_PREFIX) {
+            continue;
+        }
+        let Some(field) = resource.field(name) else {
+            continue;
+        };
+        if field.hidden || field.kind == FieldKind::Password || withheld(name) {
+            continue;
+        }
+        object.insert(name.clone(), to_json(field.kind, value));
+    }
+    object
+}
+
+/// One value as JSON; json fields are stored as text and parsed back.
+pub fn to_json(kind: FieldKind, value: &Value) -> Json {
+    match (kind, value) {
+        (_, Value::Null) => Json::Null,
+        (FieldKind::Json, Value::Text(text)) => serde_json::from_str(text).unwrap_or(Json::Null),
+        (_, Value::Bool(b)) => json!(b),
+        (_, Value::Int(i)) => json!(i),
+        (_, Value::Float(x)) => json!(x),
+        (_, Value::Text(s)) => json!(s),
+        (_, Value::List(items)) => {
+            Json::Array(items.iter().map(|v| to_json(FieldKind::Text, v)).collect())
+        }
+    }
+}
+
+/// The row's version, for `ETag`.
+pub fn version(row: &Row) -> Option<i64> {
+    match row.get(VERSION_COLUMN) {
+        Some(Value::Int(v)) => Some(*v),
+        _ => None,
+    }
+}

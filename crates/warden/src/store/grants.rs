@@ -1,0 +1,72 @@
+//! Per-user scope and role grants (`_warden_user_scopes`,
+//! `_warden_user_roles`): read on every authenticated request so a
+//! revocation on any instance takes effect at once; written by
+//! `warden user grant|revoke`. It must not decide what a scope allows.
+
+use super::ddl::{USER_ROLES_TABLE, USER_SCOPES_TABLE};
+use super::{Pool, Store, StoreError};
+use crate::config::FieldKind;
+use sea_query::{Expr, ExprTrait, Query};
+use sqlx::Row as _;
+use warden_policy::Value;
+
+/// A user's directly granted scopes and roles, sorted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grants {
+    pub scopes: Vec<String>,
+    pub roles: Vec<String>,
+}
+
+impl Store {
+    /// Reads a user's grants in one round trip.
+    pub async fn grants(&self, user_id: &Value, key_kind: FieldKind) -> Result<Grants, StoreError> {
+        let key = super::to_sql_value(key_kind, user_id, self.dialect()).map_err(|problem| {
+            StoreError::InvalidValue {
+                field: "user id".into(),
+                problem,
+            }
+        })?;
+        let scopes = Query::select()
+            .expr_as(Expr::val("scope"), "kind")
+            .expr_as(Expr::col("scope"), "name")
+            .from(USER_SCOPES_TABLE)
+            .and_where(Expr::col("user_id").eq(Expr::val(key.clone())))
+            .to_owned();
+        let roles = Query::select()
+            .expr_as(Expr::val("role"), "kind")
+            .expr_as(Expr::col("role"), "name")
+            .from(USER_ROLES_TABLE)
+            .and_where(Expr::col("user_id").eq(Expr::val(key)))
+            .to_owned();
+        let union = scopes
+            .clone()
+            .union(sea_query::UnionType::All, roles)
+            .to_owned();
+        let (sql, values) = self.build(&union).into_parts();
+        let pairs: Vec<(String, String)> = match &self.pool {
+            Pool::Sqlite(pool) => sqlx::query_with(sql, values)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .collect::<Result<_, sqlx::Error>>()?,
+            Pool::Postgres(pool) => sqlx::query_with(sql, values)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .collect::<Result<_, sqlx::Error>>()?,
+        };
+        let mut grants = Grants::default();
+        for (kind, name) in pairs {
+            if kind == "scope" {
+                grants.scopes.push(name)
+            } else {
+                grants.roles.push(name)
+            }
+        }
+        grants.scopes.sort();
+        grants.roles.sort();
+        Ok(grants)
+    }
+}
