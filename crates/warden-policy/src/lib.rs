@@ -113,6 +113,7 @@ pub mod eval;
 pub mod explain;
 #[cfg(test)]
 mod fixtures;
+pub mod index;
 pub mod ir;
 mod lexer;
 pub mod parser;
@@ -126,6 +127,7 @@ pub use check::{Action, CheckOptions};
 pub use diagnostic::{Diagnostic, Location, RuleSource, Sources};
 pub use eval::{Dataset, Env, Principal, Row};
 pub use explain::{Explanation, Step};
+pub use index::Lookup;
 pub use partial::{Known, Residual};
 pub use rules::{Rule, RuleSet};
 pub use schema::{FieldSchema, RelationKind, RelationSchema, ResourceSchema, Schema, SqlFunction};

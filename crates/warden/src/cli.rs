@@ -5,6 +5,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use warden::config::Config;
+use warden::policy::Policy;
 use warden::store::{SeedData, Store};
 
 #[derive(Debug, Parser)]
@@ -20,10 +21,31 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Load and validate a config; print every problem with file:line:column.
+    /// Load and validate a config and its rules; print every problem with
+    /// file:line:column, and warn about rules no index supports.
     Check {
         /// The config file (warden.toml).
         config: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+    /// Run the policy tests ([[tests]]) declared in the config.
+    Test {
+        config: PathBuf,
+    },
+    /// Explain a decision: the rule, the caller's scopes, the SQL it
+    /// becomes, and for one row every sub-expression's value.
+    Explain {
+        config: PathBuf,
+        /// The user's id, or `anonymous`.
+        #[arg(long = "as")]
+        as_user: String,
+        /// list, read, create, update or delete.
+        action: String,
+        /// RESOURCE or RESOURCE/ID.
+        target: String,
+        #[command(flatten)]
+        database: DatabaseArg,
     },
     /// Create or extend the database schema to match the config (additive only).
     Migrate {
@@ -65,14 +87,49 @@ pub struct DatabaseArg {
 
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Check { config } => {
+        Command::Check { config, database } => {
             let config = load(&config)?;
+            let dialect = dialect_of(&config, &database)?;
+            let policy = Policy::compile(&config, dialect).map_err(|e| anyhow::anyhow!("{e}"))?;
+            for warning in warden::policy::index_warnings(&config, &policy) {
+                println!("warning: {warning}");
+            }
             println!(
                 "{}: ok ({} resources, {} policy tests)",
                 config.path.display(),
                 config.resources.len(),
                 config.tests.len()
             );
+            Ok(())
+        }
+        Command::Test { config } => {
+            let config = load(&config)?;
+            let dialect = dialect_of(&config, &DatabaseArg { url: None })?;
+            let policy = Policy::compile(&config, dialect).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let results = warden::policy_tests::run(&config, &policy);
+            let failed = results.iter().filter(|r| !r.passed).count();
+            for result in &results {
+                if result.passed {
+                    println!("ok   {}", result.label);
+                } else {
+                    println!("FAIL {}\n{}", result.label, indent(&result.detail));
+                }
+            }
+            println!("{} passed, {failed} failed", results.len() - failed);
+            if failed > 0 {
+                anyhow::bail!("{failed} policy test(s) failed");
+            }
+            Ok(())
+        }
+        Command::Explain { config, as_user, action, target, database } => {
+            let config = load(&config)?;
+            let parsed = warden_policy::Action::parse(&action)
+                .with_context(|| format!("unknown action `{action}`; use list, read, create, update or delete"))?;
+            let store = open(&config, &database).await?;
+            let policy = Policy::compile(&config, store.dialect()).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let text = warden::explain::explain(&config, &store, &policy, &as_user, parsed, &target).await?;
+            print!("{text}");
+            store.close().await;
             Ok(())
         }
         Command::Migrate { config, database } => {
@@ -119,6 +176,22 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("     {l}")).collect::<Vec<_>>().join("\n")
+}
+
+/// The dialect the rules are checked for: the database given, else the
+/// config's.
+fn dialect_of(config: &Config, database: &DatabaseArg) -> Result<warden_policy::Dialect> {
+    let (url, base) = match database.url.as_deref() {
+        Some(url) => (url, Path::new(".")),
+        None => (config.database.url.as_str(), config.folder()),
+    };
+    warden::store::DatabaseTarget::parse(url, base)
+        .map(|t| t.dialect())
+        .with_context(|| format!("unsupported database url `{url}`"))
 }
 
 fn load(path: &Path) -> Result<Config> {

@@ -128,6 +128,22 @@ impl Policy {
         self.resources.get(name)
     }
 
+    /// Per resource, the fields some rule looks rows up by (each deserves
+    /// an index).
+    pub fn lookup_columns(&self) -> std::collections::BTreeMap<String, Vec<String>> {
+        let mut columns: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for policy in self.resources.values() {
+            let rules = policy.actions.values().chain(policy.fields.iter().map(|(_, r)| r));
+            for lookup in rules.flat_map(Rule::lookups) {
+                let entry = columns.entry(lookup.resource).or_default();
+                if !entry.contains(&lookup.field) {
+                    entry.push(lookup.field);
+                }
+            }
+        }
+        columns
+    }
+
     /// The rule set every rule was checked against.
     pub fn rule_set(&self) -> &RuleSet {
         &self.rule_set
@@ -172,4 +188,24 @@ fn filter_rule_set(config: &Config, resource: &ResourceDef) -> RuleSet {
         entry.field(&field.name, field.kind.value_type(), field.nullable);
     }
     RuleSet::new(schema)
+}
+
+/// `warden check`'s warnings: list and read rules with alternatives that no
+/// index can narrow, so every list scans the table.
+pub fn index_warnings(config: &Config, policy: &Policy) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for resource in config.resources.values() {
+        let Some(compiled) = policy.resource(&resource.name) else { continue };
+        for action in [Action::List, Action::Read] {
+            let Some(rule) = compiled.rule(action) else { continue };
+            for part in rule.unindexed_alternatives() {
+                warnings.push(format!(
+                    "{}: `{part}` narrows rows by no indexed lookup; lists of {} scan the table for callers it applies to",
+                    rule.name(),
+                    resource.name
+                ));
+            }
+        }
+    }
+    warnings
 }

@@ -312,6 +312,9 @@ pub struct PolicyTest {
     pub new: Option<toml::Table>,
     pub id: Option<toml::Value>,
     pub expect: Expectation,
+    /// Rows of other resources, by resource name, for `exists` and
+    /// relation paths.
+    pub data: toml::Table,
     /// 1-based line of the case in the config, for reports.
     pub line: usize,
 }

@@ -120,4 +120,7 @@ pub struct RawTest {
     pub new: Option<toml::Table>,
     pub id: Option<toml::Value>,
     pub expect: Spanned<String>,
+    /// Rows of other resources the rule may reach (`exists`, relations).
+    #[serde(default)]
+    pub data: toml::Table,
 }

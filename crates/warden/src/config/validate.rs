@@ -930,6 +930,7 @@ impl Validator<'_> {
             new: raw.new,
             id: raw.id,
             expect: expect?,
+            data: raw.data,
             line,
         })
     }

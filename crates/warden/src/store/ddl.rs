@@ -245,7 +245,10 @@ impl IndexSpec {
 /// that adding one later is an additive migration), owner fields and every
 /// foreign key (what owner and relation rules filter on). A plain index
 /// already covered by the leading columns of another is skipped.
-pub fn indexes(resource: &ResourceDef) -> Vec<IndexSpec> {
+///
+/// `lookups` are further columns the resource's rules look rows up by
+/// (`exists(acl where it.user_id == user.id)`): each gets an index too.
+pub fn indexes(resource: &ResourceDef, lookups: &[String]) -> Vec<IndexSpec> {
     let mut unique: Vec<IndexSpec> = resource
         .fields
         .values()
@@ -261,7 +264,9 @@ pub fn indexes(resource: &ResourceDef) -> Vec<IndexSpec> {
     let plain = resource
         .fields
         .values()
-        .filter(|field| (field.owner || field.references.is_some()) && !field.primary)
+        .filter(|field| {
+            (field.owner || field.references.is_some() || lookups.contains(&field.name)) && !field.primary
+        })
         .filter(|field| {
             !unique
                 .iter()
@@ -368,7 +373,7 @@ mod tests {
     fn indexes_cover_unique_owner_and_foreign_keys_once() {
         let config = example();
         let names = |resource: &str| {
-            indexes(&config.resources[resource])
+            indexes(&config.resources[resource], &[])
                 .into_iter()
                 .map(|index| index.name)
                 .collect::<Vec<_>>()
@@ -381,7 +386,7 @@ mod tests {
             ["ux_votes_post_id_user_id", "ix_votes_user_id"]
         );
         assert_eq!(
-            indexes(&config.resources["votes"])[0].create_statement(Dialect::Sqlite),
+            indexes(&config.resources["votes"], &[])[0].create_statement(Dialect::Sqlite),
             r#"CREATE UNIQUE INDEX "ux_votes_post_id_user_id" ON "votes" ("post_id", "user_id")"#
         );
     }

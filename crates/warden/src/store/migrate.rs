@@ -152,8 +152,14 @@ pub(crate) fn plan(
             report.created_tables.push(table);
         }
     }
+    // Rules that do not compile stop `serve` later with their own errors;
+    // here they only contribute no lookup indexes.
+    let lookups = crate::policy::Policy::compile(config, dialect)
+        .map(|policy| policy.lookup_columns())
+        .unwrap_or_default();
     for resource in config.resources.values() {
-        for index in ddl::indexes(resource) {
+        let columns = lookups.get(&resource.name).map(Vec::as_slice).unwrap_or_default();
+        for index in ddl::indexes(resource, columns) {
             if !existing.indexes.contains(&index.name) {
                 statements.push(index.create_statement(dialect));
                 report.created_indexes.push(index.name);
