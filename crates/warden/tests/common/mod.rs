@@ -1,0 +1,252 @@
+//! Test harness: a real warden server on a random port over a fresh
+//! database — a SQLite file in a temp folder, and, when
+//! `WARDEN_TEST_POSTGRES` holds a URL, a PostgreSQL database created for
+//! the test and dropped afterwards — with a reqwest client.
+#![allow(dead_code)]
+
+use reqwest::{Client, Method, Response};
+use serde_json::{Map, Value as Json};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use warden::app::App;
+use warden::config::Config;
+use warden::store::{SeedData, Store};
+
+pub const PASSWORD: &str = "password123";
+pub const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
+
+/// Where a test's data lives.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    Sqlite,
+    Postgres(String),
+}
+
+/// SQLite always; PostgreSQL too when `WARDEN_TEST_POSTGRES` is set.
+pub fn backends() -> Vec<Backend> {
+    let mut all = vec![Backend::Sqlite];
+    match std::env::var("WARDEN_TEST_POSTGRES") {
+        Ok(url) if !url.is_empty() => all.push(Backend::Postgres(url)),
+        _ => eprintln!("skipped: WARDEN_TEST_POSTGRES not set; PostgreSQL cases did not run"),
+    }
+    all
+}
+
+/// Runs `scenario` once per backend on a freshly seeded example.
+pub async fn on_each_backend<F, Fut>(example: &str, scenario: F)
+where
+    F: Fn(TestApp) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    for backend in backends() {
+        let app = TestApp::spawn(&example_config(example), backend, true).await;
+        scenario(app).await;
+    }
+}
+
+pub fn example_config(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(name)
+        .join("warden.toml")
+}
+
+/// A running server and what it runs on.
+pub struct TestApp {
+    pub base: String,
+    pub client: Client,
+    pub app: App,
+    pub backend: Backend,
+    database: Option<(String, String)>,
+    _dir: tempfile::TempDir,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl TestApp {
+    pub async fn spawn(config_path: &Path, backend: Backend, seed: bool) -> TestApp {
+        let config = Config::load(config_path).unwrap_or_else(|e| panic!("{e}"));
+        Self::spawn_config(config, backend, seed).await
+    }
+
+    pub async fn spawn_config(config: Config, backend: Backend, seed: bool) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (url, database) = match &backend {
+            Backend::Sqlite => (
+                format!("sqlite://{}", dir.path().join("test.db").display()),
+                None,
+            ),
+            Backend::Postgres(admin_url) => {
+                let name = format!("warden_test_{}", uuid_like());
+                create_database(admin_url, &name).await;
+                (
+                    with_database(admin_url, &name),
+                    Some((admin_url.clone(), name)),
+                )
+            }
+        };
+        let store = Store::open(&config, Some(&url)).await.expect("open store");
+        store.migrate(&config).await.expect("migrate");
+        if seed {
+            let path = config.folder().join("seed.toml");
+            let data = SeedData::load(&path, &config).expect("seed file");
+            store.seed(&config, &data).await.expect("seed");
+        }
+        let app = App::new(config, store, SECRET).unwrap_or_else(|e| panic!("{e}"));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let served = app.clone();
+        let server = tokio::spawn(async move {
+            let _ = warden::server::serve(served, listener).await;
+        });
+        TestApp {
+            base,
+            client: Client::new(),
+            app,
+            backend,
+            database,
+            _dir: dir,
+            server,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A bearer token from the password grant.
+    pub async fn login(&self, username: &str) -> String {
+        let response = self
+            .client
+            .post(self.url("/auth/token"))
+            .form(&[
+                ("grant_type", "password"),
+                ("username", username),
+                ("password", PASSWORD),
+            ])
+            .send()
+            .await
+            .expect("token request");
+        let status = response.status();
+        let body: Json = response.json().await.expect("token json");
+        assert_eq!(status, 200, "login {username}: {body}");
+        body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned()
+    }
+
+    /// Sends a request, optionally with a token and a JSON body.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Json>,
+    ) -> Response {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.expect("request")
+    }
+
+    /// Status and JSON body (Null when empty).
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Json>,
+    ) -> (u16, Json) {
+        let response = self.send(method, path, token, body).await;
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        let json = if text.is_empty() {
+            Json::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Json::String(text))
+        };
+        (status, json)
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+        if let Some((admin, name)) = self.database.take() {
+            // Dropping needs async I/O; do it on a thread of its own.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                runtime.block_on(drop_database(&admin, &name));
+            })
+            .join();
+        }
+    }
+}
+
+fn uuid_like() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    format!("{}_{:x}", std::process::id(), h.finish())
+}
+
+fn with_database(url: &str, name: &str) -> String {
+    let options = sqlx::postgres::PgConnectOptions::from_str(url).expect("postgres url");
+    let host = options.get_host();
+    let port = options.get_port();
+    let user = options.get_username();
+    if host.starts_with('/') {
+        format!("postgres://{user}@localhost/{name}?host={host}&port={port}")
+    } else {
+        format!("postgres://{user}@{host}:{port}/{name}")
+    }
+}
+
+async fn create_database(admin_url: &str, name: &str) {
+    use sqlx::{Connection, Executor};
+    let mut admin = sqlx::PgConnection::connect(admin_url)
+        .await
+        .expect("connect to PostgreSQL");
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+        .await
+        .expect("create database");
+}
+
+async fn drop_database(admin_url: &str, name: &str) {
+    use sqlx::{Connection, Executor};
+    if let Ok(mut admin) = sqlx::PgConnection::connect(admin_url).await {
+        let _ = admin
+            .execute(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+            )))
+            .await;
+    }
+}
+
+/// Keys of a JSON object, sorted.
+pub fn keys(json: &Json) -> Vec<String> {
+    let mut keys: Vec<String> = json
+        .as_object()
+        .map(Map::keys)
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+    keys.sort();
+    keys
+}
