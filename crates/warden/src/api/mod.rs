@@ -2,6 +2,7 @@
 //! assembled into one router that any axum app can mount.
 
 pub mod auth;
+pub mod openapi;
 pub mod problem;
 pub mod resources;
 
@@ -34,6 +35,7 @@ impl App {
             )
             .route("/auth/token", post(auth::token))
             .route("/auth/me", get(auth::me))
+            .route("/openapi.json", get(openapi::document))
             .route("/healthz", get(|| async { "ok" }))
             .fallback(|| async { Problem::new(Kind::NotFound, "no such endpoint") })
             .method_not_allowed_fallback(|| async {
