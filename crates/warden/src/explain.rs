@@ -42,7 +42,9 @@ pub async fn explain(
         Some((r, id)) => (r, Some(id)),
         None => (target, None),
     };
-    let resource = config.resource(resource_name).ok_or_else(|| ExplainError::UnknownResource(resource_name.to_owned()))?;
+    let resource = config
+        .resource(resource_name)
+        .ok_or_else(|| ExplainError::UnknownResource(resource_name.to_owned()))?;
     let principal: Option<Principal> = if as_user == "anonymous" {
         None
     } else {
@@ -60,13 +62,26 @@ pub async fn explain(
                 out,
                 "caller: user {} (scopes: {}; roles: {})",
                 as_user,
-                if p.scopes.is_empty() { "none".to_owned() } else { p.scopes.join(" ") },
-                if p.roles.is_empty() { "none".to_owned() } else { p.roles.join(" ") }
+                if p.scopes.is_empty() {
+                    "none".to_owned()
+                } else {
+                    p.scopes.join(" ")
+                },
+                if p.roles.is_empty() {
+                    "none".to_owned()
+                } else {
+                    p.roles.join(" ")
+                }
             );
         }
     }
     let Some(rule) = policy.resource(&resource.name).and_then(|p| p.rule(action)) else {
-        let _ = writeln!(out, "rule: none — {} on {} has no rule, so it is denied to everyone", action.name(), resource.name);
+        let _ = writeln!(
+            out,
+            "rule: none — {} on {} has no rule, so it is denied to everyone",
+            action.name(),
+            resource.name
+        );
         return Ok(out);
     };
     let text = resource.rules.get(action).map_or("", |t| t.text.as_str());
@@ -74,7 +89,11 @@ pub async fn explain(
     let residual = rule.specialize(principal.as_ref());
     match residual.to_sql_string(&SqlTarget::new(store.dialect(), resource.table.clone())) {
         Ok((sql, values)) => {
-            let _ = writeln!(out, "for this caller, as SQL: {sql}   params: {:?}", values.0);
+            let _ = writeln!(
+                out,
+                "for this caller, as SQL: {sql}   params: {:?}",
+                values.0
+            );
         }
         Err(error) => {
             let _ = writeln!(out, "for this caller, as SQL: (not compilable: {error})");
@@ -84,19 +103,36 @@ pub async fn explain(
         return Ok(out);
     };
     let key = match resource.primary_field().kind {
-        crate::config::FieldKind::Integer => id.parse::<i64>().map(warden_policy::Value::Int).map_err(|_| ExplainError::NoRow(resource.name.clone(), id.to_owned()))?,
+        crate::config::FieldKind::Integer => id
+            .parse::<i64>()
+            .map(warden_policy::Value::Int)
+            .map_err(|_| ExplainError::NoRow(resource.name.clone(), id.to_owned()))?,
         _ => warden_policy::Value::Text(id.to_owned()),
     };
-    let bound = crate::store::to_sql_value(resource.primary_field().kind, &key, store.dialect()).map_err(ExplainError::Other)?;
+    let bound = crate::store::to_sql_value(resource.primary_field().kind, &key, store.dialect())
+        .map_err(ExplainError::Other)?;
     let mut select = select_all(resource);
-    select.and_where(Expr::col((Alias::new(resource.table.clone()), Alias::new(resource.primary_key.clone()))).eq(Expr::val(bound)));
+    select.and_where(
+        Expr::col((
+            Alias::new(resource.table.clone()),
+            Alias::new(resource.primary_key.clone()),
+        ))
+        .eq(Expr::val(bound)),
+    );
     let row = store
         .fetch_rows(resource, &select)
         .await?
         .into_iter()
         .next()
         .ok_or_else(|| ExplainError::NoRow(resource.name.clone(), id.to_owned()))?;
-    let row: warden_policy::Row = row.into_iter().filter(|(k, _)| resource.field(k).is_some_and(|f| f.kind != crate::config::FieldKind::Password)).collect();
+    let row: warden_policy::Row = row
+        .into_iter()
+        .filter(|(k, _)| {
+            resource
+                .field(k)
+                .is_some_and(|f| f.kind != crate::config::FieldKind::Password)
+        })
+        .collect();
     let mut data = Dataset::new();
     for other in rule.resources_reached() {
         if let Some(other_resource) = config.resource(&other) {

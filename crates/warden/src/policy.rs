@@ -133,7 +133,10 @@ impl Policy {
     pub fn lookup_columns(&self) -> std::collections::BTreeMap<String, Vec<String>> {
         let mut columns: std::collections::BTreeMap<String, Vec<String>> = Default::default();
         for policy in self.resources.values() {
-            let rules = policy.actions.values().chain(policy.fields.iter().map(|(_, r)| r));
+            let rules = policy
+                .actions
+                .values()
+                .chain(policy.fields.iter().map(|(_, r)| r));
             for lookup in rules.flat_map(Rule::lookups) {
                 let entry = columns.entry(lookup.resource).or_default();
                 if !entry.contains(&lookup.field) {
@@ -195,9 +198,13 @@ fn filter_rule_set(config: &Config, resource: &ResourceDef) -> RuleSet {
 pub fn index_warnings(config: &Config, policy: &Policy) -> Vec<String> {
     let mut warnings = Vec::new();
     for resource in config.resources.values() {
-        let Some(compiled) = policy.resource(&resource.name) else { continue };
+        let Some(compiled) = policy.resource(&resource.name) else {
+            continue;
+        };
         for action in [Action::List, Action::Read] {
-            let Some(rule) = compiled.rule(action) else { continue };
+            let Some(rule) = compiled.rule(action) else {
+                continue;
+            };
             for part in rule.unindexed_alternatives() {
                 warnings.push(format!(
                     "{}: `{part}` narrows rows by no indexed lookup; lists of {} scan the table for callers it applies to",

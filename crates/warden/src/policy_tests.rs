@@ -18,20 +18,30 @@ pub struct CaseResult {
 
 /// Runs every case; the order follows the file.
 pub fn run(config: &Config, policy: &Policy) -> Vec<CaseResult> {
-    config.tests.iter().map(|case| run_case(config, policy, case)).collect()
+    config
+        .tests
+        .iter()
+        .map(|case| run_case(config, policy, case))
+        .collect()
 }
 
 fn label(config: &Config, case: &PolicyTest) -> String {
     let who = match &case.principal {
         TestPrincipal::Anonymous => "anonymous".to_owned(),
-        TestPrincipal::User(table) => table.get("id").map_or("a user".to_owned(), |id| format!("user {id}")),
+        TestPrincipal::User(table) => table
+            .get("id")
+            .map_or("a user".to_owned(), |id| format!("user {id}")),
     };
     let name = case.name.clone().unwrap_or_else(|| {
         format!(
             "{who} {} {} -> {}",
             case.action.name(),
             case.resource,
-            if case.expect == Expectation::Allow { "allow" } else { "deny" }
+            if case.expect == Expectation::Allow {
+                "allow"
+            } else {
+                "deny"
+            }
         )
     });
     format!("{}:{}: {name}", config.path.display(), case.line)
@@ -39,24 +49,43 @@ fn label(config: &Config, case: &PolicyTest) -> String {
 
 fn run_case(config: &Config, policy: &Policy, case: &PolicyTest) -> CaseResult {
     let label = label(config, case);
-    let fail = |detail: String| CaseResult { label: label.clone(), passed: false, detail };
+    let fail = |detail: String| CaseResult {
+        label: label.clone(),
+        passed: false,
+        detail,
+    };
     let Some(resource) = config.resource(&case.resource) else {
         return fail(format!("unknown resource {}", case.resource));
     };
     let Some(text) = resource.rules.get(case.action) else {
         let passed = case.expect == Expectation::Deny;
-        let detail = format!("no {} rule on {}: everything is denied", case.action.name(), resource.name);
-        return CaseResult { label, passed, detail };
+        let detail = format!(
+            "no {} rule on {}: everything is denied",
+            case.action.name(),
+            resource.name
+        );
+        return CaseResult {
+            label,
+            passed,
+            detail,
+        };
     };
     let name = format!("resources.{}.rules.{}", resource.name, case.action.name());
-    let options = CheckOptions { in_memory: true, sql_functions: true };
-    let rule = match policy.rule_set().check(&resource.name, case.action, &name, &text.text, options) {
-        Ok(rule) => rule,
-        Err(diagnostics) => {
-            let messages: Vec<String> = diagnostics.iter().map(|d| d.message.clone()).collect();
-            return fail(format!("cannot run in memory: {}", messages.join("; ")));
-        }
+    let options = CheckOptions {
+        in_memory: true,
+        sql_functions: true,
     };
+    let rule =
+        match policy
+            .rule_set()
+            .check(&resource.name, case.action, &name, &text.text, options)
+        {
+            Ok(rule) => rule,
+            Err(diagnostics) => {
+                let messages: Vec<String> = diagnostics.iter().map(|d| d.message.clone()).collect();
+                return fail(format!("cannot run in memory: {}", messages.join("; ")));
+            }
+        };
     let principal = match &case.principal {
         TestPrincipal::Anonymous => None,
         TestPrincipal::User(table) => Some(principal(table)),
@@ -72,14 +101,20 @@ fn run_case(config: &Config, policy: &Policy, case: &PolicyTest) -> CaseResult {
         }
     }
     // A create rule sees the proposal as `row` and as `new`.
-    let proposal = new.as_ref().or((case.action == warden_policy::Action::Create).then_some(&row));
+    let proposal = new
+        .as_ref()
+        .or((case.action == warden_policy::Action::Create).then_some(&row));
     let mut env = Env::new(principal.as_ref(), Some(&row)).with_data(&data);
     if let Some(proposal) = proposal {
         env = env.with_new(proposal);
     }
     let explanation = rule.explain(&env);
     let expected = case.expect == Expectation::Allow;
-    CaseResult { label, passed: explanation.allowed == expected, detail: explanation.to_text() }
+    CaseResult {
+        label,
+        passed: explanation.allowed == expected,
+        detail: explanation.to_text(),
+    }
 }
 
 fn principal(table: &toml::Table) -> Principal {
@@ -87,10 +122,16 @@ fn principal(table: &toml::Table) -> Principal {
     for (key, value) in table {
         match (key.as_str(), value) {
             ("scopes", toml::Value::Array(items)) => {
-                principal.scopes = items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect();
+                principal.scopes = items
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect();
             }
             ("roles", toml::Value::Array(items)) => {
-                principal.roles = items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect();
+                principal.roles = items
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect();
             }
             _ => {
                 principal.attributes.insert(key.clone(), to_value(value));
@@ -101,7 +142,10 @@ fn principal(table: &toml::Table) -> Principal {
 }
 
 fn to_row(table: &toml::Table) -> Row {
-    table.iter().map(|(k, v)| (k.clone(), to_value(v))).collect()
+    table
+        .iter()
+        .map(|(k, v)| (k.clone(), to_value(v)))
+        .collect()
 }
 
 /// A TOML value as rules see it; datetimes become canonical timestamps.
