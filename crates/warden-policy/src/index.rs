@@ -18,7 +18,11 @@ impl Rule {
     /// the scan: the caller, a literal, or the row of an enclosing query.
     pub fn lookups(&self) -> Vec<Lookup> {
         let mut found = Vec::new();
-        collect(&self.root, &mut vec![self.resource().to_owned()], &mut found);
+        collect(
+            &self.root,
+            &mut vec![self.resource().to_owned()],
+            &mut found,
+        );
         found.sort();
         found.dedup();
         found
@@ -31,7 +35,9 @@ impl Rule {
         disjuncts(&self.root, &mut alternatives);
         alternatives
             .into_iter()
-            .filter(|part| touches_row(part) && !narrows(part, &mut vec![self.resource().to_owned()]))
+            .filter(|part| {
+                touches_row(part) && !narrows(part, &mut vec![self.resource().to_owned()])
+            })
             .map(|part| part.origin.snippet().to_owned())
             .collect()
     }
@@ -43,18 +49,33 @@ impl Rule {
     pub fn resources_reached(&self) -> Vec<String> {
         fn walk(node: &Node, out: &mut Vec<String>) {
             match &node.kind {
-                NodeKind::Field(FieldRef { hops, .. }) => out.extend(hops.iter().map(|h| h.resource.clone())),
-                NodeKind::Exists { resource, condition, .. } => {
+                NodeKind::Field(FieldRef { hops, .. }) => {
+                    out.extend(hops.iter().map(|h| h.resource.clone()))
+                }
+                NodeKind::Exists {
+                    resource,
+                    condition,
+                    ..
+                } => {
                     out.push(resource.clone());
                     walk(condition, out);
                 }
-                NodeKind::List(items) | NodeKind::SqlCall { args: items, .. } => items.iter().for_each(|i| walk(i, out)),
+                NodeKind::List(items) | NodeKind::SqlCall { args: items, .. } => {
+                    items.iter().for_each(|i| walk(i, out))
+                }
                 NodeKind::Not(a) | NodeKind::IsNull { operand: a, .. } => walk(a, out),
-                NodeKind::And(a, b) | NodeKind::Or(a, b) | NodeKind::Compare(_, a, b) | NodeKind::In(a, b) | NodeKind::Text(_, a, b) => {
+                NodeKind::And(a, b)
+                | NodeKind::Or(a, b)
+                | NodeKind::Compare(_, a, b)
+                | NodeKind::In(a, b)
+                | NodeKind::Text(_, a, b) => {
                     walk(a, out);
                     walk(b, out);
                 }
-                NodeKind::Const(_) | NodeKind::Principal | NodeKind::UserAttr(_) | NodeKind::HasScope(_) => {}
+                NodeKind::Const(_)
+                | NodeKind::Principal
+                | NodeKind::UserAttr(_)
+                | NodeKind::HasScope(_) => {}
             }
         }
         let mut out = Vec::new();
@@ -78,12 +99,17 @@ fn disjuncts<'n>(node: &'n Node, out: &mut Vec<&'n Node>) {
 fn touches_row(node: &Node) -> bool {
     match &node.kind {
         NodeKind::Field(_) | NodeKind::Exists { .. } | NodeKind::SqlCall { .. } => true,
-        NodeKind::Const(_) | NodeKind::Principal | NodeKind::UserAttr(_) | NodeKind::HasScope(_) => false,
+        NodeKind::Const(_)
+        | NodeKind::Principal
+        | NodeKind::UserAttr(_)
+        | NodeKind::HasScope(_) => false,
         NodeKind::List(items) => items.iter().any(touches_row),
         NodeKind::Not(a) | NodeKind::IsNull { operand: a, .. } => touches_row(a),
-        NodeKind::And(a, b) | NodeKind::Or(a, b) | NodeKind::Compare(_, a, b) | NodeKind::In(a, b) | NodeKind::Text(_, a, b) => {
-            touches_row(a) || touches_row(b)
-        }
+        NodeKind::And(a, b)
+        | NodeKind::Or(a, b)
+        | NodeKind::Compare(_, a, b)
+        | NodeKind::In(a, b)
+        | NodeKind::Text(_, a, b) => touches_row(a) || touches_row(b),
     }
 }
 
@@ -104,7 +130,11 @@ fn narrows(node: &Node, scopes: &mut Vec<String>) -> bool {
 fn collect(node: &Node, scopes: &mut Vec<String>, found: &mut Vec<Lookup>) {
     lookup_in(node, scopes, found);
     match &node.kind {
-        NodeKind::Exists { resource, condition, .. } => {
+        NodeKind::Exists {
+            resource,
+            condition,
+            ..
+        } => {
             scopes.push(resource.clone());
             collect(condition, scopes, found);
             scopes.pop();
@@ -126,12 +156,17 @@ fn lookup_in(node: &Node, scopes: &[String], found: &mut Vec<Lookup>) {
         _ => return,
     };
     for (column, other) in pairs {
-        let Some((depth, field)) = local_field(column, scopes) else { continue };
+        let Some((depth, field)) = local_field(column, scopes) else {
+            continue;
+        };
         if column.ty == crate::value::Type::Bool {
             continue;
         }
         if known_before_scan(other, depth) {
-            found.push(Lookup { resource: scopes[depth].clone(), field: field.to_owned() });
+            found.push(Lookup {
+                resource: scopes[depth].clone(),
+                field: field.to_owned(),
+            });
         }
     }
 }
@@ -139,7 +174,9 @@ fn lookup_in(node: &Node, scopes: &[String], found: &mut Vec<Lookup>) {
 /// A plain field (no relation hops) of the innermost scope: its depth in
 /// `scopes` (0 = the rule's row, n = the nth enclosing `exists`).
 fn local_field<'n>(node: &'n Node, scopes: &[String]) -> Option<(usize, &'n str)> {
-    let NodeKind::Field(FieldRef { start, hops, field }) = &node.kind else { return None };
+    let NodeKind::Field(FieldRef { start, hops, field }) = &node.kind else {
+        return None;
+    };
     if !hops.is_empty() {
         return None;
     }
@@ -156,8 +193,13 @@ fn known_before_scan(node: &Node, depth: usize) -> bool {
     match &node.kind {
         NodeKind::Const(_) | NodeKind::UserAttr(_) => true,
         NodeKind::List(items) => items.iter().all(|i| known_before_scan(i, depth)),
-        NodeKind::Field(FieldRef { start: Start::Row, .. }) => depth > 0,
-        NodeKind::Field(FieldRef { start: Start::It(d), .. }) => d + 1 < depth,
+        NodeKind::Field(FieldRef {
+            start: Start::Row, ..
+        }) => depth > 0,
+        NodeKind::Field(FieldRef {
+            start: Start::It(d),
+            ..
+        }) => d + 1 < depth,
         _ => false,
     }
 }
@@ -169,14 +211,23 @@ mod tests {
     use crate::fixtures::compile;
 
     fn lookups(text: &str) -> Vec<(String, String)> {
-        compile("posts", Action::List, text).lookups().into_iter().map(|l| (l.resource, l.field)).collect()
+        compile("posts", Action::List, text)
+            .lookups()
+            .into_iter()
+            .map(|l| (l.resource, l.field))
+            .collect()
     }
 
     #[test]
     fn owner_and_acl_columns_are_lookups() {
-        assert_eq!(lookups("row.owner_id == user.id || user.is_superuser"), vec![("posts".into(), "owner_id".into())]);
         assert_eq!(
-            lookups("exists(article_read_access where it.article_id == row.id && it.user_id == user.id)"),
+            lookups("row.owner_id == user.id || user.is_superuser"),
+            vec![("posts".into(), "owner_id".into())]
+        );
+        assert_eq!(
+            lookups(
+                "exists(article_read_access where it.article_id == row.id && it.user_id == user.id)"
+            ),
             vec![
                 ("article_read_access".into(), "article_id".into()),
                 ("article_read_access".into(), "user_id".into())
@@ -188,11 +239,25 @@ mod tests {
 
     #[test]
     fn scans_are_reported_per_alternative() {
-        let rule = compile("posts", Action::List, "row.published || row.owner_id == user.id || user.is_superuser");
-        assert_eq!(rule.unindexed_alternatives(), vec!["row.published".to_owned()]);
-        let rule = compile("posts", Action::List, "row.owner_id == user.id && row.score > 1");
+        let rule = compile(
+            "posts",
+            Action::List,
+            "row.published || row.owner_id == user.id || user.is_superuser",
+        );
+        assert_eq!(
+            rule.unindexed_alternatives(),
+            vec!["row.published".to_owned()]
+        );
+        let rule = compile(
+            "posts",
+            Action::List,
+            "row.owner_id == user.id && row.score > 1",
+        );
         assert!(rule.unindexed_alternatives().is_empty());
         let rule = compile("posts", Action::List, "contains(row.title, 'x')");
-        assert_eq!(rule.unindexed_alternatives(), vec!["contains(row.title, 'x')".to_owned()]);
+        assert_eq!(
+            rule.unindexed_alternatives(),
+            vec!["contains(row.title, 'x')".to_owned()]
+        );
     }
 }

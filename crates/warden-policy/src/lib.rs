@@ -131,7 +131,7 @@ pub use index::Lookup;
 pub use partial::{Known, Residual};
 pub use rules::{Rule, RuleSet};
 pub use schema::{FieldSchema, RelationKind, RelationSchema, ResourceSchema, Schema, SqlFunction};
-pub use sql::{Dialect, SqlError, SqlTarget};
+pub use sql::{Dialect, PrincipalSql, SqlError, SqlTarget};
 pub use value::{FieldType, Type, Value};
 
 /// The SQL builder the predicates are made with, re-exported so callers

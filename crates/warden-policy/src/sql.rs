@@ -35,6 +35,27 @@ pub struct SqlTarget {
     pub dialect: Dialect,
     /// Table name or alias of the rows being filtered.
     pub row: String,
+    /// Table name or alias `new.<field>` reads, when the proposal is a row
+    /// of the query rather than known values (row-level security checks).
+    pub new: Option<String>,
+    /// Where `user` comes from when it was not specialised away.
+    pub principal: PrincipalSql,
+}
+
+/// How an unspecialised `user` reaches SQL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrincipalSql {
+    /// It must have been specialised away (every request of the API).
+    Specialised,
+    /// From session settings, for PostgreSQL row-level security: the id in
+    /// `warden.user_id`, scopes and roles space-separated in
+    /// `warden.scopes` / `warden.roles`, and each other attribute through a
+    /// function `<prefix><attr>()` the caller defines (security definer, so
+    /// reading the users table is not itself subject to its policies).
+    Session {
+        id_type: &'static str,
+        function_prefix: String,
+    },
 }
 
 impl SqlTarget {
@@ -42,9 +63,14 @@ impl SqlTarget {
         Self {
             dialect,
             row: row.into(),
+            new: None,
+            principal: PrincipalSql::Specialised,
         }
     }
 }
+
+/// The session setting holding the caller's id under row-level security.
+pub const SESSION_USER_ID: &str = "warden.user_id";
 
 impl Residual {
     /// The predicate as a sea-query expression, for `and_where`.
@@ -53,6 +79,19 @@ impl Residual {
             Residual::Always(b) => Ok(boolean(*b)),
             Residual::Predicate(node) => Compiler::new(target).condition(node, false),
         }
+    }
+
+    /// The predicate as text with values written inline, for DDL that
+    /// cannot take parameters (row-level security policies generated from
+    /// the config's own rules; never for request data).
+    pub fn to_sql_inline(&self, target: &SqlTarget) -> Result<String, SqlError> {
+        let expr = self.to_sql(target)?;
+        let select = Query::select().expr(expr).to_owned();
+        let sql = match target.dialect {
+            Dialect::Sqlite => select.to_string(SqliteQueryBuilder),
+            Dialect::Postgres => select.to_string(PostgresQueryBuilder),
+        };
+        Ok(sql.strip_prefix("SELECT ").unwrap_or(&sql).to_owned())
     }
 
     /// The predicate as text plus its parameters, for logs, `explain` and
@@ -127,7 +166,10 @@ impl<'t> Compiler<'t> {
             NodeKind::Const(v) => boolean(v.is_true()),
             NodeKind::Compare(op, l, r) => guard(self.compare(*op, l, r)?),
             NodeKind::IsNull { operand, negated } => {
-                let v = self.value(operand)?;
+                let v = match operand.kind {
+                    NodeKind::Principal => self.session_id()?,
+                    _ => self.value(operand)?,
+                };
                 if *negated {
                     v.is_not_null()
                 } else {
@@ -151,11 +193,33 @@ impl<'t> Compiler<'t> {
                 Expr::exists(select)
             }
             NodeKind::Field(_) | NodeKind::SqlCall { .. } => guard(self.value(node)?),
-            NodeKind::HasScope(_) | NodeKind::Principal | NodeKind::UserAttr(_) => {
-                return Err(SqlError::Unbound("user"));
+            NodeKind::HasScope(scope) => {
+                self.session()?;
+                Expr::val(scope.clone()).eq(Expr::cust(
+                    "ANY(string_to_array(coalesce(current_setting('warden.scopes', true), ''), ' '))",
+                ))
             }
+            NodeKind::Principal | NodeKind::UserAttr(_) => guard(self.value(node)?),
             NodeKind::List(_) => return Err(SqlError::ListValue),
         })
+    }
+
+    fn session(&self) -> Result<&PrincipalSql, SqlError> {
+        match &self.target.principal {
+            PrincipalSql::Specialised => Err(SqlError::Unbound("user")),
+            session => Ok(session),
+        }
+    }
+
+    /// `user.id` under row-level security: null when the setting is unset
+    /// or empty (anonymous).
+    fn session_id(&self) -> Result<Expr, SqlError> {
+        let PrincipalSql::Session { id_type, .. } = self.session()? else {
+            return Err(SqlError::Unbound("user"));
+        };
+        Ok(Expr::cust(format!(
+            "NULLIF(current_setting('{SESSION_USER_ID}', true), '')::{id_type}"
+        )))
     }
 
     fn compare(&self, op: CompareOp, l: &Node, r: &Node) -> Result<Expr, SqlError> {
@@ -193,6 +257,13 @@ impl<'t> Compiler<'t> {
             NodeKind::Const(Value::List(values)) => {
                 values.iter().map(bind).collect::<Result<_, _>>()?
             }
+            NodeKind::UserAttr(list) if list == "scopes" || list == "roles" => {
+                self.session()?;
+                let any = format!(
+                    "ANY(string_to_array(coalesce(current_setting('warden.{list}', true), ''), ' '))"
+                );
+                return Ok(needle.eq(Expr::cust(any)));
+            }
             _ => return Err(SqlError::ListValue),
         };
         if items.is_empty() {
@@ -221,9 +292,17 @@ impl<'t> Compiler<'t> {
                     .collect::<Result<_, _>>()?;
                 Ok(Expr::expr(Func::cust(function.clone()).args(args)))
             }
-            NodeKind::Principal | NodeKind::UserAttr(_) | NodeKind::HasScope(_) => {
-                Err(SqlError::Unbound("user"))
+            NodeKind::UserAttr(name) if name == "id" => self.session_id(),
+            NodeKind::UserAttr(name) if name != "scopes" && name != "roles" => {
+                let prefix = match self.session()? {
+                    PrincipalSql::Session {
+                        function_prefix, ..
+                    } => function_prefix.clone(),
+                    PrincipalSql::Specialised => return Err(SqlError::Unbound("user")),
+                };
+                Ok(Expr::expr(Func::cust(format!("{prefix}{name}"))))
             }
+            NodeKind::Principal | NodeKind::UserAttr(_) => Err(SqlError::Unbound("user")),
             NodeKind::List(_) => Err(SqlError::ListValue),
             // A condition used as a value: never NULL, as in the evaluator.
             _ => self.condition(node, true),
@@ -234,7 +313,10 @@ impl<'t> Compiler<'t> {
         let start_alias = match &field.start {
             Start::Row => Some(self.target.row.clone()),
             Start::It(depth) => Some(exists_alias(*depth)),
-            Start::New => return Err(SqlError::Unbound("new")),
+            Start::New => match &self.target.new {
+                Some(alias) => Some(alias.clone()),
+                None => return Err(SqlError::Unbound("new")),
+            },
             Start::Key(_) => None,
         };
         let Some((first, _)) = field.hops.split_first() else {

@@ -29,10 +29,11 @@ pub enum Command {
         #[command(flatten)]
         database: DatabaseArg,
     },
+    /// Print PostgreSQL row-level-security policies generated from the
+    /// config's rules (apply them with psql).
+    ExportRls { config: PathBuf },
     /// Run the policy tests ([[tests]]) declared in the config.
-    Test {
-        config: PathBuf,
-    },
+    Test { config: PathBuf },
     /// Explain a decision: the rule, the caller's scopes, the SQL it
     /// becomes, and for one row every sub-expression's value.
     Explain {
@@ -102,6 +103,13 @@ pub async fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Command::ExportRls { config } => {
+            let config = load(&config)?;
+            let policy = Policy::compile(&config, warden_policy::Dialect::Postgres)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            print!("{}", warden::rls::export(&config, &policy)?);
+            Ok(())
+        }
         Command::Test { config } => {
             let config = load(&config)?;
             let dialect = dialect_of(&config, &DatabaseArg { url: None })?;
@@ -121,13 +129,23 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Explain { config, as_user, action, target, database } => {
+        Command::Explain {
+            config,
+            as_user,
+            action,
+            target,
+            database,
+        } => {
             let config = load(&config)?;
-            let parsed = warden_policy::Action::parse(&action)
-                .with_context(|| format!("unknown action `{action}`; use list, read, create, update or delete"))?;
+            let parsed = warden_policy::Action::parse(&action).with_context(|| {
+                format!("unknown action `{action}`; use list, read, create, update or delete")
+            })?;
             let store = open(&config, &database).await?;
-            let policy = Policy::compile(&config, store.dialect()).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let text = warden::explain::explain(&config, &store, &policy, &as_user, parsed, &target).await?;
+            let policy =
+                Policy::compile(&config, store.dialect()).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let text =
+                warden::explain::explain(&config, &store, &policy, &as_user, parsed, &target)
+                    .await?;
             print!("{text}");
             store.close().await;
             Ok(())
@@ -179,7 +197,10 @@ pub async fn run(cli: Cli) -> Result<()> {
 }
 
 fn indent(text: &str) -> String {
-    text.lines().map(|l| format!("     {l}")).collect::<Vec<_>>().join("\n")
+    text.lines()
+        .map(|l| format!("     {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The dialect the rules are checked for: the database given, else the

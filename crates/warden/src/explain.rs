@@ -50,7 +50,7 @@ pub async fn explain(
     } else {
         let user = load_user(config, store, as_user, None)
             .await
-            .map_err(|p| ExplainError::Other(p.detail))?
+            .map_err(|e| ExplainError::Other(e.to_string()))?
             .ok_or_else(|| ExplainError::UnknownUser(as_user.to_owned()))?;
         Some(user.principal)
     };

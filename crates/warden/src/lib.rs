@@ -9,6 +9,7 @@ pub mod config;
 pub mod explain;
 pub mod policy;
 pub mod policy_tests;
+pub mod rls;
 pub mod rows;
 pub mod server;
 pub mod store;

@@ -1,31 +1,43 @@
-//! `/auth/*`: the OAuth2 password grant (RFC 6749 §4.3; answers per §5.1
-//! and §5.2) and `GET /auth/me`. Credentials are checked in constant time
-//! against a dummy hash for unknown users, so the answer and its timing
-//! say nothing about which part was wrong.
+//! `/auth/*`: the OAuth2 token endpoint (RFC 6749 §4.3 password grant and
+//! §6 refresh, answered per §5.1 and §5.2), registration, cookie login and
+//! logout, the HTML login page, and `GET /auth/me`. Handlers translate
+//! HTTP to `auth` calls and back; they must not check passwords, touch
+//! session rows or decide scopes themselves.
+//!
+//! The password grant is legacy (RFC 9700 §2.4); it is offered because the
+//! seed applications use it, beside cookie sessions for browsers.
 
-use super::problem::Problem;
+use super::problem::{Kind, Problem};
 use crate::app::App;
-use crate::auth::caller::{Caller, load_user};
-use crate::auth::password;
+use crate::auth::accounts;
+use crate::auth::caller::{Caller, SESSION_COOKIE, User, Via};
+use crate::auth::client::Client;
+use crate::auth::login::{self, LoginError};
+use crate::auth::session::{self, IssuedTokens, SessionError};
 use crate::config::FieldKind;
-use crate::store::select_all;
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
 use axum::{Form, Json};
-use sea_query::{Alias, Expr, ExprTrait};
 use serde::Deserialize;
-use serde_json::{Map, json};
-use std::collections::BTreeSet;
-use warden_policy::Value;
+use serde_json::{Map, Value as Json_, json};
 
-/// The token request, form-encoded (RFC 6749 §4.3.2).
+/// The token request, form-encoded (RFC 6749 §4.3.2 and §6). Client
+/// credentials may be sent in the body; this server has no registered
+/// clients, so they are accepted and ignored.
 #[derive(Debug, Deserialize)]
 pub struct TokenRequest {
     grant_type: Option<String>,
     username: Option<String>,
     password: Option<String>,
     scope: Option<String>,
+    refresh_token: Option<String>,
+}
+
+/// RFC 6749 §3.2: a parameter sent without a value counts as omitted.
+fn given(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.is_empty())
 }
 
 /// An RFC 6749 §5.2 error answer.
@@ -39,6 +51,10 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     response
 }
 
+fn invalid_request(description: &str) -> Response {
+    oauth_error(StatusCode::BAD_REQUEST, "invalid_request", description)
+}
+
 fn no_store(response: &mut Response) {
     response
         .headers_mut()
@@ -48,158 +64,313 @@ fn no_store(response: &mut Response) {
         .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
 }
 
-pub async fn token(
-    State(app): State<App>,
-    form: Result<Form<TokenRequest>, axum::extract::rejection::FormRejection>,
-) -> Response {
-    let Ok(Form(request)) = form else {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "send grant_type, username and password form-encoded",
-        );
-    };
-    match request.grant_type.as_deref() {
-        Some("password") => {}
-        Some(_) => {
-            return oauth_error(
+/// The §5.2 answer for a failed grant, or a problem for other failures.
+fn grant_error(error: SessionError) -> Response {
+    match error {
+        SessionError::InvalidGrant(reason) => {
+            tracing::info!(reason, "token request refused: invalid_grant");
+            oauth_error(
                 StatusCode::BAD_REQUEST,
-                "unsupported_grant_type",
-                "this server supports the password grant",
-            );
+                "invalid_grant",
+                "the refresh token is invalid, expired, or revoked",
+            )
         }
-        None => {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                "grant_type is required",
-            );
-        }
-    }
-    let (Some(username), Some(secret)) = (request.username, request.password) else {
-        return oauth_error(
+        SessionError::InvalidScope => oauth_error(
             StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "username and password are required",
-        );
-    };
-    let invalid_grant = || {
-        oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_grant",
-            "the username or password is wrong",
-        )
-    };
-    let subject = match check_credentials(&app, &username, &secret).await {
-        Ok(Some(subject)) => subject,
-        Ok(None) => return invalid_grant(),
-        Err(problem) => return problem.into_response(),
-    };
-    let user = match load_user(app.config(), app.store(), &subject, None).await {
-        Ok(Some(user)) => user,
-        Ok(None) => return invalid_grant(),
-        Err(problem) => return problem.into_response(),
-    };
-    let granted: BTreeSet<String> = user.principal.scopes.iter().cloned().collect();
-    let scopes: Vec<String> = match request
-        .scope
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        None => granted.iter().cloned().collect(),
-        Some(requested) => {
-            let requested: BTreeSet<String> =
-                requested.split_whitespace().map(str::to_owned).collect();
-            if !requested.is_subset(&granted) {
-                return oauth_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_scope",
-                    "the requested scope exceeds the scopes granted to this user",
-                );
-            }
-            requested.into_iter().collect()
-        }
-    };
-    let mut extra = Map::new();
-    if let Some(auth) = &app.config().auth {
-        for claim in &auth.user_claims {
-            if let Some(value) = user.principal.attributes.get(claim) {
-                extra.insert(
-                    claim.clone(),
-                    crate::rows::output::to_json(FieldKind::Text, value),
-                );
-            }
-        }
+            "invalid_scope",
+            "the requested scope exceeds the scope granted",
+        ),
+        other => Problem::from(other).into_response(),
     }
-    let (access_token, _) = match app.tokens().issue(&subject, &scopes, extra) {
-        Ok(issued) => issued,
-        Err(error) => return Problem::internal(&error).into_response(),
-    };
+}
+
+fn token_answer(issued: IssuedTokens) -> Response {
     let mut response = Json(json!({
-        "access_token": access_token,
+        "access_token": issued.access_token,
         "token_type": "Bearer",
-        "expires_in": app.tokens().ttl.as_secs(),
-        "scope": scopes.join(" "),
+        "expires_in": issued.expires_in,
+        "refresh_token": issued.refresh_token,
+        "scope": issued.scope.join(" "),
     }))
     .into_response();
     no_store(&mut response);
     response
 }
 
-/// The subject (user key as text) when the login and password match.
-pub async fn check_credentials(
-    app: &App,
-    login: &str,
-    secret: &str,
-) -> Result<Option<String>, Problem> {
-    let config = app.config();
-    let (Some(auth), Some(users)) = (&config.auth, config.users_resource()) else {
-        return Ok(None);
+/// `POST /auth/token`.
+pub async fn token(
+    State(app): State<App>,
+    client: Client,
+    form: Result<Form<TokenRequest>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Ok(Form(request)) = form else {
+        return invalid_request(
+            "send the parameters form-encoded (application/x-www-form-urlencoded), each at most once",
+        );
     };
-    let Some(password_field) = users
-        .fields
-        .values()
-        .find(|f| f.kind == FieldKind::Password)
-    else {
-        return Ok(None);
-    };
-    let mut select = select_all(users);
-    select.and_where(
-        Expr::col((
-            Alias::new(users.table.clone()),
-            Alias::new(auth.login.clone()),
-        ))
-        .eq(Expr::val(login.to_owned())),
-    );
-    let row = app
-        .store()
-        .fetch_rows(users, &select)
-        .await
-        .map_err(|e| Problem::internal(&e))?
-        .into_iter()
-        .next();
-    let stored_hash = match row.as_ref().and_then(|r| r.get(&password_field.name)) {
-        Some(Value::Text(hash)) => Some(hash.clone()),
-        _ => None,
-    };
-    let matches = password::verify_or_dummy(secret.to_owned(), stored_hash)
-        .await
-        .map_err(|e| Problem::internal(&e))?;
-    Ok(match (matches, row) {
-        (true, Some(row)) => row.get(&users.primary_key).map(|k| match k {
-            Value::Text(s) => s.clone(),
-            other => other.to_string(),
-        }),
-        _ => None,
-    })
+    match given(request.grant_type).as_deref() {
+        Some("password") => {
+            let (Some(username), Some(secret)) = (given(request.username), given(request.password))
+            else {
+                return invalid_request("username and password are required");
+            };
+            let user = match login::authenticate(&app, &username, &secret, client.address).await {
+                Ok(user) => user,
+                Err(LoginError::InvalidCredentials) => {
+                    return oauth_error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_grant",
+                        "the username or password is wrong",
+                    );
+                }
+                Err(other) => return Problem::from(other).into_response(),
+            };
+            let scope = match session::narrow(&user.principal.scopes, request.scope.as_deref()) {
+                Ok(scope) => scope,
+                Err(error) => return grant_error(error),
+            };
+            match session::start_token_family(&app, &user, scope).await {
+                Ok(issued) => token_answer(issued),
+                Err(error) => grant_error(error),
+            }
+        }
+        Some("refresh_token") => {
+            let Some(refresh_token) = given(request.refresh_token) else {
+                return invalid_request("refresh_token is required");
+            };
+            match session::refresh(&app, &refresh_token, request.scope.as_deref()).await {
+                Ok(issued) => token_answer(issued),
+                Err(error) => grant_error(error),
+            }
+        }
+        Some(_) => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "this server supports the password and refresh_token grants",
+        ),
+        None => invalid_request("grant_type is required"),
+    }
 }
 
-/// `GET /auth/me`: the caller with scopes and roles, never a secret.
-pub async fn me(caller: Caller) -> Result<Response, Problem> {
-    let Some(user) = caller.user else {
-        return Err(Problem::unauthenticated("log in to see who you are"));
+/// `POST /auth/register`: 201 with the new user (never its hash).
+pub async fn register(
+    State(app): State<App>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    let body = json_body(&headers, &body)?;
+    let user = accounts::register(app.config(), app.store(), body).await?;
+    Ok((StatusCode::CREATED, Json(Json_::Object(user))).into_response())
+}
+
+fn json_body(headers: &HeaderMap, body: &[u8]) -> Result<Json_, Problem> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json") || v.contains("+json"));
+    if !is_json {
+        return Err(Problem::new(
+            Kind::UnsupportedMediaType,
+            "send the body as application/json",
+        ));
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| Problem::new(Kind::MalformedBody, format!("malformed JSON: {e}")))
+}
+
+/// Login credentials, JSON or form-encoded. The login name may be sent as
+/// `login`, `username`, or under the configured login field's name.
+#[derive(Debug, Default)]
+struct LoginRequest {
+    login: Option<String>,
+    password: Option<String>,
+    /// Where a browser goes after a form login (a local path only).
+    next: Option<String>,
+}
+
+impl LoginRequest {
+    fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>, login_field: &str) -> Self {
+        let mut request = LoginRequest::default();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "password" => request.password = Some(value),
+                "next" => request.next = Some(value),
+                "login" | "username" => request.login = Some(value),
+                other if other == login_field => request.login = Some(value),
+                _ => {}
+            }
+        }
+        request
+    }
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
+}
+
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
+}
+
+/// A redirect target only when it stays on this site.
+fn local_path(next: Option<&str>) -> &str {
+    match next {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+            path
+        }
+        _ => "/",
+    }
+}
+
+/// `POST /auth/login`: starts a cookie session.
+pub async fn login(
+    State(app): State<App>,
+    client: Client,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    let login_field = app
+        .config()
+        .auth
+        .as_ref()
+        .map_or("login", |auth| auth.login.as_str())
+        .to_owned();
+    let form = is_form(&headers);
+    let request = if form {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
+            .map_err(|e| Problem::new(Kind::MalformedBody, format!("malformed form: {e}")))?;
+        LoginRequest::from_pairs(pairs, &login_field)
+    } else {
+        let Json_::Object(object) = json_body(&headers, &body)? else {
+            return Err(Problem::new(
+                Kind::MalformedBody,
+                "the body must be a JSON object",
+            ));
+        };
+        let pairs = object.into_iter().filter_map(|(key, value)| match value {
+            Json_::String(text) => Some((key, text)),
+            _ => None,
+        });
+        LoginRequest::from_pairs(pairs, &login_field)
     };
+    let (Some(name), Some(secret)) = (request.login, request.password) else {
+        return Err(Problem::new(
+            Kind::Validation,
+            format!("send `{login_field}` (or `login`) and `password`"),
+        ));
+    };
+    let browser = form && wants_html(&headers);
+    let user = match login::authenticate(&app, &name, &secret, client.address).await {
+        Ok(user) => user,
+        Err(LoginError::InvalidCredentials) if browser => {
+            let page = login_page(request.next.as_deref(), Some("Wrong login or password."));
+            return Ok((StatusCode::UNAUTHORIZED, page).into_response());
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let started = session::start_cookie_session(&app, &user).await?;
+    let cookie = session_cookie(&app, &client, &started.secret);
+    let mut response = if browser {
+        let mut redirect = StatusCode::SEE_OTHER.into_response();
+        if let Ok(location) = HeaderValue::from_str(local_path(request.next.as_deref())) {
+            redirect.headers_mut().insert(header::LOCATION, location);
+        }
+        redirect
+    } else {
+        Json(principal_json(&user, started.row.csrf_token.as_deref())).into_response()
+    };
+    if let Ok(cookie) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    no_store(&mut response);
+    tracing::info!(user = %user.id, "cookie session started");
+    Ok(response)
+}
+
+/// `Set-Cookie` for a session: HttpOnly, SameSite=Lax, Path=/, lasting the
+/// session's absolute lifetime, Secure over HTTPS (or as configured).
+fn session_cookie(app: &App, client: &Client, value: &str) -> String {
+    let auth = app.config().auth.as_ref();
+    let max_age = auth.map_or(0, |a| a.session_ttl.as_secs());
+    let secure = auth.and_then(|a| a.cookie_secure).unwrap_or(client.https);
+    format!(
+        "{SESSION_COOKIE}={value}; HttpOnly; SameSite=Lax; Path=/; Max-Age={max_age}{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// `GET /auth/login`: a minimal login form (the full UI is built elsewhere).
+pub async fn login_form(
+    axum::extract::Query(query): axum::extract::Query<Vec<(String, String)>>,
+) -> Response {
+    let next = query
+        .into_iter()
+        .find(|(key, _)| key == "next")
+        .map(|(_, value)| value);
+    login_page(next.as_deref(), None).into_response()
+}
+
+fn escape(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '&' => "&amp;".to_owned(),
+            '<' => "&lt;".to_owned(),
+            '>' => "&gt;".to_owned(),
+            '"' => "&quot;".to_owned(),
+            '\'' => "&#39;".to_owned(),
+            other => other.to_string(),
+        })
+        .collect()
+}
+
+fn login_page(next: Option<&str>, error: Option<&str>) -> Html<String> {
+    let next = escape(local_path(next));
+    let error = error
+        .map(|e| format!("<p role=\"alert\">{}</p>", escape(e)))
+        .unwrap_or_default();
+    Html(format!(
+        r#"<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Log in</title></head>
+<body>
+<h1>Log in</h1>
+{error}<form method="post" action="/auth/login">
+<input type="hidden" name="next" value="{next}">
+<p><label>Login <input name="login" autocomplete="username" required></label></p>
+<p><label>Password <input name="password" type="password" autocomplete="current-password" required></label></p>
+<p><button type="submit">Log in</button></p>
+</form>
+</body>
+</html>
+"#
+    ))
+}
+
+/// `POST /auth/logout`: ends the caller's session (a cookie session, or
+/// the refresh-token family behind a bearer token, which also ends every
+/// access token issued in it) and clears the cookie. 204 either way.
+pub async fn logout(State(app): State<App>, caller: Caller) -> Result<Response, Problem> {
+    if let Some(session) = &caller.session {
+        session::end(&app, &session.id).await?;
+        tracing::info!(via = ?session.via, "session ended by logout");
+    }
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let clear = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0");
+    if let Ok(clear) = HeaderValue::from_str(&clear) {
+        response.headers_mut().insert(header::SET_COOKIE, clear);
+    }
+    no_store(&mut response);
+    Ok(response)
+}
+
+/// The principal as `/auth/me` and `/auth/login` show it.
+fn principal_json(user: &User, csrf_token: Option<&str>) -> Json_ {
     let mut attributes = Map::new();
     for (name, value) in &user.principal.attributes {
         attributes.insert(
@@ -207,11 +378,30 @@ pub async fn me(caller: Caller) -> Result<Response, Problem> {
             crate::rows::output::to_json(FieldKind::Text, value),
         );
     }
-    Ok(Json(json!({
+    let mut body = json!({
         "id": crate::rows::output::to_json(FieldKind::Text, &user.id),
         "user": attributes,
         "scopes": user.principal.scopes,
         "roles": user.principal.roles,
-    }))
-    .into_response())
+    });
+    if let (Some(token), Some(object)) = (csrf_token, body.as_object_mut()) {
+        object.insert("csrf_token".to_owned(), json!(token));
+    }
+    body
+}
+
+/// `GET /auth/me`: the caller with scopes and roles, never a secret; the
+/// CSRF token when the caller came by cookie.
+pub async fn me(caller: Caller) -> Result<Response, Problem> {
+    let Some(user) = &caller.user else {
+        return Err(Problem::unauthenticated("log in to see who you are"));
+    };
+    let csrf = caller
+        .session
+        .as_ref()
+        .filter(|s| s.via == Via::Cookie)
+        .and_then(|s| s.csrf_token.as_deref());
+    let mut response = Json(principal_json(user, csrf)).into_response();
+    no_store(&mut response);
+    Ok(response)
 }

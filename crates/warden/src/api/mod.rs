@@ -34,6 +34,9 @@ impl App {
                     .delete(resources::delete),
             )
             .route("/auth/token", post(auth::token))
+            .route("/auth/register", post(auth::register))
+            .route("/auth/login", get(auth::login_form).post(auth::login))
+            .route("/auth/logout", post(auth::logout))
             .route("/auth/me", get(auth::me))
             .route("/openapi.json", get(openapi::document))
             .route("/healthz", get(|| async { "ok" }))
@@ -44,6 +47,7 @@ impl App {
                     "this endpoint does not take that method",
                 )
             })
+            .layer(axum::middleware::from_fn(crate::auth::csrf::form_token))
             .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
             .layer(TraceLayer::new_for_http())
             .layer(SetSensitiveHeadersLayer::new([

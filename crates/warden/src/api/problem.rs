@@ -266,3 +266,61 @@ impl From<crate::authz::AuthzError> for Problem {
         }
     }
 }
+
+impl From<crate::auth::login::LoginError> for Problem {
+    fn from(error: crate::auth::login::LoginError) -> Self {
+        use crate::auth::login::LoginError as E;
+        match error {
+            E::RateLimited(seconds) => {
+                let mut problem = Problem::new(
+                    Kind::TooManyRequests,
+                    format!("too many failed logins; try again in {seconds} s"),
+                );
+                problem.retry_after = Some(seconds);
+                problem
+            }
+            // One answer for unknown user and wrong password alike.
+            E::InvalidCredentials => Problem::unauthenticated("the login or password is wrong"),
+            E::Store(error) => Problem::internal(&error),
+            E::Password(error) => Problem::internal(&error),
+        }
+    }
+}
+
+impl From<crate::auth::session::SessionError> for Problem {
+    fn from(error: crate::auth::session::SessionError) -> Self {
+        use crate::auth::session::SessionError as E;
+        match error {
+            E::InvalidGrant(_) => Problem::new(Kind::InvalidToken, "the credential is invalid"),
+            E::InvalidScope => Problem::new(
+                Kind::Validation,
+                "the requested scope exceeds the scope granted",
+            ),
+            E::NoUsers => Problem::new(Kind::NotFound, "this server has no user accounts"),
+            E::Store(error) => Problem::internal(&error),
+            E::Token(error) => Problem::internal(&error),
+        }
+    }
+}
+
+impl From<crate::auth::accounts::AccountError> for Problem {
+    fn from(error: crate::auth::accounts::AccountError) -> Self {
+        use crate::auth::accounts::AccountError as E;
+        match error {
+            E::RegistrationClosed => Problem::new(Kind::Forbidden, "registration is closed"),
+            E::NoUsers => Problem::new(Kind::NotFound, "this server has no user accounts"),
+            E::Input(input) => Problem::from(crate::authz::AuthzError::Input(input)),
+            E::Taken(field) => Problem::new(
+                Kind::Conflict,
+                format!("an account with this {field} already exists"),
+            )
+            .with("fields", json!([field])),
+            E::UnknownUser(_) => Problem::new(Kind::NotFound, "no such user"),
+            E::UnknownScope(_) | E::UnknownRole(_) => {
+                Problem::new(Kind::Validation, error.to_string())
+            }
+            E::Store(error) => Problem::internal(&error),
+            E::Password(error) => Problem::internal(&error),
+        }
+    }
+}

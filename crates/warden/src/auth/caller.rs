@@ -1,24 +1,54 @@
 //! Who is calling, per request: a bearer token verified and its user
 //! loaded fresh from the database (so deleted or deactivated users and
-//! revoked grants take effect at once). No header means anonymous; a bad
-//! one is a 401, never silently anonymous.
+//! revoked grants take effect at once), its session checked (so logout and
+//! refresh-token reuse end it); or, without an `Authorization` header, a
+//! session cookie, which on unsafe methods must come with the session's
+//! CSRF token. No credential means anonymous; a bad bearer token is a 401,
+//! never silently anonymous. A stale cookie counts as no cookie, because
+//! browsers keep sending it to public pages.
 
+use super::secret;
+use super::session;
 use crate::api::problem::{Kind, Problem};
 use crate::app::App;
 use crate::auth::token::TokenError;
 use crate::config::{Config, FieldKind, ResourceDef};
-use crate::store::{Row, Store, select_all};
+use crate::store::{Row, Store, StoreError, select_all};
 use axum::extract::FromRequestParts;
-use axum::http::header::AUTHORIZATION;
+use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method};
 use sea_query::{Alias, Expr, ExprTrait};
 use std::collections::BTreeSet;
 use warden_policy::{Principal, Value};
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "warden_session";
+/// The header carrying the CSRF token on cookie-authenticated writes.
+pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// The request's caller; `user` is `None` for anonymous requests.
 #[derive(Debug, Clone, Default)]
 pub struct Caller {
     pub user: Option<User>,
+    /// The session the credential belongs to, when it names one.
+    pub session: Option<CallerSession>,
+}
+
+/// The session behind a request's credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallerSession {
+    pub id: String,
+    pub via: Via,
+    /// The CSRF token pages must send back (cookie sessions only).
+    pub csrf_token: Option<String>,
+}
+
+/// How the caller authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    Bearer,
+    Cookie,
 }
 
 /// An authenticated user as rules see them.
@@ -42,36 +72,121 @@ impl FromRequestParts<App> for Caller {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
-        let Some(header) = parts.headers.get(AUTHORIZATION) else {
-            return Ok(Caller::default());
-        };
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|h| h.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
-            .ok_or_else(|| {
-                Problem::new(
-                    Kind::InvalidToken,
-                    "the Authorization header must be `Bearer <token>`",
-                )
-            })?;
-        let claims = app.tokens().verify(token).map_err(|e| match e {
-            TokenError::Expired => Problem::new(Kind::InvalidToken, "the access token expired"),
-            _ => Problem::new(Kind::InvalidToken, "the access token is invalid"),
-        })?;
-        let token_scopes: BTreeSet<&str> = claims.scope.split_whitespace().collect();
-        let user = load_user(app.config(), app.store(), &claims.sub, Some(&token_scopes))
-            .await?
-            .ok_or_else(|| {
-                Problem::new(
-                    Kind::InvalidToken,
-                    "the token's user no longer exists or is deactivated",
-                )
-            })?;
-        Ok(Caller { user: Some(user) })
+        if let Some(header) = parts.headers.get(AUTHORIZATION) {
+            let token = header
+                .to_str()
+                .ok()
+                .and_then(|h| h.split_once(' '))
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                .map(|(_, token)| token.trim())
+                .ok_or_else(|| {
+                    Problem::new(
+                        Kind::InvalidToken,
+                        "the Authorization header must be `Bearer <token>`",
+                    )
+                })?;
+            return bearer(app, token).await;
+        }
+        match session_cookie(&parts.headers) {
+            Some(cookie) => cookie_caller(app, &cookie, &parts.method, &parts.headers).await,
+            None => Ok(Caller::default()),
+        }
     }
+}
+
+async fn bearer(app: &App, token: &str) -> Result<Caller, Problem> {
+    let claims = app.tokens().verify(token).map_err(|e| match e {
+        TokenError::Expired => Problem::new(Kind::InvalidToken, "the access token expired"),
+        _ => Problem::new(Kind::InvalidToken, "the access token is invalid"),
+    })?;
+    if let Some(sid) = &claims.sid {
+        let live = session::token_session_live(app, sid)
+            .await
+            .map_err(|e| Problem::internal(&e))?;
+        if !live {
+            return Err(Problem::new(
+                Kind::InvalidToken,
+                "the access token's session has ended",
+            ));
+        }
+    }
+    let token_scopes: BTreeSet<&str> = claims.scope.split_whitespace().collect();
+    let user = load_user(app.config(), app.store(), &claims.sub, Some(&token_scopes))
+        .await
+        .map_err(|e| Problem::internal(&e))?
+        .ok_or_else(|| {
+            Problem::new(
+                Kind::InvalidToken,
+                "the token's user no longer exists or is deactivated",
+            )
+        })?;
+    Ok(Caller {
+        user: Some(user),
+        session: claims.sid.map(|id| CallerSession {
+            id,
+            via: Via::Bearer,
+            csrf_token: None,
+        }),
+    })
+}
+
+async fn cookie_caller(
+    app: &App,
+    cookie: &str,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Caller, Problem> {
+    let Some(session) = session::cookie_session(app, cookie)
+        .await
+        .map_err(|e| Problem::internal(&e))?
+    else {
+        return Ok(Caller::default());
+    };
+    if !method.is_safe() {
+        let sent = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+        let expected = session.csrf_token.as_deref();
+        let matches = matches!((sent, expected), (Some(sent), Some(expected)) if secret::same(sent, expected));
+        if !matches {
+            return Err(Problem::new(
+                Kind::Forbidden,
+                "a cookie-authenticated write needs the session's CSRF token in the X-CSRF-Token header (or a csrf_token form field)",
+            ));
+        }
+    }
+    let subject = match &session.user_id {
+        Value::Text(text) => text.clone(),
+        other => other.to_string(),
+    };
+    let Some(user) = load_user(app.config(), app.store(), &subject, None)
+        .await
+        .map_err(|e| Problem::internal(&e))?
+    else {
+        session::end(app, &session.id)
+            .await
+            .map_err(|e| Problem::internal(&e))?;
+        return Ok(Caller::default());
+    };
+    Ok(Caller {
+        user: Some(user),
+        session: Some(CallerSession {
+            id: session.id,
+            via: Via::Cookie,
+            csrf_token: session.csrf_token,
+        }),
+    })
+}
+
+/// The value of the session cookie, if the request carries one.
+pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.trim_matches('"').to_owned())
+        .filter(|value| !value.is_empty())
 }
 
 /// Loads a user by the token subject: their row (without secrets) as
@@ -83,17 +198,14 @@ pub async fn load_user(
     store: &Store,
     subject: &str,
     token_scopes: Option<&BTreeSet<&str>>,
-) -> Result<Option<User>, Problem> {
+) -> Result<Option<User>, StoreError> {
     let Some(users) = config.users_resource() else {
         return Ok(None);
     };
     let Some(id) = parse_key(users, subject) else {
         return Ok(None);
     };
-    let Some(row) = fetch_user_row(store, users, &id)
-        .await
-        .map_err(|e| Problem::internal(&e))?
-    else {
+    let Some(row) = fetch_user_row(store, users, &id).await? else {
         return Ok(None);
     };
     if row
@@ -102,10 +214,7 @@ pub async fn load_user(
     {
         return Ok(None);
     }
-    let grants = store
-        .grants(&id, users.primary_field().kind)
-        .await
-        .map_err(|e| Problem::internal(&e))?;
+    let grants = store.grants(&id, users.primary_field().kind).await?;
     let mut current: BTreeSet<String> = grants.scopes.iter().cloned().collect();
     if let Some(auth) = &config.auth {
         for role in &grants.roles {
@@ -150,9 +259,9 @@ async fn fetch_user_row(
     store: &Store,
     users: &ResourceDef,
     id: &Value,
-) -> Result<Option<Row>, crate::store::StoreError> {
+) -> Result<Option<Row>, StoreError> {
     let key = crate::store::to_sql_value(users.primary_field().kind, id, store.dialect()).map_err(
-        |problem| crate::store::StoreError::InvalidValue {
+        |problem| StoreError::InvalidValue {
             field: users.primary_key.clone(),
             problem,
         },

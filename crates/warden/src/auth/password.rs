@@ -3,8 +3,8 @@
 //! It must not decide whether a user exists; callers verify against a
 //! dummy hash for unknown users so timing reveals nothing.
 
-use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
+use argon2::{Algorithm, Argon2, Params, Version};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordError {
@@ -37,6 +37,23 @@ pub async fn verify(clear: String, hash: String) -> Result<bool, PasswordError> 
     .await?)
 }
 
+/// Whether a stored PHC string was made with other settings than today's
+/// (another algorithm, version or cost), so a successful login should
+/// store a fresh hash. Unparseable strings need no rehash: they never
+/// verify.
+pub fn needs_rehash(stored: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(stored) else {
+        return false;
+    };
+    let current = Params::default();
+    let same_params = Params::try_from(&parsed).is_ok_and(|params| {
+        (params.m_cost(), params.t_cost(), params.p_cost())
+            == (current.m_cost(), current.t_cost(), current.p_cost())
+    });
+    let same_version = parsed.version == Some(Version::default().into());
+    parsed.algorithm.as_str() != Algorithm::Argon2id.as_str() || !same_version || !same_params
+}
+
 /// A real hash of a random password, made once, verified against when the
 /// user is unknown so that case costs the same as a wrong password.
 static DUMMY_HASH: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
@@ -65,8 +82,19 @@ mod tests {
         assert!(first.starts_with("$argon2id$"));
         assert_ne!(first, second);
         assert!(verify("password123".into(), first.clone()).await?);
-        assert!(!verify("password124".into(), first).await?);
+        assert!(!verify("password124".into(), first.clone()).await?);
         assert!(!verify("password123".into(), "not a hash".into()).await?);
+        assert!(!needs_rehash(&first));
+        let weaker = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8192, 1, 1, None).map_err(|e| PasswordError::Hash(e.to_string()))?,
+        )
+        .hash_password(b"password123")
+        .map_err(|e| PasswordError::Hash(e.to_string()))?
+        .to_string();
+        assert!(needs_rehash(&weaker));
+        assert!(verify("password123".into(), weaker).await?);
         Ok(())
     }
 }

@@ -61,6 +61,10 @@ pub struct Claims {
     /// Space-separated scopes (RFC 8693 §4.2 style).
     #[serde(default)]
     pub scope: String,
+    /// The session (refresh-token family) the token was issued in; while
+    /// present, the token dies with its session (logout, reuse detection).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
     /// Configured user claims (seed 001's `emp_no`, …).
     #[serde(flatten)]
     pub extra: Map<String, Json>,
@@ -92,11 +96,13 @@ impl TokenKeys {
         })
     }
 
-    /// Signs an access token for `subject` with `scopes` and extra claims.
+    /// Signs an access token for `subject` with `scopes`, the session it
+    /// belongs to, and extra claims.
     pub fn issue(
         &self,
         subject: &str,
         scopes: &[String],
+        sid: Option<&str>,
         extra: Map<String, Json>,
     ) -> Result<(String, Claims), TokenError> {
         let now = now_seconds();
@@ -109,6 +115,7 @@ impl TokenKeys {
             aud: self.audience.clone(),
             jti: uuid::Uuid::new_v4().to_string(),
             scope: scopes.join(" "),
+            sid: sid.map(str::to_owned),
             extra,
         };
         let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
@@ -146,7 +153,7 @@ mod tests {
     #[test]
     fn round_trip_and_scopes() {
         let (token, claims) = keys()
-            .issue("23", &["a".into(), "b".into()], Map::new())
+            .issue("23", &["a".into(), "b".into()], Some("s1"), Map::new())
             .expect("issue");
         assert_eq!(keys().verify(&token), Ok(claims.clone()));
         assert_eq!(claims.scope, "a b");
@@ -162,7 +169,7 @@ mod tests {
 
     #[test]
     fn tampered_wrong_key_and_alg_none_are_invalid() {
-        let (token, _) = keys().issue("23", &[], Map::new()).expect("issue");
+        let (token, _) = keys().issue("23", &[], None, Map::new()).expect("issue");
         let other =
             TokenKeys::new(&[8u8; 32], "warden", "warden", Duration::from_secs(60)).expect("keys");
         assert_eq!(other.verify(&token), Err(TokenError::Invalid));
@@ -179,7 +186,7 @@ mod tests {
     fn expired_is_expired() {
         let expired =
             TokenKeys::new(&[7u8; 32], "warden", "warden", Duration::from_secs(0)).expect("keys");
-        let mut claims_token = expired.issue("1", &[], Map::new()).expect("issue");
+        let mut claims_token = expired.issue("1", &[], None, Map::new()).expect("issue");
         // Re-sign with exp well in the past.
         claims_token.1.exp = now_seconds() - 3600;
         let token = encode(

@@ -47,6 +47,7 @@ impl<'a> Authz<'a> {
     /// `GET /api/<resource>`.
     pub async fn list(&self, resource: &str, params: &ListParams) -> Result<Page, AuthzError> {
         let resource = self.resource(resource)?;
+        self.require_scopes(resource, Action::List)?;
         let list = self.gate(resource, Action::List);
         let read = self.gate(resource, Action::Read);
         if list.allows_nothing() || read.allows_nothing() {

@@ -8,6 +8,7 @@
 mod gate;
 mod list;
 mod read;
+mod scopes;
 mod write;
 
 pub use list::{ListParams, Page, parse_expand};

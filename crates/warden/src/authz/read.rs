@@ -34,6 +34,18 @@ impl<'a> Authz<'a> {
         expand: &[String],
     ) -> Result<Item, AuthzError> {
         let resource = self.resource(resource)?;
+        self.require_scopes(resource, Action::Read)?;
+        self.read_item(resource, id, expand).await
+    }
+
+    /// A read once the scopes are checked; create and update answer with
+    /// it, so a writer without read scopes still gets their answer.
+    pub(super) async fn read_item(
+        &self,
+        resource: &ResourceDef,
+        id: &str,
+        expand: &[String],
+    ) -> Result<Item, AuthzError> {
         let visible = self.read_visible(resource, id).await?;
         let version = version(&visible.row);
         let mut items = vec![visible];

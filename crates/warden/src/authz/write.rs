@@ -21,6 +21,7 @@ impl<'a> Authz<'a> {
     /// `POST /api/<resource>`: returns the key of the new row.
     pub async fn create(&self, resource: &str, body: Json) -> Result<Item, AuthzError> {
         let resource = self.resource(resource)?;
+        self.require_scopes(resource, Action::Create)?;
         let rule = self.rule(&resource.name, Action::Create);
         if rule.is_none() {
             self.log_denial(Action::Create, resource, "new", None, None);
@@ -60,7 +61,7 @@ impl<'a> Authz<'a> {
             .unwrap_or(Value::Null);
         let id = key_text(&key);
         // Answer with what the creator may read of it (maybe only the key).
-        match self.read(&resource.name, &id, &[]).await {
+        match self.read_item(resource, &id, &[]).await {
             Ok(item) => Ok(item),
             Err(
                 AuthzError::NotFound(_) | AuthzError::Forbidden(_) | AuthzError::Unauthenticated,
@@ -89,6 +90,7 @@ impl<'a> Authz<'a> {
         if_match: Option<i64>,
     ) -> Result<Item, AuthzError> {
         let resource = self.resource(resource)?;
+        self.require_scopes(resource, Action::Update)?;
         let changes = parse_body(resource, body, mode)?;
         let mut tx = self.app.store().begin().await?;
         let (key, stored) = self.lock_visible(&mut tx, resource, id).await?;
@@ -143,7 +145,7 @@ impl<'a> Authz<'a> {
             return Err(self.forbidden(rule, Action::Update, resource));
         }
         tx.commit().await?;
-        self.read(&resource.name, id, &[]).await
+        self.read_item(resource, id, &[]).await
     }
 
     /// `DELETE /api/<resource>/<id>`.
@@ -154,6 +156,7 @@ impl<'a> Authz<'a> {
         if_match: Option<i64>,
     ) -> Result<(), AuthzError> {
         let resource = self.resource(resource)?;
+        self.require_scopes(resource, Action::Delete)?;
         let mut tx = self.app.store().begin().await?;
         let (key, stored) = self.lock_visible(&mut tx, resource, id).await?;
         check_version(&stored, if_match)?;

@@ -66,6 +66,59 @@ pub struct AuthConfig {
     pub registration: bool,
     /// User fields copied into issued tokens.
     pub user_claims: Vec<String>,
+    /// Lifetime of a refresh token; each rotation starts a new one.
+    pub refresh_ttl: Duration,
+    /// A cookie session ends after this long without a request.
+    pub session_idle: Duration,
+    /// A cookie session ends this long after login, active or not.
+    pub session_ttl: Duration,
+    pub login_limit: LoginLimit,
+    /// Trust `X-Forwarded-For` / `X-Forwarded-Proto` from a reverse proxy.
+    pub trust_proxy_headers: bool,
+    /// `Secure` on the session cookie: forced on or off, or (None) only
+    /// when the request came over HTTPS as a trusted proxy reports it.
+    pub cookie_secure: Option<bool>,
+}
+
+/// How many failed logins are tolerated per window before 429.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginLimit {
+    pub per_account: u32,
+    pub per_address: u32,
+    pub window: Duration,
+}
+
+/// Scopes a caller's credential must carry per action, checked before
+/// any row is read; empty means none.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequiredScopes {
+    pub list: Vec<String>,
+    pub read: Vec<String>,
+    pub create: Vec<String>,
+    pub update: Vec<String>,
+    pub delete: Vec<String>,
+}
+
+impl RequiredScopes {
+    pub fn get(&self, action: Action) -> &[String] {
+        match action {
+            Action::List => &self.list,
+            Action::Read => &self.read,
+            Action::Create => &self.create,
+            Action::Update => &self.update,
+            Action::Delete => &self.delete,
+        }
+    }
+
+    pub(crate) fn slot(&mut self, action: Action) -> &mut Vec<String> {
+        match action {
+            Action::List => &mut self.list,
+            Action::Read => &mut self.read,
+            Action::Create => &mut self.create,
+            Action::Update => &mut self.update,
+            Action::Delete => &mut self.delete,
+        }
+    }
 }
 
 /// One resource: one table.
@@ -87,6 +140,8 @@ pub struct ResourceDef {
     pub rules: ActionRules,
     /// Rules usable by bare name in this resource's rules.
     pub named_rules: IndexMap<String, RuleText>,
+    /// `require_scopes.<action>`: scopes needed before any rule runs.
+    pub require_scopes: RequiredScopes,
 }
 
 impl ResourceDef {

@@ -43,6 +43,21 @@ pub struct RawAuth {
     pub registration: bool,
     #[serde(default)]
     pub user_claims: Vec<Spanned<String>>,
+    pub refresh_ttl: Option<Spanned<String>>,
+    pub session_idle: Option<Spanned<String>>,
+    pub session_ttl: Option<Spanned<String>>,
+    pub login_limit: Option<Spanned<RawLoginLimit>>,
+    #[serde(default)]
+    pub trust_proxy_headers: bool,
+    pub cookie_secure: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLoginLimit {
+    pub per_account: Option<Spanned<i64>>,
+    pub per_address: Option<Spanned<i64>>,
+    pub window: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -61,6 +76,8 @@ pub struct RawResource {
     pub readonly_input: Option<Spanned<String>>,
     #[serde(default)]
     pub rules: SpannedMap<String>,
+    #[serde(default)]
+    pub require_scopes: SpannedMap<Vec<Spanned<String>>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -18,6 +18,14 @@ use warden_policy::value::{FieldType, Value};
 const DEFAULT_PAGE_SIZE: u32 = 20;
 const DEFAULT_MAX_PAGE_SIZE: u32 = 100;
 const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(3600);
+const DEFAULT_REFRESH_TTL: Duration = Duration::from_secs(14 * 24 * 3600);
+const DEFAULT_SESSION_IDLE: Duration = Duration::from_secs(3600);
+const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
+const DEFAULT_LOGIN_LIMIT: LoginLimit = LoginLimit {
+    per_account: 5,
+    per_address: 20,
+    window: Duration::from_secs(15 * 60),
+};
 const DEFAULT_DATABASE_URL: &str = "sqlite://warden.db";
 /// The hidden column every table gets for optimistic concurrency (ETags).
 pub const VERSION_COLUMN: &str = "_version";
@@ -36,6 +44,13 @@ pub fn validate(path: &Path, source: &str, raw: RawConfig) -> Result<Config, Vec
             .auth
             .as_ref()
             .map(|auth| auth.get_ref().users.get_ref().clone()),
+        scopes: raw.auth.as_ref().map(|auth| {
+            auth.get_ref()
+                .scopes
+                .iter()
+                .map(|s| s.get_ref().clone())
+                .collect()
+        }),
         diagnostics: Diagnostics::new(path, source),
     };
     let config = validator.config(raw);
@@ -108,6 +123,8 @@ struct Validator<'a> {
     index: ResourceIndex,
     /// `[auth] users`, as written.
     users: Option<String>,
+    /// `[auth] scopes`, as written (`None` without `[auth]`).
+    scopes: Option<Vec<String>>,
     diagnostics: Diagnostics<'a>,
 }
 
@@ -304,21 +321,38 @@ impl Validator<'_> {
                 }
             }
         }
-        let token_ttl = match &raw.token_ttl {
-            None => DEFAULT_TOKEN_TTL,
-            Some(ttl) => match humantime::parse_duration(ttl.get_ref()) {
-                Ok(duration) if !duration.is_zero() => duration,
-                _ => {
-                    self.error(
-                        ttl.span(),
-                        format!(
-                            "token_ttl `{}` is not a duration; write e.g. \"30m\", \"1h\" or \"7days\"",
-                            ttl.get_ref()
-                        ),
-                    );
-                    DEFAULT_TOKEN_TTL
+        let token_ttl = self.duration(raw.token_ttl.as_ref(), "token_ttl", DEFAULT_TOKEN_TTL);
+        let refresh_ttl =
+            self.duration(raw.refresh_ttl.as_ref(), "refresh_ttl", DEFAULT_REFRESH_TTL);
+        let session_idle = self.duration(
+            raw.session_idle.as_ref(),
+            "session_idle",
+            DEFAULT_SESSION_IDLE,
+        );
+        let session_ttl =
+            self.duration(raw.session_ttl.as_ref(), "session_ttl", DEFAULT_SESSION_TTL);
+        let login_limit = match raw.login_limit {
+            None => DEFAULT_LOGIN_LIMIT,
+            Some(limit) => {
+                let limit = limit.into_inner();
+                LoginLimit {
+                    per_account: self.count(
+                        limit.per_account,
+                        "login_limit.per_account",
+                        DEFAULT_LOGIN_LIMIT.per_account,
+                    ),
+                    per_address: self.count(
+                        limit.per_address,
+                        "login_limit.per_address",
+                        DEFAULT_LOGIN_LIMIT.per_address,
+                    ),
+                    window: self.duration(
+                        limit.window.as_ref(),
+                        "login_limit.window",
+                        DEFAULT_LOGIN_LIMIT.window,
+                    ),
                 }
-            },
+            }
         };
         let scopes: Vec<String> = raw.scopes.iter().map(|s| s.get_ref().clone()).collect();
         for scope in &raw.scopes {
@@ -360,7 +394,102 @@ impl Validator<'_> {
                 .into_iter()
                 .map(Spanned::into_inner)
                 .collect(),
+            refresh_ttl,
+            session_idle,
+            session_ttl,
+            login_limit,
+            trust_proxy_headers: raw.trust_proxy_headers,
+            cookie_secure: raw.cookie_secure,
         }
+    }
+
+    /// A positive duration such as "30m", or `default` when absent.
+    fn duration(
+        &mut self,
+        raw: Option<&Spanned<String>>,
+        what: &str,
+        default: Duration,
+    ) -> Duration {
+        let Some(text) = raw else {
+            return default;
+        };
+        match humantime::parse_duration(text.get_ref()) {
+            Ok(duration) if !duration.is_zero() => duration,
+            _ => {
+                self.error(
+                    text.span(),
+                    format!(
+                        "{what} `{}` is not a duration; write e.g. \"30m\", \"1h\" or \"7days\"",
+                        text.get_ref()
+                    ),
+                );
+                default
+            }
+        }
+    }
+
+    /// A positive whole number, or `default` when absent.
+    fn count(&mut self, raw: Option<Spanned<i64>>, what: &str, default: u32) -> u32 {
+        let Some(number) = raw else {
+            return default;
+        };
+        match u32::try_from(*number.get_ref()) {
+            Ok(n) if n >= 1 => n,
+            _ => {
+                self.error(
+                    number.span(),
+                    format!("{what} must be a positive whole number"),
+                );
+                default
+            }
+        }
+    }
+
+    /// `require_scopes.<action> = [...]`: actions must be the five, scopes
+    /// must be declared in `[auth] scopes` when that list is given.
+    fn require_scopes(&mut self, raw: SpannedMap<Vec<Spanned<String>>>) -> RequiredScopes {
+        let mut required = RequiredScopes::default();
+        for (action, scopes) in raw {
+            let Some(parsed) = Action::parse(action.get_ref()) else {
+                self.error(
+                    action.span(),
+                    format!(
+                        "require_scopes.{} is not an action; use list, read, create, update or delete",
+                        action.get_ref()
+                    ),
+                );
+                continue;
+            };
+            let declared = match &self.scopes {
+                None => {
+                    self.error(
+                        action.span(),
+                        "require_scopes needs an [auth] section: scopes come from users' grants",
+                    );
+                    continue;
+                }
+                Some(declared) => declared.clone(),
+            };
+            for scope in scopes.into_inner() {
+                if scope.get_ref().is_empty() || scope.get_ref().contains(char::is_whitespace) {
+                    self.error(
+                        scope.span(),
+                        "a scope is one non-empty word without spaces, e.g. \"posts:write\"",
+                    );
+                } else if !declared.is_empty() && !declared.contains(scope.get_ref()) {
+                    self.error(
+                        scope.span(),
+                        format!(
+                            "require_scopes names the undeclared scope `{}`; add it to [auth] scopes{}",
+                            scope.get_ref(),
+                            suggestion(scope.get_ref(), declared.iter().map(String::as_str))
+                        ),
+                    );
+                }
+                required.slot(parsed).push(scope.into_inner());
+            }
+        }
+        required
     }
 
     fn resource(&mut self, name: Spanned<String>, raw: Spanned<RawResource>) -> ResourceDef {
@@ -533,6 +662,8 @@ impl Validator<'_> {
             }
         }
 
+        let require_scopes = self.require_scopes(raw.require_scopes);
+
         ResourceDef {
             name,
             table,
@@ -546,6 +677,7 @@ impl Validator<'_> {
             readonly_input,
             rules,
             named_rules,
+            require_scopes,
         }
     }
 

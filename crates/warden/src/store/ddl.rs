@@ -16,6 +16,12 @@ use warden_policy::Value;
 pub const META_TABLE: &str = "_warden_meta";
 pub const USER_SCOPES_TABLE: &str = "_warden_user_scopes";
 pub const USER_ROLES_TABLE: &str = "_warden_user_roles";
+/// Server-side sessions: cookie sessions and refresh-token families.
+pub const SESSIONS_TABLE: &str = "_warden_sessions";
+/// Refresh tokens, stored as SHA-256 digests, one family per session.
+pub const REFRESH_TOKENS_TABLE: &str = "_warden_refresh_tokens";
+/// Failed logins per hashed account or client address, shared by instances.
+pub const LOGIN_FAILURES_TABLE: &str = "_warden_login_failures";
 /// The schema version warden's own tables are at.
 pub const SCHEMA_VERSION: &str = "1";
 
@@ -316,8 +322,100 @@ pub fn internal_tables(config: &Config, dialect: Dialect) -> Vec<(String, String
                 .to_owned();
             tables.push((table.to_owned(), render_create(&create, dialect)));
         }
+        tables.extend(credential_tables(users, dialect));
     }
     tables
+}
+
+/// A column holding a users-resource key.
+fn user_key_column(users: &ResourceDef, dialect: Dialect) -> ColumnDef {
+    let mut column = ColumnDef::new("user_id");
+    match (users.primary_field().kind, dialect) {
+        (FieldKind::Integer, Dialect::Sqlite) => column.integer(),
+        (FieldKind::Integer, Dialect::Postgres) => column.big_integer(),
+        _ => column.text(),
+    };
+    column.not_null().to_owned()
+}
+
+/// Sessions, refresh tokens and login failures. Times are Unix seconds
+/// (`bigint`) so both backends compare them the same way; secrets are
+/// stored only as SHA-256 digests.
+fn credential_tables(users: &ResourceDef, dialect: Dialect) -> Vec<(String, String)> {
+    let seconds = |name: &'static str| ColumnDef::new(name).big_integer().not_null().to_owned();
+    let sessions = Table::create()
+        .table(SESSIONS_TABLE)
+        .col(ColumnDef::new("id").text().not_null().primary_key())
+        .col(user_key_column(users, dialect))
+        .col(ColumnDef::new("kind").text().not_null())
+        .col(ColumnDef::new("secret_hash").text().null().unique_key())
+        .col(ColumnDef::new("csrf_token").text().null())
+        .col(ColumnDef::new("scope").text().not_null().default(""))
+        .col(seconds("created_at"))
+        .col(seconds("last_seen_at"))
+        .col(seconds("expires_at"))
+        .foreign_key(
+            ForeignKey::create()
+                .name(format!("fk_{SESSIONS_TABLE}_user_id"))
+                .from(SESSIONS_TABLE, "user_id")
+                .to(users.table.clone(), users.primary_key.clone())
+                .on_delete(ForeignKeyAction::Cascade),
+        )
+        .to_owned();
+    let refresh = Table::create()
+        .table(REFRESH_TOKENS_TABLE)
+        .col(ColumnDef::new("token_hash").text().not_null().primary_key())
+        .col(ColumnDef::new("family_id").text().not_null())
+        .col(user_key_column(users, dialect))
+        .col(seconds("created_at"))
+        .col(seconds("expires_at"))
+        .col(ColumnDef::new("spent").boolean().not_null().default(false))
+        .foreign_key(
+            ForeignKey::create()
+                .name(format!("fk_{REFRESH_TOKENS_TABLE}_family_id"))
+                .from(REFRESH_TOKENS_TABLE, "family_id")
+                .to(SESSIONS_TABLE, "id")
+                .on_delete(ForeignKeyAction::Cascade),
+        )
+        .to_owned();
+    let failures = Table::create()
+        .table(LOGIN_FAILURES_TABLE)
+        .col(ColumnDef::new("key_hash").text().not_null())
+        .col(seconds("failed_at"))
+        .to_owned();
+    vec![
+        (SESSIONS_TABLE.to_owned(), render_create(&sessions, dialect)),
+        (
+            REFRESH_TOKENS_TABLE.to_owned(),
+            render_create(&refresh, dialect),
+        ),
+        (
+            LOGIN_FAILURES_TABLE.to_owned(),
+            render_create(&failures, dialect),
+        ),
+    ]
+}
+
+/// Indexes of warden's own tables: what session expiry, family revocation
+/// and the login-failure window look up.
+pub fn internal_indexes(config: &Config) -> Vec<IndexSpec> {
+    if config.users_resource().is_none() {
+        return Vec::new();
+    }
+    let index = |table: &str, columns: &[&str]| {
+        IndexSpec::new(
+            table,
+            columns.iter().map(|c| (*c).to_owned()).collect(),
+            false,
+        )
+    };
+    vec![
+        index(SESSIONS_TABLE, &["user_id"]),
+        index(SESSIONS_TABLE, &["expires_at"]),
+        index(REFRESH_TOKENS_TABLE, &["family_id"]),
+        index(LOGIN_FAILURES_TABLE, &["key_hash", "failed_at"]),
+        index(LOGIN_FAILURES_TABLE, &["failed_at"]),
+    ]
 }
 
 fn render_create(table: &TableCreateStatement, dialect: Dialect) -> String {

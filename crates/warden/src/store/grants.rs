@@ -70,3 +70,74 @@ impl Store {
         Ok(grants)
     }
 }
+
+impl Store {
+    /// Adds scope and role grants (existing ones stay); returns how many
+    /// were new.
+    pub async fn add_grants(
+        &self,
+        user_id: &Value,
+        key_kind: FieldKind,
+        scopes: &[String],
+        roles: &[String],
+    ) -> Result<u64, StoreError> {
+        let key = super::to_sql_value(key_kind, user_id, self.dialect()).map_err(|problem| {
+            StoreError::InvalidValue {
+                field: "user id".into(),
+                problem,
+            }
+        })?;
+        let mut statements = Vec::new();
+        for (table, column, names) in [
+            (USER_SCOPES_TABLE, "scope", scopes),
+            (USER_ROLES_TABLE, "role", roles),
+        ] {
+            for name in names {
+                statements.push(
+                    self.build(
+                        Query::insert()
+                            .into_table(table)
+                            .columns(["user_id", column])
+                            .values_panic([Expr::val(key.clone()), Expr::val(name.clone())])
+                            .on_conflict(sea_query::OnConflict::new().do_nothing().to_owned()),
+                    ),
+                );
+            }
+        }
+        Ok(self.execute_all(statements).await?.iter().sum())
+    }
+
+    /// Removes scope and role grants; returns how many existed.
+    pub async fn remove_grants(
+        &self,
+        user_id: &Value,
+        key_kind: FieldKind,
+        scopes: &[String],
+        roles: &[String],
+    ) -> Result<u64, StoreError> {
+        let key = super::to_sql_value(key_kind, user_id, self.dialect()).map_err(|problem| {
+            StoreError::InvalidValue {
+                field: "user id".into(),
+                problem,
+            }
+        })?;
+        let mut statements = Vec::new();
+        for (table, column, names) in [
+            (USER_SCOPES_TABLE, "scope", scopes),
+            (USER_ROLES_TABLE, "role", roles),
+        ] {
+            if names.is_empty() {
+                continue;
+            }
+            statements.push(
+                self.build(
+                    Query::delete()
+                        .from_table(table)
+                        .and_where(Expr::col("user_id").eq(Expr::val(key.clone())))
+                        .and_where(Expr::col(column).is_in(names.iter().cloned())),
+                ),
+            );
+        }
+        Ok(self.execute_all(statements).await?.iter().sum())
+    }
+}

@@ -158,12 +158,21 @@ pub(crate) fn plan(
         .map(|policy| policy.lookup_columns())
         .unwrap_or_default();
     for resource in config.resources.values() {
-        let columns = lookups.get(&resource.name).map(Vec::as_slice).unwrap_or_default();
+        let columns = lookups
+            .get(&resource.name)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         for index in ddl::indexes(resource, columns) {
             if !existing.indexes.contains(&index.name) {
                 statements.push(index.create_statement(dialect));
                 report.created_indexes.push(index.name);
             }
+        }
+    }
+    for index in ddl::internal_indexes(config) {
+        if !existing.indexes.contains(&index.name) {
+            statements.push(index.create_statement(dialect));
+            report.created_indexes.push(index.name);
         }
     }
     if problems.is_empty() {

@@ -3,6 +3,7 @@
 //! seeding live in the submodules. No authorization happens here: callers
 //! pass in statements that already carry their rule predicates.
 
+mod credentials;
 pub mod ddl;
 mod grants;
 mod introspect;
@@ -13,6 +14,7 @@ mod target;
 mod tx;
 mod violation;
 
+pub use credentials::{FailureCount, NewSession, RefreshRow, SessionKind, SessionRow};
 pub use grants::Grants;
 pub use migrate::MigrationReport;
 pub use rows::FLAG_PREFIX;

@@ -1,0 +1,118 @@
+//! Checking a login name and password: rate limits first, then one argon2
+//! verification whether or not the account exists (a dummy hash stands in
+//! for unknown users), then the account's state. Every failure is the same
+//! `InvalidCredentials`, so neither answer nor timing tells which part was
+//! wrong. A stale hash is upgraded on success. It must not issue tokens or
+//! sessions.
+
+use super::caller::{User, load_user};
+use super::limit::{self, AttemptKeys};
+use super::password::{self, PasswordError};
+use crate::app::App;
+use crate::config::{FieldKind, ResourceDef};
+use crate::store::{Row, StoreError, to_sql_value};
+use sea_query::{Alias, Expr, ExprTrait, Query};
+use std::net::IpAddr;
+use warden_policy::Value;
+
+/// Why a login did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    #[error("too many failed logins; retry in {0} s")]
+    RateLimited(u64),
+    #[error("the login or password is wrong")]
+    InvalidCredentials,
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Password(#[from] PasswordError),
+}
+
+/// The users resource's password field, if it has one.
+pub fn password_field(users: &ResourceDef) -> Option<&crate::config::FieldDef> {
+    users
+        .fields
+        .values()
+        .find(|field| field.kind == FieldKind::Password)
+}
+
+/// The subject string (the user's key as text) of a row.
+pub fn subject_of(users: &ResourceDef, row: &Row) -> Option<String> {
+    row.get(&users.primary_key).map(|key| match key {
+        Value::Text(text) => text.clone(),
+        other => other.to_string(),
+    })
+}
+
+/// Checks `login` and `secret`, counting failures against the account and
+/// `address`. Returns the user with every scope they currently hold.
+pub async fn authenticate(
+    app: &App,
+    login: &str,
+    secret: &str,
+    address: Option<IpAddr>,
+) -> Result<User, LoginError> {
+    let config = app.config();
+    let (Some(auth), Some(users)) = (&config.auth, config.users_resource()) else {
+        return Err(LoginError::InvalidCredentials);
+    };
+    let now = super::now();
+    let keys = AttemptKeys::new(login, address);
+    if let Some(wait) = limit::retry_after(app.store(), &auth.login_limit, &keys, now).await? {
+        tracing::warn!(retry_after = wait, "login refused: too many failures");
+        return Err(LoginError::RateLimited(wait));
+    }
+    let row = super::accounts::find_by_login(config, app.store(), login).await?;
+    let stored = match (row.as_ref(), password_field(users)) {
+        (Some(row), Some(field)) => match row.get(&field.name) {
+            Some(Value::Text(hash)) => Some(hash.clone()),
+            _ => None,
+        },
+        _ => None,
+    };
+    let matches = password::verify_or_dummy(secret.to_owned(), stored.clone()).await?;
+    let user = match (matches, row.as_ref().and_then(|r| subject_of(users, r))) {
+        (true, Some(subject)) => load_user(config, app.store(), &subject, None).await?,
+        _ => None,
+    };
+    let Some(user) = user else {
+        limit::record_failure(app.store(), &auth.login_limit, &keys, now).await?;
+        tracing::info!("login failed");
+        return Err(LoginError::InvalidCredentials);
+    };
+    limit::record_success(app.store(), &keys).await?;
+    if let (Some(hash), Some(field)) = (stored, password_field(users))
+        && password::needs_rehash(&hash)
+    {
+        rehash(app, users, &field.name, &user.id, secret).await?;
+    }
+    Ok(user)
+}
+
+/// Stores a hash made with today's parameters.
+async fn rehash(
+    app: &App,
+    users: &ResourceDef,
+    field: &str,
+    id: &Value,
+    secret: &str,
+) -> Result<(), LoginError> {
+    let fresh = password::hash(secret.to_owned()).await?;
+    let key =
+        to_sql_value(users.primary_field().kind, id, app.store().dialect()).map_err(|problem| {
+            StoreError::InvalidValue {
+                field: users.primary_key.clone(),
+                problem,
+            }
+        })?;
+    app.store()
+        .execute(
+            Query::update()
+                .table(Alias::new(users.table.clone()))
+                .value(Alias::new(field), fresh)
+                .and_where(Expr::col(Alias::new(users.primary_key.clone())).eq(Expr::val(key))),
+        )
+        .await?;
+    tracing::info!(user = %id, "password hash upgraded to current parameters");
+    Ok(())
+}

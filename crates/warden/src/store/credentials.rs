@@ -1,0 +1,425 @@
+//! Rows of warden's credential tables: sessions (cookie sessions and
+//! refresh-token families), refresh tokens and failed logins, looked up
+//! only by digests and ids. It must not decide whether a credential is
+//! acceptable, nor ever see a secret in clear: `auth/` does both.
+
+use super::ddl::{LOGIN_FAILURES_TABLE, REFRESH_TOKENS_TABLE, SESSIONS_TABLE};
+use super::{Pool, Store, StoreError, Tx};
+use crate::config::FieldKind;
+use sea_query::{Expr, ExprTrait, Func, Query};
+use sqlx::Row as _;
+use warden_policy::Value;
+
+/// What a session row authenticates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionKind {
+    /// A browser session named by a cookie.
+    Cookie,
+    /// A refresh-token family (the access tokens carry its id as `sid`).
+    Token,
+}
+
+impl SessionKind {
+    fn name(self) -> &'static str {
+        match self {
+            SessionKind::Cookie => "cookie",
+            SessionKind::Token => "token",
+        }
+    }
+}
+
+/// One session row. Times are Unix seconds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionRow {
+    pub id: String,
+    pub user_id: Value,
+    pub kind: SessionKind,
+    pub csrf_token: Option<String>,
+    /// Space-separated scopes the session was granted (token families).
+    pub scope: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+}
+
+/// A session to insert; `secret_hash` names a cookie session.
+#[derive(Debug, Clone)]
+pub struct NewSession<'a> {
+    pub row: &'a SessionRow,
+    pub secret_hash: Option<&'a str>,
+}
+
+/// One stored refresh token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefreshRow {
+    pub family_id: String,
+    pub user_id: Value,
+    pub expires_at: i64,
+    pub spent: bool,
+}
+
+/// Failed logins of one key inside a window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailureCount {
+    pub count: i64,
+    /// The oldest failure in the window, if any.
+    pub oldest: Option<i64>,
+}
+
+/// Runs a select and maps each result row with `$map` on either backend.
+macro_rules! fetch_all {
+    ($store:expr, $statement:expr, |$row:ident| $map:expr) => {{
+        let (sql, values) = $store.build($statement).into_parts();
+        match &$store.pool {
+            Pool::Sqlite(pool) => sqlx::query_with(sql, values)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|$row| -> Result<_, sqlx::Error> { Ok($map) })
+                .collect::<Result<Vec<_>, sqlx::Error>>()?,
+            Pool::Postgres(pool) => sqlx::query_with(sql, values)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|$row| -> Result<_, sqlx::Error> { Ok($map) })
+                .collect::<Result<Vec<_>, sqlx::Error>>()?,
+        }
+    }};
+}
+
+/// Reads the `user_id` column as a users-resource key.
+macro_rules! user_id {
+    ($row:expr, $kind:expr) => {
+        match $kind {
+            FieldKind::Integer => Value::Int($row.try_get::<i64, _>("user_id")?),
+            _ => Value::Text($row.try_get::<String, _>("user_id")?),
+        }
+    };
+}
+
+fn bound_user(
+    kind: FieldKind,
+    user_id: &Value,
+    store: &Store,
+) -> Result<sea_query::Value, StoreError> {
+    super::to_sql_value(kind, user_id, store.dialect()).map_err(|problem| {
+        StoreError::InvalidValue {
+            field: "user_id".into(),
+            problem,
+        }
+    })
+}
+
+const SESSION_COLUMNS: [&str; 8] = [
+    "id",
+    "user_id",
+    "kind",
+    "csrf_token",
+    "scope",
+    "created_at",
+    "last_seen_at",
+    "expires_at",
+];
+
+impl Store {
+    fn session_insert(
+        &self,
+        session: &NewSession<'_>,
+        key_kind: FieldKind,
+    ) -> Result<sea_query::InsertStatement, StoreError> {
+        let row = session.row;
+        let mut insert = Query::insert();
+        insert
+            .into_table(SESSIONS_TABLE)
+            .columns(SESSION_COLUMNS.into_iter().chain(["secret_hash"]))
+            .values_panic([
+                Expr::val(row.id.clone()),
+                Expr::val(bound_user(key_kind, &row.user_id, self)?),
+                Expr::val(row.kind.name()),
+                Expr::val(row.csrf_token.clone()),
+                Expr::val(row.scope.clone()),
+                Expr::val(row.created_at),
+                Expr::val(row.last_seen_at),
+                Expr::val(row.expires_at),
+                Expr::val(session.secret_hash.map(str::to_owned)),
+            ]);
+        Ok(insert)
+    }
+
+    fn refresh_insert(
+        &self,
+        token_hash: &str,
+        session: &SessionRow,
+        key_kind: FieldKind,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<sea_query::InsertStatement, StoreError> {
+        let mut insert = Query::insert();
+        insert
+            .into_table(REFRESH_TOKENS_TABLE)
+            .columns([
+                "token_hash",
+                "family_id",
+                "user_id",
+                "created_at",
+                "expires_at",
+                "spent",
+            ])
+            .values_panic([
+                Expr::val(token_hash.to_owned()),
+                Expr::val(session.id.clone()),
+                Expr::val(bound_user(key_kind, &session.user_id, self)?),
+                Expr::val(now),
+                Expr::val(expires_at),
+                Expr::val(false),
+            ]);
+        Ok(insert)
+    }
+
+    /// Inserts a session and, for a token family, its first refresh token,
+    /// in one transaction.
+    pub async fn create_session(
+        &self,
+        session: NewSession<'_>,
+        first_refresh: Option<&str>,
+        key_kind: FieldKind,
+    ) -> Result<(), StoreError> {
+        let mut statements = vec![self.build(&self.session_insert(&session, key_kind)?)];
+        if let Some(hash) = first_refresh {
+            let row = session.row;
+            statements.push(self.build(&self.refresh_insert(
+                hash,
+                row,
+                key_kind,
+                row.created_at,
+                row.expires_at,
+            )?));
+        }
+        self.execute_all(statements).await?;
+        Ok(())
+    }
+
+    async fn session_where(
+        &self,
+        condition: Expr,
+        key_kind: FieldKind,
+    ) -> Result<Option<SessionRow>, StoreError> {
+        let select = Query::select()
+            .columns(SESSION_COLUMNS)
+            .from(SESSIONS_TABLE)
+            .and_where(condition)
+            .to_owned();
+        let rows = fetch_all!(self, &select, |r| SessionRow {
+            id: r.try_get("id")?,
+            user_id: user_id!(r, key_kind),
+            kind: if r.try_get::<String, _>("kind")? == "cookie" {
+                SessionKind::Cookie
+            } else {
+                SessionKind::Token
+            },
+            csrf_token: r.try_get("csrf_token")?,
+            scope: r.try_get("scope")?,
+            created_at: r.try_get("created_at")?,
+            last_seen_at: r.try_get("last_seen_at")?,
+            expires_at: r.try_get("expires_at")?,
+        });
+        Ok(rows.into_iter().next())
+    }
+
+    /// The session with this id (an access token's `sid`).
+    pub async fn session_by_id(
+        &self,
+        id: &str,
+        key_kind: FieldKind,
+    ) -> Result<Option<SessionRow>, StoreError> {
+        self.session_where(Expr::col("id").eq(Expr::val(id.to_owned())), key_kind)
+            .await
+    }
+
+    /// The cookie session whose secret has this digest.
+    pub async fn session_by_secret(
+        &self,
+        secret_hash: &str,
+        key_kind: FieldKind,
+    ) -> Result<Option<SessionRow>, StoreError> {
+        self.session_where(
+            Expr::col("secret_hash").eq(Expr::val(secret_hash.to_owned())),
+            key_kind,
+        )
+        .await
+    }
+
+    /// Records activity on a session (for its idle timeout).
+    pub async fn touch_session(&self, id: &str, now: i64) -> Result<(), StoreError> {
+        self.execute(
+            Query::update()
+                .table(SESSIONS_TABLE)
+                .value("last_seen_at", now)
+                .and_where(Expr::col("id").eq(Expr::val(id.to_owned()))),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Ends a session; its refresh tokens go with it (foreign key cascade).
+    /// Returns whether it existed.
+    pub async fn delete_session(&self, id: &str) -> Result<bool, StoreError> {
+        // Delete the tokens explicitly too: the cascade is the safety net.
+        let statements = vec![
+            self.build(
+                Query::delete()
+                    .from_table(REFRESH_TOKENS_TABLE)
+                    .and_where(Expr::col("family_id").eq(Expr::val(id.to_owned()))),
+            ),
+            self.build(
+                Query::delete()
+                    .from_table(SESSIONS_TABLE)
+                    .and_where(Expr::col("id").eq(Expr::val(id.to_owned()))),
+            ),
+        ];
+        let touched = self.execute_all(statements).await?;
+        Ok(touched.get(1).is_some_and(|n| *n > 0))
+    }
+
+    /// Forgets sessions past their absolute expiry, with their tokens.
+    pub async fn delete_expired_sessions(&self, now: i64) -> Result<(), StoreError> {
+        let expired = Query::select()
+            .column("id")
+            .from(SESSIONS_TABLE)
+            .and_where(Expr::col("expires_at").lt(now))
+            .to_owned();
+        let statements = vec![
+            self.build(
+                Query::delete()
+                    .from_table(REFRESH_TOKENS_TABLE)
+                    .and_where(Expr::col("family_id").in_subquery(expired)),
+            ),
+            self.build(
+                Query::delete()
+                    .from_table(SESSIONS_TABLE)
+                    .and_where(Expr::col("expires_at").lt(now)),
+            ),
+        ];
+        self.execute_all(statements).await?;
+        Ok(())
+    }
+
+    /// The refresh token with this digest, spent or not.
+    pub async fn refresh_token(
+        &self,
+        token_hash: &str,
+        key_kind: FieldKind,
+    ) -> Result<Option<RefreshRow>, StoreError> {
+        let select = Query::select()
+            .columns(["family_id", "user_id", "expires_at", "spent"])
+            .from(REFRESH_TOKENS_TABLE)
+            .and_where(Expr::col("token_hash").eq(Expr::val(token_hash.to_owned())))
+            .to_owned();
+        let rows = fetch_all!(self, &select, |r| RefreshRow {
+            family_id: r.try_get("family_id")?,
+            user_id: user_id!(r, key_kind),
+            expires_at: r.try_get("expires_at")?,
+            spent: r.try_get("spent")?,
+        });
+        Ok(rows.into_iter().next())
+    }
+
+    /// Spends `old` and stores `new` in the same family, atomically.
+    /// `false` (and nothing written) when `old` was already spent: the
+    /// caller is looking at a replayed token.
+    pub async fn rotate_refresh_token(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        session: &SessionRow,
+        key_kind: FieldKind,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let mut tx: Tx = self.begin().await?;
+        let spent = tx
+            .execute(
+                Query::update()
+                    .table(REFRESH_TOKENS_TABLE)
+                    .value("spent", true)
+                    .and_where(Expr::col("token_hash").eq(Expr::val(old_hash.to_owned())))
+                    .and_where(Expr::col("spent").eq(false)),
+            )
+            .await?;
+        if spent != 1 {
+            return Ok(false);
+        }
+        tx.execute(&self.refresh_insert(new_hash, session, key_kind, now, session.expires_at)?)
+            .await?;
+        tx.execute(
+            Query::update()
+                .table(SESSIONS_TABLE)
+                .value("last_seen_at", now)
+                .value("expires_at", session.expires_at)
+                .and_where(Expr::col("id").eq(Expr::val(session.id.clone()))),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Failed logins recorded for `key_hash` at or after `since`.
+    pub async fn login_failures(
+        &self,
+        key_hash: &str,
+        since: i64,
+    ) -> Result<FailureCount, StoreError> {
+        let select = Query::select()
+            .expr_as(Func::count(Expr::col("failed_at")), "n")
+            .expr_as(Func::min(Expr::col("failed_at")), "oldest")
+            .from(LOGIN_FAILURES_TABLE)
+            .and_where(Expr::col("key_hash").eq(Expr::val(key_hash.to_owned())))
+            .and_where(Expr::col("failed_at").gte(since))
+            .to_owned();
+        let rows = fetch_all!(self, &select, |r| FailureCount {
+            count: r.try_get("n")?,
+            oldest: r.try_get("oldest")?,
+        });
+        Ok(rows.into_iter().next().unwrap_or(FailureCount {
+            count: 0,
+            oldest: None,
+        }))
+    }
+
+    /// Records one failed login under each key, and forgets failures
+    /// older than `forget_before`.
+    pub async fn record_login_failure(
+        &self,
+        key_hashes: &[&str],
+        now: i64,
+        forget_before: i64,
+    ) -> Result<(), StoreError> {
+        let mut insert = Query::insert();
+        insert
+            .into_table(LOGIN_FAILURES_TABLE)
+            .columns(["key_hash", "failed_at"]);
+        for key in key_hashes {
+            insert.values_panic([Expr::val((*key).to_owned()), Expr::val(now)]);
+        }
+        let statements = vec![
+            self.build(
+                Query::delete()
+                    .from_table(LOGIN_FAILURES_TABLE)
+                    .and_where(Expr::col("failed_at").lt(forget_before)),
+            ),
+            self.build(&insert),
+        ];
+        self.execute_all(statements).await?;
+        Ok(())
+    }
+
+    /// Forgets the failures recorded under `key_hash` (after a success).
+    pub async fn clear_login_failures(&self, key_hash: &str) -> Result<(), StoreError> {
+        self.execute(
+            Query::delete()
+                .from_table(LOGIN_FAILURES_TABLE)
+                .and_where(Expr::col("key_hash").eq(Expr::val(key_hash.to_owned()))),
+        )
+        .await?;
+        Ok(())
+    }
+}
