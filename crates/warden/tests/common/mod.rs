@@ -250,3 +250,144 @@ pub fn keys(json: &Json) -> Vec<String> {
     keys.sort();
     keys
 }
+
+// ---------------------------------------------------------------------
+// Helpers for the engine tests (engine_*.rs, list_filtering_in_sql.rs).
+// ---------------------------------------------------------------------
+
+/// Prefix of every problem `type`.
+pub const PROBLEMS: &str = "https://warden.dev/problems/";
+
+/// A test-only config: `tests/configs/<name>/warden.toml` (with its
+/// `seed.toml` beside it).
+pub fn fixture_config(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/configs")
+        .join(name)
+        .join("warden.toml")
+}
+
+/// Runs `scenario` once per backend on a freshly seeded config file.
+pub async fn on_each_backend_config<F, Fut>(config: &Path, scenario: F)
+where
+    F: Fn(TestApp) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    for backend in backends() {
+        let app = TestApp::spawn(config, backend, true).await;
+        scenario(app).await;
+    }
+}
+
+/// `path?k=v&...`, form-encoded.
+pub fn with_query(path: &str, params: &[(&str, &str)]) -> String {
+    let query = serde_urlencoded::to_string(params).expect("query");
+    format!("{path}?{query}")
+}
+
+/// Asserts a problem+json answer: status, `type` and `status` member.
+#[track_caller]
+pub fn assert_problem(status: u16, body: &Json, want_status: u16, slug: &str, context: &str) {
+    assert_eq!(status, want_status, "{context}: {body}");
+    assert_eq!(
+        body["type"],
+        format!("{PROBLEMS}{slug}"),
+        "{context}: wrong problem type: {body}"
+    );
+    assert_eq!(body["status"], want_status, "{context}: {body}");
+}
+
+/// A whole answer: status, headers, raw text and JSON (Null when empty,
+/// a string when not JSON).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+    pub json: Json,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts a problem+json answer with this status and type.
+    #[track_caller]
+    pub fn assert_problem(&self, want_status: u16, slug: &str, context: &str) {
+        assert_problem(self.status, &self.json, want_status, slug, context);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "{context}"
+        );
+    }
+}
+
+impl TestApp {
+    /// Sends a request with extra headers and a raw body (no content type
+    /// unless given in `headers`).
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Reply {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.body(body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        let json = if text.is_empty() {
+            Json::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Json::String(text.clone()))
+        };
+        Reply {
+            status,
+            headers,
+            text,
+            json,
+        }
+    }
+
+    /// A JSON request with extra headers.
+    pub async fn json_with(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<Json>,
+    ) -> Reply {
+        let mut all: Vec<(&str, &str)> = headers.to_vec();
+        let bytes = body.map(|b| {
+            all.push(("content-type", "application/json"));
+            serde_json::to_vec(&b).expect("json")
+        });
+        self.raw(method, path, token, &all, bytes).await
+    }
+
+    /// `items` of a list answer, asserting a 200.
+    pub async fn list_items(&self, path: &str, token: Option<&str>) -> Vec<Json> {
+        let (status, body) = self.call(Method::GET, path, token, None).await;
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body["items"].as_array().cloned().expect("items")
+    }
+}
+
+/// The values of `field` in list items.
+pub fn field_values(items: &[Json], field: &str) -> Vec<Json> {
+    items.iter().map(|i| i[field].clone()).collect()
+}
