@@ -193,7 +193,7 @@ impl Drop for TestApp {
     }
 }
 
-fn uuid_like() -> String {
+pub fn uuid_like() -> String {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u128(
@@ -204,7 +204,7 @@ fn uuid_like() -> String {
     format!("{}_{:x}", std::process::id(), h.finish())
 }
 
-fn with_database(url: &str, name: &str) -> String {
+pub fn with_database(url: &str, name: &str) -> String {
     let options = sqlx::postgres::PgConnectOptions::from_str(url).expect("postgres url");
     let host = options.get_host();
     let port = options.get_port();
@@ -216,7 +216,7 @@ fn with_database(url: &str, name: &str) -> String {
     }
 }
 
-async fn create_database(admin_url: &str, name: &str) {
+pub async fn create_database(admin_url: &str, name: &str) {
     use sqlx::{Connection, Executor};
     let mut admin = sqlx::PgConnection::connect(admin_url)
         .await
@@ -227,7 +227,7 @@ async fn create_database(admin_url: &str, name: &str) {
         .expect("create database");
 }
 
-async fn drop_database(admin_url: &str, name: &str) {
+pub async fn drop_database(admin_url: &str, name: &str) {
     use sqlx::{Connection, Executor};
     if let Ok(mut admin) = sqlx::PgConnection::connect(admin_url).await {
         let _ = admin

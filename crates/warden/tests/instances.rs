@@ -1,0 +1,169 @@
+//! Several stateless warden processes on one PostgreSQL database: nothing
+//! that decides a write lives in one process's memory. 1,000 concurrent
+//! conditional PATCHes (If-Match) split across two processes lose no
+//! update, and every stale one is answered 412. PostgreSQL only.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A `warden serve` child process, killed on drop.
+struct Instance {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(config: &Path, database: &str, seed: bool) -> Instance {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_warden"));
+    command
+        .arg("serve")
+        .arg(config)
+        .args(["--listen", "127.0.0.1:0", "--database", database])
+        .env(
+            "WARDEN_JWT_SECRET",
+            "instances-secret-instances-secret-0123456789",
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    if seed {
+        command.arg("--seed");
+    }
+    let mut child = command.spawn().expect("start warden");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut base = None;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("line");
+        if let Some(address) = line.strip_prefix("warden listening on ") {
+            base = Some(address.trim().to_owned());
+            break;
+        }
+    }
+    Instance {
+        child,
+        base: base.expect("warden printed its address"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_lose_no_update_and_answer_stale_writes_with_412() {
+    let Ok(admin_url) = std::env::var("WARDEN_TEST_POSTGRES") else {
+        eprintln!("skipped: WARDEN_TEST_POSTGRES not set; the multi-instance test did not run");
+        return;
+    };
+    let name = format!("warden_test_{}", common::uuid_like());
+    common::create_database(&admin_url, &name).await;
+    let database = common::with_database(&admin_url, &name);
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs/counter/warden.toml");
+    let a = start(&config, &database, true);
+    let b = start(&config, &database, false);
+    let client = reqwest::Client::new();
+    let token: serde_json::Value = client
+        .post(format!("{}/auth/token", a.base))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "user1@example.com"),
+            ("password", "password123"),
+        ])
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
+    let token = Arc::new(
+        token["access_token"]
+            .as_str()
+            .expect("access token")
+            .to_owned(),
+    );
+    let (succeeded, stale, other) = (
+        Arc::new(AtomicU64::new(0)),
+        Arc::new(AtomicU64::new(0)),
+        Arc::new(AtomicU64::new(0)),
+    );
+    let attempts_per_task = 25;
+    let tasks = 40;
+    let mut handles = Vec::new();
+    for task in 0..tasks {
+        let base = if task % 2 == 0 {
+            a.base.clone()
+        } else {
+            b.base.clone()
+        };
+        let (client, token) = (client.clone(), token.clone());
+        let (succeeded, stale, other) = (succeeded.clone(), stale.clone(), other.clone());
+        handles.push(tokio::spawn(async move {
+            for _ in 0..attempts_per_task {
+                let response = client
+                    .get(format!("{base}/api/counters/1"))
+                    .send()
+                    .await
+                    .expect("get");
+                let etag = response.headers()["etag"]
+                    .to_str()
+                    .expect("etag")
+                    .to_owned();
+                let body: serde_json::Value = response.json().await.expect("json");
+                let value = body["value"].as_i64().expect("value");
+                let status = client
+                    .patch(format!("{base}/api/counters/1"))
+                    .bearer_auth(token.as_str())
+                    .header("If-Match", etag)
+                    .json(&serde_json::json!({ "value": value + 1 }))
+                    .send()
+                    .await
+                    .expect("patch")
+                    .status()
+                    .as_u16();
+                match status {
+                    200 => succeeded.fetch_add(1, Ordering::SeqCst),
+                    412 => stale.fetch_add(1, Ordering::SeqCst),
+                    _ => other.fetch_add(1, Ordering::SeqCst),
+                };
+            }
+        }));
+    }
+    for handle in handles {
+        handle.await.expect("task");
+    }
+    let body: serde_json::Value = client
+        .get(format!("{}/api/counters/1", b.base))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    let (succeeded, stale, other) = (
+        succeeded.load(Ordering::SeqCst),
+        stale.load(Ordering::SeqCst),
+        other.load(Ordering::SeqCst),
+    );
+    drop((a, b));
+    common::drop_database(&admin_url, &name).await;
+    assert_eq!(
+        succeeded + stale + other,
+        (tasks * attempts_per_task) as u64
+    );
+    assert_eq!(other, 0, "every attempt is 200 or 412");
+    assert!(
+        stale > 0,
+        "with 40 concurrent writers some writes must be stale"
+    );
+    assert_eq!(
+        body["value"].as_i64(),
+        Some(succeeded as i64),
+        "no successful update was lost ({succeeded} ok, {stale} stale)"
+    );
+}
