@@ -113,6 +113,9 @@ impl Policy {
             .values()
             .map(|r| (r.name.clone(), filter_rule_set(config, r)))
             .collect();
+        // A named rule used by several rules reports its problem once.
+        let mut seen = std::collections::HashSet::new();
+        rendered.retain(|r| seen.insert(r.clone()));
         if rendered.is_empty() {
             Ok(Policy {
                 resources,
