@@ -210,8 +210,8 @@ impl<'a> Authz<'a> {
     }
 
     /// Rows of `resource` whose `column` is one of `keys` that the caller
-    /// may see (read rule, and for `List` also the list rule), with field
-    /// rules applied.
+    /// may see (the read rule for a to-one relation, the list rule for a
+    /// to-many one), with field rules applied.
     async fn visible_rows_where(
         &self,
         resource: &ResourceDef,
@@ -222,9 +222,8 @@ impl<'a> Authz<'a> {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        let read = self.gate(resource, Action::Read);
-        let list = (action == Action::List).then(|| self.gate(resource, Action::List));
-        if read.allows_nothing() || list.as_ref().is_some_and(|l| l.allows_nothing()) {
+        let gate = self.gate(resource, action);
+        if gate.allows_nothing() {
             return Ok(Vec::new());
         }
         let target = self.target(resource);
@@ -247,10 +246,8 @@ impl<'a> Authz<'a> {
             ))
             .is_in(bound),
         );
-        for gate in std::iter::once(&read).chain(list.as_ref()) {
-            if let Some(condition) = gate.condition(&target)? {
-                select.and_where(condition);
-            }
+        if let Some(condition) = gate.condition(&target)? {
+            select.and_where(condition);
         }
         select.order_by(key_column_ref(resource), sea_query::Order::Asc);
         let rows = self.app.store().fetch_rows(resource, &select).await?;

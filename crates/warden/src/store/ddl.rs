@@ -271,7 +271,8 @@ pub fn indexes(resource: &ResourceDef, lookups: &[String]) -> Vec<IndexSpec> {
         .fields
         .values()
         .filter(|field| {
-            (field.owner || field.references.is_some() || lookups.contains(&field.name)) && !field.primary
+            (field.owner || field.references.is_some() || lookups.contains(&field.name))
+                && !field.primary
         })
         .filter(|field| {
             !unique
