@@ -1,6 +1,8 @@
 //! The command line: argument shapes (clap derive) and what each command
 //! calls in the library. Thin by design: no SQL, no config parsing here.
 
+mod user;
+
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -21,6 +23,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Manage accounts: add, passwd, grant, revoke, list.
+    User {
+        #[command(subcommand)]
+        command: user::UserCommand,
+    },
     /// Load and validate a config and its rules; print every problem with
     /// file:line:column, and warn about rules no index supports.
     Check {
@@ -88,6 +95,7 @@ pub struct DatabaseArg {
 
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::User { command } => user::run(command).await,
         Command::Check { config, database } => {
             let config = load(&config)?;
             let dialect = dialect_of(&config, &database)?;

@@ -23,7 +23,7 @@ pub enum AccountError {
     RegistrationClosed,
     #[error("no [auth] section names a users resource")]
     NoUsers,
-    #[error("{0}")]
+    #[error("{}", describe(.0))]
     Input(#[from] InputError),
     #[error("an account with this {0} already exists")]
     Taken(String),
@@ -37,6 +37,18 @@ pub enum AccountError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Password(#[from] PasswordError),
+}
+
+/// An input error with every field's problem, for the command line.
+fn describe(error: &InputError) -> String {
+    match error {
+        InputError::Invalid(fields) => fields
+            .iter()
+            .map(|(field, problem)| format!("{field}: {problem}"))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    }
 }
 
 fn auth_and_users(config: &Config) -> Result<(&AuthConfig, &ResourceDef), AccountError> {

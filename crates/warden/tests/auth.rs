@@ -1,0 +1,806 @@
+//! Who is calling, black-box: registration, the OAuth2 token endpoint
+//! (password and refresh grants), bad tokens, scopes, cookie sessions with
+//! CSRF, logout, login limits and deactivated users, against a real
+//! server on SQLite and (with WARDEN_TEST_POSTGRES) PostgreSQL.
+
+mod common;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::{PASSWORD, Reply, SECRET, TestApp, fixture_config, on_each_backend_config};
+use hmac::{Hmac, Mac};
+use reqwest::Method;
+use sea_query::{Alias, Expr, ExprTrait, Query};
+use serde_json::{Value as Json, json};
+use sha2::Sha256;
+use warden::config::Config;
+
+const ALICE: &str = "alice@example.com";
+const BOB: &str = "bob@example.com";
+const CAROL: &str = "carol@example.com";
+
+/// A token request, form-encoded.
+async fn token_request(app: &TestApp, form: &[(&str, &str)]) -> Reply {
+    let body = serde_urlencoded::to_string(form).expect("form");
+    app.raw(
+        Method::POST,
+        "/auth/token",
+        None,
+        &[("content-type", "application/x-www-form-urlencoded")],
+        Some(body.into_bytes()),
+    )
+    .await
+}
+
+async fn password_grant(app: &TestApp, user: &str, password: &str, scope: Option<&str>) -> Reply {
+    let mut form = vec![
+        ("grant_type", "password"),
+        ("username", user),
+        ("password", password),
+    ];
+    if let Some(scope) = scope {
+        form.push(("scope", scope));
+    }
+    token_request(app, &form).await
+}
+
+async fn tokens(app: &TestApp, user: &str) -> (String, String) {
+    let reply = password_grant(app, user, PASSWORD, None).await;
+    assert_eq!(reply.status, 200, "{:?}: {}", app.backend, reply.text);
+    (
+        reply.json["access_token"]
+            .as_str()
+            .expect("access")
+            .to_owned(),
+        reply.json["refresh_token"]
+            .as_str()
+            .expect("refresh")
+            .to_owned(),
+    )
+}
+
+async fn refresh(app: &TestApp, refresh_token: &str) -> Reply {
+    token_request(
+        app,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ],
+    )
+    .await
+}
+
+/// Logs in for a cookie session: (cookie header value, CSRF token).
+async fn cookie_login(app: &TestApp, user: &str) -> (String, String) {
+    let reply = app
+        .json_with(
+            Method::POST,
+            "/auth/login",
+            None,
+            &[],
+            Some(json!({"email": user, "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{:?}: {}", app.backend, reply.text);
+    let set_cookie = reply.header("set-cookie").expect("set-cookie").to_owned();
+    let pair = set_cookie.split(';').next().expect("pair").to_owned();
+    let csrf = reply.json["csrf_token"].as_str().expect("csrf").to_owned();
+    (pair, csrf)
+}
+
+#[track_caller]
+fn assert_invalid_token(reply: &Reply, context: &str) {
+    reply.assert_problem(401, "invalid-token", context);
+    let challenge = reply.header("www-authenticate").unwrap_or_default();
+    assert!(
+        challenge.starts_with("Bearer ") && challenge.contains("error=\"invalid_token\""),
+        "{context}: {challenge}"
+    );
+}
+
+async fn set_active(app: &TestApp, id: i64, active: bool) {
+    app.app
+        .store()
+        .execute(
+            Query::update()
+                .table(Alias::new("users"))
+                .value(Alias::new("active"), active)
+                .and_where(Expr::col(Alias::new("id")).eq(id)),
+        )
+        .await
+        .expect("update");
+}
+
+#[tokio::test]
+async fn register_then_token_then_me() {
+    on_each_backend_config(&fixture_config("auth"), |app| async move {
+        let reply = app
+            .json_with(
+                Method::POST,
+                "/auth/register",
+                None,
+                &[],
+                Some(json!({"email": "new@example.com", "password": PASSWORD, "name": "New"})),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{:?}: {}", app.backend, reply.text);
+        assert_eq!(reply.json["email"], "new@example.com");
+        assert!(reply.json.get("password").is_none(), "{}", reply.text);
+        assert!(!reply.text.contains("argon2"), "{}", reply.text);
+
+        let (access, _) = tokens(&app, "new@example.com").await;
+        let (status, me) = app.call(Method::GET, "/auth/me", Some(&access), None).await;
+        assert_eq!(status, 200, "{me}");
+        assert_eq!(me["user"]["email"], "new@example.com");
+        assert_eq!(me["scopes"], json!([]));
+        assert!(me.get("csrf_token").is_none(), "bearer callers get no CSRF token");
+        assert!(!me.to_string().contains("argon2"));
+
+        let again = app
+            .json_with(
+                Method::POST,
+                "/auth/register",
+                None,
+                &[],
+                Some(json!({"email": "new@example.com", "password": "another one"})),
+            )
+            .await;
+        again.assert_problem(409, "conflict", "duplicate login");
+
+        let short = app
+            .json_with(
+                Method::POST,
+                "/auth/register",
+                None,
+                &[],
+                Some(json!({"email": "short@example.com", "password": "1234567"})),
+            )
+            .await;
+        short.assert_problem(400, "validation", "password under 8 characters");
+
+        let superuser = app
+            .json_with(
+                Method::POST,
+                "/auth/register",
+                None,
+                &[],
+                Some(json!({"email": "evil@example.com", "password": "password123", "is_superuser": true})),
+            )
+            .await;
+        superuser.assert_problem(400, "readonly-fields", "self-made superuser");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn registration_can_be_switched_off() {
+    let path = fixture_config("auth");
+    let text = std::fs::read_to_string(&path)
+        .expect("fixture")
+        .replace("registration = true", "registration = false");
+    for backend in common::backends() {
+        let config = Config::parse(&path, &text).expect("config");
+        let app = TestApp::spawn_config(config, backend, true).await;
+        let reply = app
+            .json_with(
+                Method::POST,
+                "/auth/register",
+                None,
+                &[],
+                Some(json!({"email": "new@example.com", "password": "password123"})),
+            )
+            .await;
+        reply.assert_problem(403, "forbidden", "registration off");
+    }
+}
+
+#[tokio::test]
+async fn unknown_user_and_wrong_password_give_identical_answers() {
+    on_each_backend_config(&fixture_config("auth"), |app| async move {
+        let unknown = password_grant(&app, "nobody@example.com", PASSWORD, None).await;
+        let wrong = password_grant(&app, ALICE, "wrong password", None).await;
+        assert_eq!(unknown.status, 400, "{}", unknown.text);
+        assert_eq!(unknown.json["error"], "invalid_grant");
+        assert_eq!((unknown.status, &unknown.text), (wrong.status, &wrong.text));
+        assert_eq!(unknown.header("cache-control"), Some("no-store"));
+        assert_eq!(wrong.header("cache-control"), Some("no-store"));
+
+        let login = |user: &'static str, password: &'static str| {
+            app.json_with(
+                Method::POST,
+                "/auth/login",
+                None,
+                &[],
+                Some(json!({"email": user, "password": password})),
+            )
+        };
+        let unknown = login("nobody@example.com", PASSWORD).await;
+        let wrong = login(BOB, "wrong password").await;
+        unknown.assert_problem(401, "unauthenticated", "unknown user at /auth/login");
+        assert_eq!((unknown.status, &unknown.text), (wrong.status, &wrong.text));
+        assert!(unknown.header("set-cookie").is_none());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn token_endpoint_follows_rfc_6749() {
+    on_each_backend_config(&fixture_config("auth"), |app| async move {
+        let ok = password_grant(&app, ALICE, PASSWORD, None).await;
+        assert_eq!(ok.status, 200, "{}", ok.text);
+        assert_eq!(ok.json["token_type"], "Bearer");
+        assert_eq!(ok.json["expires_in"], 600);
+        assert_eq!(ok.json["scope"], "notes:read notes:write");
+        assert!(
+            ok.json["refresh_token"]
+                .as_str()
+                .is_some_and(|t| t.len() >= 43)
+        );
+        assert_eq!(ok.header("cache-control"), Some("no-store"));
+
+        // Client credentials in the body are accepted and ignored.
+        let with_client = token_request(
+            &app,
+            &[
+                ("grant_type", "password"),
+                ("username", ALICE),
+                ("password", PASSWORD),
+                ("client_id", "app"),
+                ("client_secret", "ignored"),
+            ],
+        )
+        .await;
+        assert_eq!(with_client.status, 200, "{}", with_client.text);
+
+        for (form, error) in [
+            (
+                vec![("username", ALICE), ("password", PASSWORD)],
+                "invalid_request",
+            ),
+            (
+                vec![("grant_type", "password"), ("username", ALICE)],
+                "invalid_request",
+            ),
+            (
+                vec![("grant_type", "client_credentials")],
+                "unsupported_grant_type",
+            ),
+            (vec![("grant_type", "refresh_token")], "invalid_request"),
+        ] {
+            let reply = token_request(&app, &form).await;
+            assert_eq!(reply.status, 400, "{form:?}: {}", reply.text);
+            assert_eq!(reply.json["error"], error, "{form:?}");
+            assert_eq!(reply.header("cache-control"), Some("no-store"));
+        }
+        let json_body = app
+            .json_with(
+                Method::POST,
+                "/auth/token",
+                None,
+                &[],
+                Some(json!({"grant_type": "password", "username": ALICE, "password": PASSWORD})),
+            )
+            .await;
+        assert_eq!(json_body.status, 400);
+        assert_eq!(json_body.json["error"], "invalid_request");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn scope_narrows_but_never_widens() {
+    on_each_backend_config(&fixture_config("auth"), |app| async move {
+        let narrowed = password_grant(&app, ALICE, PASSWORD, Some("notes:read")).await;
+        assert_eq!(narrowed.status, 200, "{}", narrowed.text);
+        assert_eq!(narrowed.json["scope"], "notes:read");
+        let access = narrowed.json["access_token"].as_str().expect("token");
+        let (status, me) = app.call(Method::GET, "/auth/me", Some(access), None).await;
+        assert_eq!(status, 200);
+        assert_eq!(me["scopes"], json!(["notes:read"]));
+        // Narrowed away: creating notes now needs a scope the token lacks.
+        let create = app
+            .json_with(
+                Method::POST,
+                "/api/notes",
+                Some(access),
+                &[],
+                Some(json!({"body": "hi"})),
+            )
+            .await;
+        create.assert_problem(403, "insufficient-scope", "narrowed token");
+
+        let wider = password_grant(&app, ALICE, PASSWORD, Some("notes:read admin:read")).await;
+        assert_eq!(wider.status, 400, "{}", wider.text);
+        assert_eq!(wider.json["error"], "invalid_scope");
+        let unknown = password_grant(&app, ALICE, PASSWORD, Some("made:up")).await;
+        assert_eq!(unknown.json["error"], "invalid_scope");
+
+        // A refresh may narrow further, never widen past the family.
+        let refresh_token = narrowed.json["refresh_token"].as_str().expect("refresh");
+        let widened = token_request(
+            &app,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+                ("scope", "notes:read notes:write"),
+            ],
+        )
+        .await;
+        assert_eq!(widened.status, 400, "{}", widened.text);
+        assert_eq!(widened.json["error"], "invalid_scope");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn insufficient_scope_is_403_with_the_challenge() {
+    on_each_backend_config(&fixture_config("auth"), |app| async move {
+        let (bob, _) = tokens(&app, BOB).await;
+        let create = app
+            .json_with(
+                Method::POST,
+                "/api/notes",
+                Some(&bob),
+                &[],
+                Some(json!({"body": "hi"})),
+            )
+            .await;
+        create.assert_problem(403, "insufficient-scope", "bob lacks notes:write");
+        assert_eq!(
+            create.header("www-authenticate"),
+            Some("Bearer realm=\"warden\", error=\"insufficient_scope\", scope=\"notes:write\"")
+        );
+        assert_eq!(create.json["scope"], "notes:write");
+
+        let (alice, _) = tokens(&app, ALICE).await;
+        let reports = app
+            .raw(Method::GET, "/api/reports", Some(&alice), &[], None)
+            .await;
+        reports.assert_problem(403, "insufficient-scope", "alice is no admin");
+        assert!(
+            reports
+                .header("www-authenticate")
+                .is_some_and(|h| h.contains("scope=\"admin:read\""))
+        );
+        // Before any row is read: even a missing id answers 403, not 404.
+        let missing = app
+            .raw(Method::GET, "/api/reports/999", Some(&alice), &[], None)
+            .await;
+        missing.assert_problem(403, "insufficient-scope", "missing report");
+
+        let anonymous = app.raw(Method::GET, "/api/notes", None, &[], None).await;
+        anonymous.assert_problem(401, "unauthenticated", "anonymous list");
+        assert_eq!(
+            anonymous.header("www-authenticate"),
+            Some("Bearer realm=\"warden\"")
+        );
+
+        // The admin role grants admin:read; rules still apply after scopes.
+        let (carol, _) = tokens(&app, CAROL).await;
+        let items = app.list_items("/api/reports", Some(&carol)).await;
+        assert_eq!(items.len(), 1);
+        let created = app
+            .json_with(
+                Method::POST,
+                "/api/notes",
+                Some(&alice),
+                &[],
+                Some(json!({"body": "mine"})),
+            )
+            .await;
+        assert_eq!(created.status, 201, "{}", created.text);
+    })
+    .await;
+}
+
+fn sign(header: &Json, claims: &Json, key: &[u8]) -> String {
+    let head = URL_SAFE_NO_PAD.encode(header.to_string());
+    let body = URL_SAFE_NO_PAD.encode(claims.to_string());
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("key");
+    mac.update(format!("{head}.{body}").as_bytes());
+    let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+    format!("{head}.{body}.{signature}")
+}
+
+fn claims(exp_offset: i64) -> Json {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    json!({
+        "sub": "1", "iat": now - 7200, "nbf": now - 7200, "exp": now + exp_offset,
+        "iss": "warden", "aud": "warden", "jti": "t", "scope": "notes:read notes:write"
+    })
+}
+
+#[tokio::test]
+async fn expired_tampered_foreign_unsigned_and_confused_tokens_are_401() {
+    on_each_backend_config(&fixture_config("auth"), |app| async move {
+        let hs256 = json!({"alg": "HS256", "typ": "JWT"});
+        // Sanity: the hand-made signature is right, so each failure below
+        // is the one its name says.
+        let good = sign(&hs256, &claims(600), SECRET);
+        let (status, body) = app.call(Method::GET, "/auth/me", Some(&good), None).await;
+        assert_eq!(status, 200, "{body}");
+
+        let expired = sign(&hs256, &claims(-3600), SECRET);
+        let wrong_key = sign(&hs256, &claims(600), b"another-secret-another-secret-!!");
+        let mut parts: Vec<String> = good.split('.').map(str::to_owned).collect();
+        let mut forged = claims(600);
+        forged["sub"] = json!("3");
+        parts[1] = URL_SAFE_NO_PAD.encode(forged.to_string());
+        let tampered = parts.join(".");
+        let unsigned = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(json!({"alg": "none", "typ": "JWT"}).to_string()),
+            URL_SAFE_NO_PAD.encode(claims(600).to_string())
+        );
+        // Key confusion: an RS256 header over an HMAC made with our secret
+        // (what a server treating the key as "public key bytes" accepts).
+        let confused = sign(&json!({"alg": "RS256", "typ": "JWT"}), &claims(600), SECRET);
+        for (name, token) in [
+            ("expired", expired),
+            ("wrong key", wrong_key),
+            ("tampered", tampered),
+            ("alg none", unsigned),
+            ("HS/RS confusion", confused),
+            ("garbage", "not.a.token".to_owned()),
+        ] {
+            let reply = app
+                .raw(Method::GET, "/auth/me", Some(&token), &[], None)
+                .await;
+            assert_invalid_token(&reply, name);
+        }
+        let scheme = app
+            .raw(
+                Method::GET,
+                "/auth/me",
+                None,
+                &[("authorization", "Basic YWxpY2U6cGFzc3dvcmQ=")],
+                None,
+            )
+            .await;
+        assert_invalid_token(&scheme, "Basic scheme");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_reuse_revokes_the_family() {
+    on_each_backend_config(&fixture_config("auth"), |app| async move {
+        let (first_access, first) = tokens(&app, ALICE).await;
+        let rotated = refresh(&app, &first).await;
+        assert_eq!(rotated.status, 200, "{}", rotated.text);
+        assert_eq!(rotated.header("cache-control"), Some("no-store"));
+        let second = rotated.json["refresh_token"]
+            .as_str()
+            .expect("refresh")
+            .to_owned();
+        let second_access = rotated.json["access_token"]
+            .as_str()
+            .expect("access")
+            .to_owned();
+        assert_ne!(first, second);
+        assert_eq!(rotated.json["scope"], "notes:read notes:write");
+        let (status, _) = app
+            .call(Method::GET, "/auth/me", Some(&second_access), None)
+            .await;
+        assert_eq!(status, 200);
+        let (status, _) = app
+            .call(Method::GET, "/auth/me", Some(&first_access), None)
+            .await;
+        assert_eq!(status, 200, "rotation alone does not end access tokens");
+
+        // The spent token comes back: someone copied it. The family dies.
+        let replay = refresh(&app, &first).await;
+        assert_eq!(replay.status, 400, "{}", replay.text);
+        assert_eq!(replay.json["error"], "invalid_grant");
+        let after = refresh(&app, &second).await;
+        assert_eq!(
+            after.json["error"], "invalid_grant",
+            "the whole family is revoked"
+        );
+        for token in [&first_access, &second_access] {
+            let reply = app
+                .raw(Method::GET, "/auth/me", Some(token), &[], None)
+                .await;
+            assert_invalid_token(&reply, "access token of a revoked family");
+        }
+        // Another session of the same user is untouched.
+        let (other, _) = tokens(&app, ALICE).await;
+        let (status, _) = app.call(Method::GET, "/auth/me", Some(&other), None).await;
+        assert_eq!(status, 200);
+
+        let unknown = refresh(&app, "made-up-token").await;
+        assert_eq!(unknown.json["error"], "invalid_grant");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn logout_ends_the_session_and_its_refresh_tokens() {
+    on_each_backend_config(&fixture_config("auth"), |app| async move {
+        let (access, refresh_token) = tokens(&app, ALICE).await;
+        let out = app
+            .raw(Method::POST, "/auth/logout", Some(&access), &[], None)
+            .await;
+        assert_eq!(out.status, 204, "{}", out.text);
+        let me = app
+            .raw(Method::GET, "/auth/me", Some(&access), &[], None)
+            .await;
+        assert_invalid_token(&me, "access token after logout");
+        let again = refresh(&app, &refresh_token).await;
+        assert_eq!(again.json["error"], "invalid_grant");
+
+        let (cookie, csrf) = cookie_login(&app, ALICE).await;
+        let out = app
+            .raw(
+                Method::POST,
+                "/auth/logout",
+                None,
+                &[("cookie", &cookie), ("x-csrf-token", &csrf)],
+                None,
+            )
+            .await;
+        assert_eq!(out.status, 204, "{}", out.text);
+        let cleared = out.header("set-cookie").unwrap_or_default();
+        assert!(cleared.starts_with("warden_session=;") && cleared.contains("Max-Age=0"));
+        let me = app
+            .raw(Method::GET, "/auth/me", None, &[("cookie", &cookie)], None)
+            .await;
+        me.assert_problem(401, "unauthenticated", "cookie after logout");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn cookie_sessions_need_csrf_on_unsafe_methods() {
+    on_each_backend_config(&fixture_config("auth"), |app| async move {
+        let page = app.raw(Method::GET, "/auth/login", None, &[], None).await;
+        assert_eq!(page.status, 200);
+        assert!(
+            page.header("content-type")
+                .is_some_and(|c| c.starts_with("text/html"))
+        );
+        assert!(
+            page.text
+                .contains("<form method=\"post\" action=\"/auth/login\">")
+        );
+
+        let login = app
+            .raw(
+                Method::POST,
+                "/auth/login",
+                None,
+                &[
+                    ("content-type", "application/x-www-form-urlencoded"),
+                    ("x-forwarded-proto", "https"),
+                ],
+                Some(b"login=alice%40example.com&password=password123".to_vec()),
+            )
+            .await;
+        assert_eq!(login.status, 200, "{}", login.text);
+        let set_cookie = login.header("set-cookie").expect("cookie");
+        for attribute in ["warden_session=", "HttpOnly", "SameSite=Lax", "Path=/"] {
+            assert!(set_cookie.contains(attribute), "{set_cookie}");
+        }
+        assert!(
+            !set_cookie.contains("Secure"),
+            "proxy headers are not trusted by default"
+        );
+        assert_eq!(login.header("cache-control"), Some("no-store"));
+
+        let (cookie, csrf) = cookie_login(&app, ALICE).await;
+        let (status, me) = {
+            let reply = app
+                .raw(Method::GET, "/auth/me", None, &[("cookie", &cookie)], None)
+                .await;
+            (reply.status, reply.json)
+        };
+        assert_eq!(status, 200);
+        assert_eq!(me["csrf_token"], csrf.as_str());
+        // Safe methods need no token.
+        let list = app
+            .raw(
+                Method::GET,
+                "/api/notes",
+                None,
+                &[("cookie", &cookie)],
+                None,
+            )
+            .await;
+        assert_eq!(list.status, 200, "{}", list.text);
+
+        let body = serde_json::to_vec(&json!({"body": "via cookie"})).expect("json");
+        let json_type = ("content-type", "application/json");
+        let missing = app
+            .raw(
+                Method::POST,
+                "/api/notes",
+                None,
+                &[("cookie", &cookie), json_type],
+                Some(body.clone()),
+            )
+            .await;
+        missing.assert_problem(403, "forbidden", "cookie POST without CSRF token");
+        let wrong = app
+            .raw(
+                Method::POST,
+                "/api/notes",
+                None,
+                &[("cookie", &cookie), json_type, ("x-csrf-token", "nope")],
+                Some(body.clone()),
+            )
+            .await;
+        wrong.assert_problem(403, "forbidden", "cookie POST with a wrong CSRF token");
+        let delete = app
+            .raw(
+                Method::DELETE,
+                "/api/notes/10",
+                None,
+                &[("cookie", &cookie)],
+                None,
+            )
+            .await;
+        delete.assert_problem(403, "forbidden", "cookie DELETE without CSRF token");
+        let right = app
+            .raw(
+                Method::POST,
+                "/api/notes",
+                None,
+                &[("cookie", &cookie), json_type, ("x-csrf-token", &csrf)],
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(right.status, 201, "{}", right.text);
+
+        // Bearer requests need none.
+        let (access, _) = tokens(&app, ALICE).await;
+        let bearer = app
+            .raw(
+                Method::POST,
+                "/api/notes",
+                Some(&access),
+                &[json_type],
+                Some(body),
+            )
+            .await;
+        assert_eq!(bearer.status, 201, "{}", bearer.text);
+
+        // An HTML form sends the token as a field.
+        let form_logout = app
+            .raw(
+                Method::POST,
+                "/auth/logout",
+                None,
+                &[
+                    ("cookie", &cookie),
+                    ("content-type", "application/x-www-form-urlencoded"),
+                ],
+                Some(format!("csrf_token={csrf}").into_bytes()),
+            )
+            .await;
+        assert_eq!(form_logout.status, 204, "{}", form_logout.text);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn failed_logins_are_limited_per_account_and_per_address() {
+    on_each_backend_config(&fixture_config("auth"), |app| async move {
+        for _ in 0..3 {
+            let reply = password_grant(&app, ALICE, "wrong password", None).await;
+            assert_eq!(reply.json["error"], "invalid_grant");
+        }
+        // The fourth try is refused before the password is even checked.
+        let limited = password_grant(&app, ALICE, PASSWORD, None).await;
+        limited.assert_problem(429, "too-many-requests", "account limit");
+        let retry: u64 = limited
+            .header("retry-after")
+            .and_then(|v| v.parse().ok())
+            .expect("Retry-After seconds");
+        assert!((1..=900).contains(&retry), "{retry}");
+        let cookie = app
+            .json_with(
+                Method::POST,
+                "/auth/login",
+                None,
+                &[],
+                Some(json!({"email": ALICE, "password": PASSWORD})),
+            )
+            .await;
+        cookie.assert_problem(429, "too-many-requests", "the limit covers /auth/login");
+
+        // Unknown accounts count the same; the address budget (6) runs out.
+        for name in ["x1@example.com", "x2@example.com", "x3@example.com"] {
+            let reply = password_grant(&app, name, PASSWORD, None).await;
+            assert_eq!(reply.json["error"], "invalid_grant");
+        }
+        let by_address = password_grant(&app, BOB, PASSWORD, None).await;
+        by_address.assert_problem(429, "too-many-requests", "address limit");
+        assert!(by_address.header("retry-after").is_some());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn deactivated_and_deleted_users_lose_their_tokens() {
+    on_each_backend_config(&fixture_config("auth"), |app| async move {
+        let (alice, alice_refresh) = tokens(&app, ALICE).await;
+        let (cookie, _) = cookie_login(&app, ALICE).await;
+        set_active(&app, 1, false).await;
+        let reply = app
+            .raw(Method::GET, "/auth/me", Some(&alice), &[], None)
+            .await;
+        assert_invalid_token(&reply, "deactivated user's token");
+        let me = app
+            .raw(Method::GET, "/auth/me", None, &[("cookie", &cookie)], None)
+            .await;
+        me.assert_problem(401, "unauthenticated", "deactivated user's cookie");
+        let again = refresh(&app, &alice_refresh).await;
+        assert_eq!(again.json["error"], "invalid_grant");
+        let login = password_grant(&app, ALICE, PASSWORD, None).await;
+        assert_eq!(
+            login.json["error"], "invalid_grant",
+            "deactivated users cannot log in"
+        );
+        set_active(&app, 1, true).await;
+        let login = password_grant(&app, ALICE, PASSWORD, None).await;
+        assert_eq!(login.status, 200, "{}", login.text);
+
+        let (bob, _) = tokens(&app, BOB).await;
+        app.app
+            .store()
+            .execute(
+                Query::delete()
+                    .from_table(Alias::new("users"))
+                    .and_where(Expr::col(Alias::new("id")).eq(2)),
+            )
+            .await
+            .expect("delete");
+        let reply = app
+            .raw(Method::GET, "/auth/me", Some(&bob), &[], None)
+            .await;
+        assert_invalid_token(&reply, "deleted user's token");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn stale_password_hashes_are_upgraded_on_login() {
+    use argon2::password_hash::PasswordHasher;
+    on_each_backend_config(&fixture_config("auth"), |app| async move {
+        let weak = argon2::Argon2::new(
+            argon2::Algorithm::Argon2id,
+            argon2::Version::V0x13,
+            argon2::Params::new(8192, 1, 1, None).expect("params"),
+        )
+        .hash_password(PASSWORD.as_bytes())
+        .expect("hash")
+        .to_string();
+        app.app
+            .store()
+            .execute(
+                Query::update()
+                    .table(Alias::new("users"))
+                    .value(Alias::new("password"), weak.clone())
+                    .and_where(Expr::col(Alias::new("id")).eq(1)),
+            )
+            .await
+            .expect("update");
+        let _ = tokens(&app, ALICE).await;
+        let users = &app.app.config().resources["users"];
+        let mut select = warden::store::select_all(users);
+        select.and_where(Expr::col(Alias::new("id")).eq(1));
+        let rows = app
+            .app
+            .store()
+            .fetch_rows(users, &select)
+            .await
+            .expect("row");
+        let stored = rows[0]["password"].to_string();
+        assert!(!stored.contains("m=8192"), "{stored}");
+        assert!(stored.contains("m=19456,t=2,p=1"), "{stored}");
+        let _ = tokens(&app, ALICE).await;
+    })
+    .await;
+}
