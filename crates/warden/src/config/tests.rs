@@ -225,3 +225,56 @@ fn policy_schema_exposes_fields_relations_and_user_attributes() {
     assert!(schema.user.contains_key("id"));
     assert!(!schema.user.contains_key("password"));
 }
+
+#[test]
+fn auth_durations_limits_and_require_scopes() {
+    let source = format!(
+        "{MINIMAL}\n[resources.notes]\nfields.id = {{ type = \"integer\", primary = true }}\nrequire_scopes.create = [\"notes:write\"]\nrules.create = \"true\"\n"
+    )
+    .replace(
+        "login = \"email\"",
+        "login = \"email\"\nrefresh_ttl = \"2days\"\nsession_idle = \"10m\"\nlogin_limit = { per_account = 2, window = \"1m\" }\nscopes = [\"notes:write\"]",
+    );
+    let config = load(&source).unwrap_or_else(|e| panic!("{e:?}"));
+    let auth = config.auth.as_ref().expect("auth");
+    assert_eq!(auth.refresh_ttl, Duration::from_secs(2 * 24 * 3600));
+    assert_eq!(auth.session_idle, Duration::from_secs(600));
+    assert_eq!(auth.session_ttl, Duration::from_secs(12 * 3600));
+    assert_eq!(auth.login_limit.per_account, 2);
+    assert_eq!(auth.login_limit.per_address, 20);
+    assert_eq!(auth.login_limit.window, Duration::from_secs(60));
+    assert_eq!(
+        config.resources["notes"].require_scopes.get(Action::Create),
+        ["notes:write"]
+    );
+    assert!(
+        config.resources["notes"]
+            .require_scopes
+            .get(Action::Read)
+            .is_empty()
+    );
+
+    let wrong = source
+        .replace(
+            "require_scopes.create = [\"notes:write\"]",
+            "require_scopes.create = [\"notes:wirte\"]\nrequire_scopes.erase = [\"notes:write\"]",
+        )
+        .replace("session_idle = \"10m\"", "session_idle = \"soon\"");
+    let problems = errors(&wrong).join("\n");
+    assert!(
+        problems.contains("session_idle `soon` is not a duration"),
+        "{problems}"
+    );
+    assert!(
+        problems.contains("undeclared scope `notes:wirte`"),
+        "{problems}"
+    );
+    assert!(
+        problems.contains("did you mean `notes:write`"),
+        "{problems}"
+    );
+    assert!(
+        problems.contains("require_scopes.erase is not an action"),
+        "{problems}"
+    );
+}
