@@ -1018,7 +1018,7 @@ async fn odd_query_parameters_never_yield_a_500() {
             "row.price == 1.0 / 0".into(),
             "row.name == 'x' || 1 == 1".into(),
             "row.name in ['a', 'b', 'c']".into(),
-            "row.name.contains('%')".into(),
+            "contains(row.name, '%')".into(),
             "row.note == null".into(),
             "row.due > '2026-01-01T00:00:00Z'".into(),
             "row.meta == null".into(),
@@ -1224,7 +1224,7 @@ async fn nul_characters_in_text_never_yield_a_500() {
         for (param, value) in [
             ("filter", "row.name == '\u{0}'"),
             ("search", "\u{0}"),
-            ("filter", "row.name.contains('a\u{0}')"),
+            ("filter", "contains(row.name, 'a\u{0}')"),
         ] {
             let path = with_query("/api/items", &[(param, value)]);
             let reply = app.raw(Method::GET, &path, None, &[], None).await;
