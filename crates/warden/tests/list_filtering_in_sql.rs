@@ -1,0 +1,326 @@
+//! Issue 3, "Done when": list filtering happens in SQL. With 100,000 notes
+//! of which the caller may see 10 (`rules.list = rules.read =
+//! "row.owner_id == user.id"`), the list returns exactly those 10; the one
+//! statement the store ran for it (captured from sqlx's own statement log,
+//! not rebuilt here) carries the rule in its WHERE clause with the user id
+//! bound, and the database handed back only those 10 rows; and the plan of
+//! that very statement uses the owner index (`EXPLAIN QUERY PLAN` on
+//! SQLite: `SEARCH notes USING INDEX ix_notes_owner_id`, no table `SCAN`;
+//! `EXPLAIN` on PostgreSQL: an index scan on it, no `Seq Scan`).
+
+mod common;
+
+use common::{Backend, TestApp, backends, fixture_config};
+use reqwest::Method;
+use serde_json::{Value as Json, json};
+use std::sync::{Mutex, OnceLock};
+use std::time::Instant;
+use tracing::field::{Field, Visit};
+use tracing_subscriber::Layer;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::util::SubscriberInitExt;
+
+const ROWS: i64 = 100_000;
+/// User 1 owns every 10,000th note: 10 of them.
+const EVERY: i64 = 10_000;
+
+/// One statement sqlx ran, as it logged it.
+#[derive(Debug, Clone, Default)]
+struct Ran {
+    sql: String,
+    rows_returned: Option<u64>,
+}
+
+fn statements() -> &'static Mutex<Vec<Ran>> {
+    static RAN: OnceLock<Mutex<Vec<Ran>>> = OnceLock::new();
+    RAN.get_or_init(|| Mutex::new(Vec::new()))
+}
+
+/// Records every `sqlx::query` event (sqlx logs each statement it runs
+/// there, with the full SQL in `db.statement` or, for short statements,
+/// in `summary`).
+struct Capture;
+
+#[derive(Default)]
+struct Fields {
+    summary: String,
+    statement: String,
+    rows_returned: Option<u64>,
+}
+
+impl Visit for Fields {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        match field.name() {
+            "summary" => self.summary = value.to_owned(),
+            "db.statement" => self.statement = value.to_owned(),
+            _ => {}
+        }
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        if field.name() == "rows_returned" {
+            self.rows_returned = Some(value);
+        }
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        if field.name() == "rows_returned" {
+            self.rows_returned = u64::try_from(value).ok();
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        match field.name() {
+            "summary" => self.summary = format!("{value:?}").trim_matches('"').to_owned(),
+            "db.statement" => {
+                self.statement = format!("{value:?}")
+                    .trim_matches('"')
+                    .replace("\\n", "\n")
+                    .replace("\\\"", "\"")
+            }
+            _ => {}
+        }
+    }
+}
+
+impl<S: tracing::Subscriber> Layer<S> for Capture {
+    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+        if event.metadata().target() != "sqlx::query" {
+            return;
+        }
+        let mut fields = Fields::default();
+        event.record(&mut fields);
+        let sql = if fields.statement.trim().is_empty() {
+            fields.summary
+        } else {
+            fields.statement.trim().to_owned()
+        };
+        statements().lock().expect("lock").push(Ran {
+            sql,
+            rows_returned: fields.rows_returned,
+        });
+    }
+}
+
+fn capture_statements() {
+    static INIT: OnceLock<()> = OnceLock::new();
+    INIT.get_or_init(|| {
+        let only_sqlx = Targets::new().with_target("sqlx::query", LevelFilter::TRACE);
+        tracing_subscriber::registry()
+            .with(Capture.with_filter(only_sqlx))
+            .init();
+    });
+}
+
+async fn insert_notes(app: &TestApp) {
+    let started = Instant::now();
+    let store = app.app.store();
+    match &app.backend {
+        Backend::Sqlite => {
+            let pool = store.sqlite_pool().expect("sqlite pool");
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < {ROWS}) \
+                 INSERT INTO notes (title, owner_id) \
+                 SELECT 'note ' || x, CASE WHEN x % {EVERY} = 0 THEN 1 ELSE 2 END FROM n"
+            )))
+            .execute(pool)
+            .await
+            .expect("insert notes");
+            sqlx::query("ANALYZE").execute(pool).await.expect("analyze");
+        }
+        Backend::Postgres(_) => {
+            let pool = store.postgres_pool().expect("postgres pool");
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO notes (title, owner_id) \
+                 SELECT 'note ' || x, CASE WHEN x % {EVERY} = 0 THEN 1 ELSE 2 END \
+                 FROM generate_series(1, {ROWS}) AS x"
+            )))
+            .execute(pool)
+            .await
+            .expect("insert notes");
+            sqlx::query("ANALYZE notes")
+                .execute(pool)
+                .await
+                .expect("analyze");
+        }
+    }
+    eprintln!(
+        "{:?}: {ROWS} notes inserted in {:?}",
+        app.backend,
+        started.elapsed()
+    );
+}
+
+/// Number of bind parameters in `sql` (`?` on SQLite, `$n` on PostgreSQL).
+fn parameters(sql: &str, backend: &Backend) -> usize {
+    match backend {
+        Backend::Sqlite => sql.matches('?').count(),
+        Backend::Postgres(_) => (1..100)
+            .take_while(|n| sql.contains(&format!("${n}")))
+            .count(),
+    }
+}
+
+/// The plan of `sql` with every parameter bound to `value`, one line per
+/// plan node.
+async fn plan(app: &TestApp, sql: &str, value: i64) -> Vec<String> {
+    let count = parameters(sql, &app.backend);
+    let store = app.app.store();
+    match &app.backend {
+        Backend::Sqlite => {
+            let explain = format!("EXPLAIN QUERY PLAN {sql}");
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(explain));
+            for _ in 0..count {
+                query = query.bind(value);
+            }
+            let rows = query
+                .fetch_all(store.sqlite_pool().expect("pool"))
+                .await
+                .expect("explain query plan");
+            rows.iter()
+                .map(|row| sqlx::Row::get::<String, _>(row, "detail"))
+                .collect()
+        }
+        Backend::Postgres(_) => {
+            let explain = format!("EXPLAIN {sql}");
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(explain));
+            for _ in 0..count {
+                query = query.bind(value);
+            }
+            let rows = query
+                .fetch_all(store.postgres_pool().expect("pool"))
+                .await
+                .expect("explain");
+            rows.iter()
+                .map(|row| sqlx::Row::get::<String, _>(row, 0))
+                .collect()
+        }
+    }
+}
+
+async fn scenario(app: TestApp) {
+    let backend = format!("{:?}", app.backend);
+    insert_notes(&app).await;
+    let token = app.login("few@example.com").await;
+
+    statements().lock().expect("lock").clear();
+    let started = Instant::now();
+    let (status, page) = app
+        .call(Method::GET, "/api/notes?limit=100", Some(&token), None)
+        .await;
+    let elapsed = started.elapsed();
+    let ran = std::mem::take(&mut *statements().lock().expect("lock"));
+    assert_eq!(status, 200, "{backend}: {page}");
+
+    // Exactly the caller's 10 rows, in key order, on one page.
+    let items = page["items"].as_array().expect("items");
+    let ids: Vec<Json> = items.iter().map(|i| i["id"].clone()).collect();
+    let expected: Vec<Json> = (1..=ROWS / EVERY).map(|k| json!(k * EVERY)).collect();
+    assert_eq!(ids, expected, "{backend}: the 10 notes of user 1");
+    assert!(items.iter().all(|i| i["owner_id"] == 1), "{backend}");
+    assert_eq!(page["next"], Json::Null, "{backend}: nothing more");
+
+    // The one statement that read notes, as the store ran it.
+    let reads: Vec<&Ran> = ran
+        .iter()
+        .filter(|r| {
+            let sql = r.sql.to_ascii_uppercase();
+            sql.trim_start().starts_with("SELECT") && sql.contains("FROM \"NOTES\"")
+        })
+        .collect();
+    assert_eq!(
+        reads.len(),
+        1,
+        "{backend}: one SELECT on notes per list; statements run: {ran:#?}"
+    );
+    let read = reads[0];
+    let sql = &read.sql;
+    eprintln!("{backend}: the list ran in {elapsed:?}:\n{sql}");
+    let upper = sql.to_ascii_uppercase();
+    let where_at = upper
+        .find(" WHERE ")
+        .unwrap_or_else(|| panic!("{backend}: the list statement has no WHERE clause: {sql}"));
+    let where_clause = &sql[where_at..upper.find(" ORDER BY ").unwrap_or(sql.len())];
+    let placeholder = match app.backend {
+        Backend::Sqlite => "?",
+        Backend::Postgres(_) => "$",
+    };
+    assert!(
+        where_clause.contains(&format!("\"notes\".\"owner_id\" = {placeholder}")),
+        "{backend}: the owner rule is in the WHERE clause with the user id bound: {where_clause}"
+    );
+    assert!(
+        !where_clause.contains("= 1 ") && !where_clause.ends_with("= 1"),
+        "{backend}: no pasted value: {where_clause}"
+    );
+    // The database, not Rust, dropped the other 99,990 rows.
+    assert_eq!(
+        read.rows_returned,
+        Some(10),
+        "{backend}: rows the database returned for: {sql}"
+    );
+
+    // The plan of that very statement uses the owner index.
+    let lines = plan(&app, sql, 1).await;
+    let text = lines.join("\n");
+    eprintln!("{backend}: plan:\n{text}");
+    match app.backend {
+        Backend::Sqlite => {
+            assert!(
+                lines.iter().any(|l| l.starts_with("SEARCH")
+                    && l.contains("USING")
+                    && l.contains("INDEX ix_notes_owner_id")),
+                "{backend}: no SEARCH using the owner index:\n{text}"
+            );
+            assert!(
+                !lines.iter().any(|l| l.starts_with("SCAN notes")),
+                "{backend}: the plan scans the table:\n{text}"
+            );
+        }
+        Backend::Postgres(_) => {
+            assert!(
+                text.contains("ix_notes_owner_id"),
+                "{backend}: the plan does not use the owner index:\n{text}"
+            );
+            assert!(
+                !text.contains("Seq Scan on notes"),
+                "{backend}: the plan scans the table:\n{text}"
+            );
+        }
+    }
+
+    // The other owner's list is capped at the page size, also in SQL.
+    let many = app.login("many@example.com").await;
+    statements().lock().expect("lock").clear();
+    let (status, page) = app
+        .call(Method::GET, "/api/notes?limit=100", Some(&many), None)
+        .await;
+    let ran = std::mem::take(&mut *statements().lock().expect("lock"));
+    assert_eq!(status, 200);
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(100));
+    assert!(
+        page["items"]
+            .as_array()
+            .is_some_and(|items| items.iter().all(|i| i["owner_id"] == 2)),
+        "{backend}"
+    );
+    let read = ran
+        .iter()
+        .find(|r| r.sql.contains("FROM \"notes\""))
+        .expect("the list statement");
+    assert_eq!(
+        read.rows_returned,
+        Some(101),
+        "{backend}: one row past the page, to know there is a next page"
+    );
+}
+
+#[tokio::test]
+async fn list_of_100k_rows_returns_the_callers_10_filtered_in_sql_by_an_index() {
+    capture_statements();
+    for backend in backends() {
+        let app = TestApp::spawn(&fixture_config("owned"), backend, true).await;
+        scenario(app).await;
+    }
+}
