@@ -755,3 +755,118 @@ async fn if_match_star_or_weak_etag_is_accepted_and_garbage_is_412() {
     })
     .await;
 }
+
+// ---------------------------------------------------------------- deny_status = 403
+
+/// The kitchen test config's vaults: `deny_status = 403`, every rule
+/// `row.owner_id == user.id`; vault 1 is alice's, 2 bob's.
+async fn on_vaults<F, Fut>(scenario: F)
+where
+    F: Fn(TestApp) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    common::on_each_backend_config(&common::fixture_config("kitchen"), scenario).await;
+}
+
+#[tokio::test]
+async fn deny_status_403_answers_403_for_a_hidden_row_and_404_for_a_missing_one() {
+    on_vaults(|app| async move {
+        let alice = app.login("alice@example.com").await;
+        let (status, problem) = app
+            .call(Method::GET, "/api/vaults/2", Some(&alice), None)
+            .await;
+        assert_problem(
+            status,
+            &problem,
+            403,
+            "forbidden",
+            "alice reads bob's vault",
+        );
+        let (status, problem) = app
+            .call(Method::GET, "/api/vaults/999", Some(&alice), None)
+            .await;
+        assert_problem(
+            status,
+            &problem,
+            404,
+            "not-found",
+            "alice reads a missing vault",
+        );
+        for method in [Method::PATCH, Method::PUT, Method::DELETE] {
+            let body = (method != Method::DELETE).then(|| json!({"label": "mine now"}));
+            let (status, problem) = app
+                .call(method.clone(), "/api/vaults/2", Some(&alice), body.clone())
+                .await;
+            assert_problem(
+                status,
+                &problem,
+                403,
+                "forbidden",
+                &format!("{method} bob's vault"),
+            );
+            let (status, problem) = app
+                .call(method.clone(), "/api/vaults/999", Some(&alice), body)
+                .await;
+            assert_problem(
+                status,
+                &problem,
+                404,
+                "not-found",
+                &format!("{method} missing vault"),
+            );
+        }
+        let bob = app.login("bob@example.com").await;
+        let (_, vault) = app
+            .call(Method::GET, "/api/vaults/2", Some(&bob), None)
+            .await;
+        assert_eq!(vault["label"], "bob's vault", "unchanged");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn deny_status_403_owner_reads_updates_and_deletes_own_row() {
+    on_vaults(|app| async move {
+        let alice = app.login("alice@example.com").await;
+        let (status, vault) = app
+            .call(Method::GET, "/api/vaults/1", Some(&alice), None)
+            .await;
+        assert_eq!(status, 200, "{vault}");
+        let (status, vault) = app
+            .call(
+                Method::PATCH,
+                "/api/vaults/1",
+                Some(&alice),
+                Some(json!({"label": "renamed"})),
+            )
+            .await;
+        assert_eq!(status, 200, "{vault}");
+        assert_eq!(vault["label"], "renamed");
+        let (status, _) = app
+            .call(Method::DELETE, "/api/vaults/1", Some(&alice), None)
+            .await;
+        assert_eq!(status, 204);
+        let (status, problem) = app
+            .call(Method::GET, "/api/vaults/1", Some(&alice), None)
+            .await;
+        assert_problem(status, &problem, 404, "not-found", "deleted vault");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn deny_status_403_anonymous_gets_401_for_existing_and_missing_reads() {
+    on_vaults(|app| async move {
+        for id in [2, 999] {
+            let reply = app
+                .raw(Method::GET, &format!("/api/vaults/{id}"), None, &[], None)
+                .await;
+            reply.assert_problem(401, "unauthenticated", &format!("anonymous GET vault {id}"));
+            assert_eq!(
+                reply.header("www-authenticate"),
+                Some("Bearer realm=\"warden\"")
+            );
+        }
+    })
+    .await;
+}

@@ -89,7 +89,7 @@ async fn limit_defaults_to_page_size_and_is_capped_at_max_page_size() {
             .call(Method::GET, "/api/items?limit=3", None, None)
             .await;
         assert_eq!(
-            field_values(page["items"].as_array().unwrap(), "id"),
+            field_values(page["items"].as_array().expect("array"), "id"),
             ids(&[1, 2, 3])
         );
     })
@@ -106,7 +106,7 @@ async fn last_page_has_null_next() {
         let path = with_query("/api/items", &[("limit", "10"), ("cursor", &next)]);
         let (_, page) = app.call(Method::GET, &path, None, None).await;
         assert_eq!(
-            field_values(page["items"].as_array().unwrap(), "id"),
+            field_values(page["items"].as_array().expect("array"), "id"),
             ids(&[11, 12])
         );
         assert_eq!(page["next"], Json::Null);
@@ -621,7 +621,7 @@ async fn expand_votes_on_posts_needs_a_login() {
             .await;
         let post4 = items.iter().find(|p| p["id"] == 4).expect("post 4");
         assert_eq!(
-            field_values(post4["votes"].as_array().unwrap(), "id"),
+            field_values(post4["votes"].as_array().expect("array"), "id"),
             ids(&[1, 2])
         );
         assert_eq!(post4["owner"]["id"], 21, "both expansions");
