@@ -315,7 +315,12 @@ fn decisions(c: &mut Criterion) {
 
     for case in &cases {
         // Both engines must agree before we time anything.
-        assert_eq!(case.rule.evaluate(&case.env), case.expected, "{}", case.name);
+        assert_eq!(
+            case.rule.evaluate(&case.env),
+            case.expected,
+            "{}",
+            case.name
+        );
         let cedar = authorizer.is_authorized(&case.request, case.policies, &entities);
         assert_eq!(
             cedar.decision() == Decision::Allow,
