@@ -54,11 +54,16 @@ impl Diagnostic {
                     &source.text,
                 ),
             ),
-            None => (
-                source.map_or("", |s| s.text.as_str()),
-                self.rule.clone(),
-                self.span.clone(),
-            ),
+            None => {
+                // Clamp: the text may be missing or shorter than the span.
+                let text = source.map_or("", |s| s.text.as_str());
+                let clamp = |i: usize| i.min(text.len());
+                (
+                    text,
+                    self.rule.clone(),
+                    clamp(self.span.start)..clamp(self.span.end),
+                )
+            }
         };
         let mut title = Level::ERROR.primary_title(self.message.as_str()).element(
             Snippet::source(text).path(path.as_str()).annotation(
@@ -158,6 +163,12 @@ pub(crate) fn did_you_mean<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn renders_without_its_source_instead_of_panicking() {
+        let d = Diagnostic::new("missing", 15..17, "boom").label("here");
+        assert!(d.render(&Sources::default()).contains("boom"));
+    }
 
     #[test]
     fn suggests_near_misses_only() {

@@ -60,9 +60,9 @@ fn trace(node: &Node, env: &Env<'_>, scope: Option<&Scope<'_>>) -> Step {
             if [l, r].iter().any(|n| value(n, env, scope).is_null()) {
                 note = Some("a comparison with null is false".to_owned());
             }
-            operands(&[l, r], env, scope)
+            operands(&[l.as_ref(), r.as_ref()], env, scope)
         }
-        NodeKind::IsNull { operand, .. } => operands(&[operand], env, scope),
+        NodeKind::IsNull { operand, .. } => operands(&[operand.as_ref()], env, scope),
         NodeKind::HasScope(s) => {
             note = Some(match env.user {
                 Some(user) if user.scopes.is_empty() => "the caller has no scopes".to_owned(),
@@ -111,7 +111,7 @@ fn trace(node: &Node, env: &Env<'_>, scope: Option<&Scope<'_>>) -> Step {
 }
 
 /// Operands worth showing: not literals, whose value is plain to see.
-fn operands(nodes: &[&Box<Node>], env: &Env<'_>, scope: Option<&Scope<'_>>) -> Vec<Step> {
+fn operands(nodes: &[&Node], env: &Env<'_>, scope: Option<&Scope<'_>>) -> Vec<Step> {
     nodes
         .iter()
         .filter(|n| !matches!(n.kind, NodeKind::Const(_)))

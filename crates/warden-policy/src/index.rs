@@ -206,7 +206,6 @@ fn known_before_scan(node: &Node, depth: usize) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::check::Action;
     use crate::fixtures::compile;
 

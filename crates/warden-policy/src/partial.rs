@@ -136,7 +136,12 @@ pub(crate) fn fold(node: &Node, known: &Known<'_>) -> Node {
             }
         }
         NodeKind::And(l, r) => {
-            let (l, r) = (fold(l, known), fold(r, known));
+            // Fold the left side first: if it decides, skip the right.
+            let l = fold(l, known);
+            if as_const(&l).is_some_and(|v| !v.is_true()) {
+                return truth(false, node);
+            }
+            let r = fold(r, known);
             match (
                 as_const(&l).map(Value::is_true),
                 as_const(&r).map(Value::is_true),
@@ -148,7 +153,11 @@ pub(crate) fn fold(node: &Node, known: &Known<'_>) -> Node {
             }
         }
         NodeKind::Or(l, r) => {
-            let (l, r) = (fold(l, known), fold(r, known));
+            let l = fold(l, known);
+            if as_const(&l).is_some_and(Value::is_true) {
+                return truth(true, node);
+            }
+            let r = fold(r, known);
             match (
                 as_const(&l).map(Value::is_true),
                 as_const(&r).map(Value::is_true),
