@@ -593,6 +593,8 @@ impl<'a> Checker<'a> {
             self.report(d);
             return None;
         }
+        let l = self.timestamp_literal(l, &r)?;
+        let r = self.timestamp_literal(r, &l)?;
         let nullable = l.nullable || r.nullable;
         Some(self.node(
             NodeKind::Compare(op, Box::new(l), Box::new(r)),
@@ -600,6 +602,40 @@ impl<'a> Checker<'a> {
             nullable,
             span,
         ))
+    }
+
+    /// A text literal compared with a timestamp must be one (RFC 3339), and
+    /// is rewritten in the stored form so text order is time order.
+    fn timestamp_literal(&mut self, node: Node, other: &Node) -> Option<Node> {
+        let NodeKind::Const(Value::Text(text)) = &node.kind else {
+            return Some(node);
+        };
+        if other.ty != Type::Timestamp {
+            return Some(node);
+        }
+        match chrono::DateTime::parse_from_rfc3339(text) {
+            Ok(time) => {
+                let canonical = time
+                    .with_timezone(&chrono::Utc)
+                    .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+                Some(Node {
+                    kind: NodeKind::Const(Value::Text(canonical)),
+                    ty: Type::Timestamp,
+                    ..node
+                })
+            }
+            Err(_) => {
+                let d = self
+                    .diag(
+                        node.origin.span.clone(),
+                        format!("`{text}` is not a timestamp"),
+                    )
+                    .label("compared with a timestamp")
+                    .help("write an RFC 3339 time, e.g. '2026-11-21T10:00:00Z'");
+                self.report(d);
+                None
+            }
+        }
     }
 
     fn membership(&mut self, left: &Expr, right: &Expr, span: &Span) -> Option<Node> {
@@ -1006,6 +1042,24 @@ mod tests {
         assert!(d.message.contains("two text arguments"), "{d:?}");
         let d = one_error(Action::Read, "has_scope(row.title)");
         assert!(d.message.contains("one scope name"), "{d:?}");
+    }
+
+    #[test]
+    fn timestamp_literals_are_checked_and_normalised() {
+        let d = one_error(Action::Read, "row.created_at > 'not a time'");
+        assert_eq!(d.message, "`not a time` is not a timestamp");
+        let rule = compile(
+            "posts",
+            Action::Read,
+            "row.created_at > '2026-01-01T01:00:00+01:00'",
+        );
+        let NodeKind::Compare(_, _, right) = &rule.root().kind else {
+            panic!()
+        };
+        assert_eq!(
+            right.kind,
+            NodeKind::Const(Value::Text("2026-01-01T00:00:00.000000Z".into()))
+        );
     }
 
     #[test]

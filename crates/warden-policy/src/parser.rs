@@ -116,27 +116,35 @@ impl Parser<'_> {
             return Err(
                 Diagnostic::new(self.rule, span, "the rule nests too deeply")
                     .label(format!("more than {MAX_DEPTH} levels"))
-                    .help("split it into named rules"),
+                    .help("split it into named rules, or write `row.x in [a, b, c]` instead of a long chain of `||`"),
             );
         }
         Ok(())
     }
 
+    /// A chain `a || b || c` becomes a tree as deep as it is long, so each
+    /// link counts against the depth limit like a level of nesting.
     fn or(&mut self) -> Result<Expr, Diagnostic> {
+        let start = self.depth;
         let mut left = self.and()?;
         while self.eat(&Token::OrOr) {
+            self.enter(left.span.clone())?;
             let right = self.and()?;
             left = binary(BinaryOp::Or, left, right);
         }
+        self.depth = start;
         Ok(left)
     }
 
     fn and(&mut self) -> Result<Expr, Diagnostic> {
+        let start = self.depth;
         let mut left = self.compare()?;
         while self.eat(&Token::AndAnd) {
+            self.enter(left.span.clone())?;
             let right = self.compare()?;
             left = binary(BinaryOp::And, left, right);
         }
+        self.depth = start;
         Ok(left)
     }
 
@@ -490,5 +498,10 @@ mod tests {
         assert!(err(&text).message.contains("nests too deeply"));
         let text = format!("{}a", "!".repeat(500));
         assert!(err(&text).message.contains("nests too deeply"));
+        let text = vec!["row.id == 1"; 300].join(" || ");
+        assert!(err(&text).message.contains("nests too deeply"));
+        let text = vec!["a"; 300].join(" && ");
+        assert!(err(&text).message.contains("nests too deeply"));
+        ok(&vec!["row.id == 1"; 40].join(" || "));
     }
 }

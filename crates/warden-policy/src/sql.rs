@@ -230,10 +230,18 @@ impl<'t> Compiler<'t> {
             if ordering && l.ty == Type::Text && r.ty == Type::Text {
                 a = wrap(Dialect::Postgres, "{} COLLATE \"C\"", a);
             }
-            if l.ty == Type::Timestamp && r.ty == Type::Text {
+            // Timestamps travel as text: cast the text side (a literal the
+            // checker normalised, or a text value) to the column's type.
+            let text_time = |n: &Node| {
+                n.ty == Type::Text
+                    || (n.ty == Type::Timestamp && matches!(n.kind, NodeKind::Const(_)))
+            };
+            let column_time =
+                |n: &Node| n.ty == Type::Timestamp && !matches!(n.kind, NodeKind::Const(_));
+            if column_time(l) && text_time(r) {
                 b = b.cast_as("timestamptz");
             }
-            if l.ty == Type::Text && r.ty == Type::Timestamp {
+            if text_time(l) && column_time(r) {
                 a = a.cast_as("timestamptz");
             }
         }

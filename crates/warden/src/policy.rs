@@ -157,25 +157,35 @@ impl Policy {
 
     /// Checks a client's list filter; errors come rendered with a caret.
     pub fn filter(&self, resource: &str, text: &str) -> Result<Rule, String> {
+        if text.contains('\0') {
+            return Err("the filter contains a NUL character".to_owned());
+        }
         let set = self
             .filters
             .get(resource)
             .ok_or_else(|| format!("unknown resource `{resource}`"))?;
-        set.check(
-            resource,
-            Action::List,
-            "filter",
-            text,
-            CheckOptions::default(),
-        )
-        .map_err(|diagnostics| {
-            let sources = Sources::single("filter", text);
-            diagnostics
-                .iter()
-                .map(|d| d.render(&sources))
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
+        let rule = set
+            .check(
+                resource,
+                Action::List,
+                "filter",
+                text,
+                CheckOptions::default(),
+            )
+            .map_err(|diagnostics| {
+                let sources = Sources::single("filter", text);
+                diagnostics
+                    .iter()
+                    .map(|d| d.render(&sources))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })?;
+        // `exists` would read rows past the caller's rules (even of this
+        // very resource), so a filter may only test the row in hand.
+        if !rule.resources_reached().is_empty() {
+            return Err("a filter may test only the listed row's own fields; exists(...) is not allowed here".to_owned());
+        }
+        Ok(rule)
     }
 }
 

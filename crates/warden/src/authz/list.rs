@@ -55,6 +55,22 @@ impl<'a> Authz<'a> {
             self.log_denial(Action::List, resource, "*", list.rule, None);
             return Err(self.forbidden(list.rule, Action::List, resource));
         }
+        let parts = [
+            &params.limit,
+            &params.cursor,
+            &params.sort,
+            &params.filter,
+            &params.search,
+            &params.expand,
+        ];
+        if parts
+            .iter()
+            .any(|p| p.as_deref().is_some_and(|p| p.contains('\0')))
+        {
+            return Err(AuthzError::InvalidQuery(
+                "query parameters cannot contain NUL characters".to_owned(),
+            ));
+        }
         let limit = parse_limit(resource, params.limit.as_deref())?;
         let sort = parse_sort(resource, params.sort.as_deref())?;
         let expand = parse_expand(params.expand.as_deref());
@@ -238,7 +254,8 @@ fn order(select: &mut SelectStatement, resource: &ResourceDef, sort: &Sort<'_>) 
 
 #[derive(serde::Serialize, Deserialize)]
 struct CursorData {
-    /// The sort field's value on the last row (absent when sorting by key).
+    /// The sort field's value on the last row (absent when sorting by
+    /// key; JSON null when that row's value is null).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     s: Option<Json>,
     k: Json,
@@ -289,7 +306,8 @@ fn after_cursor(
         return Ok(Cond::all().add(key_after(key)));
     }
     let col = || column(resource, &sort.field.name);
-    let sort_value = bind(sort.field, data.s.as_ref().ok_or_else(invalid)?)?;
+    // serde reads `"s": null` as None: both mean the last value was null.
+    let sort_value = bind(sort.field, data.s.as_ref().unwrap_or(&Json::Null))?;
     Ok(match (sort_value, sort.descending) {
         // Ascending, nulls first: after a null come later nulls, then values.
         (None, false) => Cond::any()

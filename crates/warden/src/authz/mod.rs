@@ -7,6 +7,7 @@
 
 mod gate;
 mod list;
+mod may;
 mod read;
 mod scopes;
 mod write;
@@ -151,6 +152,9 @@ impl<'a> Authz<'a> {
 
 /// The key value in a URL path, typed for the resource's primary key.
 fn parse_id(resource: &ResourceDef, id: &str) -> Option<Value> {
+    if id.contains('\0') {
+        return None;
+    }
     match resource.primary_field().kind {
         FieldKind::Integer => id.parse().ok().map(Value::Int),
         FieldKind::Text => Some(Value::Text(id.to_owned())),

@@ -15,20 +15,14 @@ impl<'a> Authz<'a> {
         resource: &ResourceDef,
         action: Action,
     ) -> Result<(), AuthzError> {
-        let required = resource.require_scopes.get(action);
-        if required.is_empty() {
+        if self.holds_scopes(resource, action) {
             return Ok(());
         }
-        let Some(principal) = self.caller.principal() else {
+        if self.caller.is_anonymous() {
             self.log_denial(action, resource, "*", None, None);
             return Err(AuthzError::Unauthenticated);
-        };
-        if required
-            .iter()
-            .all(|scope| principal.scopes.contains(scope))
-        {
-            return Ok(());
         }
+        let required = resource.require_scopes.get(action);
         tracing::info!(
             principal = %self.caller.user.as_ref().map_or_else(String::new, |u| u.id.to_string()),
             action = action.name(),

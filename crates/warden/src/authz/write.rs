@@ -22,10 +22,12 @@ impl<'a> Authz<'a> {
     pub async fn create(&self, resource: &str, body: Json) -> Result<Item, AuthzError> {
         let resource = self.resource(resource)?;
         self.require_scopes(resource, Action::Create)?;
-        let rule = self.rule(&resource.name, Action::Create);
-        if rule.is_none() {
-            self.log_denial(Action::Create, resource, "new", None, None);
-            return Err(self.forbidden(None, Action::Create, resource));
+        // Refused whatever the body says (no rule, or not for this caller):
+        // answer before parsing it.
+        let early = self.gate(resource, Action::Create);
+        if early.allows_nothing() {
+            self.log_denial(Action::Create, resource, "new", early.rule, None);
+            return Err(self.forbidden(early.rule, Action::Create, resource));
         }
         let mut row = parse_body(resource, body, WriteMode::Create)?;
         if let Some(owner) = resource.owner_field() {
@@ -91,11 +93,12 @@ impl<'a> Authz<'a> {
     ) -> Result<Item, AuthzError> {
         let resource = self.resource(resource)?;
         self.require_scopes(resource, Action::Update)?;
-        let changes = parse_body(resource, body, mode)?;
+        self.refuse_anonymous_early(resource)?;
         let mut tx = self.app.store().begin().await?;
         let (key, stored) = self.lock_visible(&mut tx, resource, id).await?;
+        self.refuse_outright(resource, Action::Update, id, &stored)?;
+        let mut changes = parse_body(resource, body, mode)?;
         check_version(&stored, if_match)?;
-        let mut changes = changes;
         hash_passwords(resource, &mut changes).await?;
         let mut after = stored.clone();
         for (name, value) in &changes {
@@ -157,8 +160,10 @@ impl<'a> Authz<'a> {
     ) -> Result<(), AuthzError> {
         let resource = self.resource(resource)?;
         self.require_scopes(resource, Action::Delete)?;
+        self.refuse_anonymous_early(resource)?;
         let mut tx = self.app.store().begin().await?;
         let (key, stored) = self.lock_visible(&mut tx, resource, id).await?;
+        self.refuse_outright(resource, Action::Delete, id, &stored)?;
         check_version(&stored, if_match)?;
         let gate = self.gate(resource, Action::Delete);
         let target = self.target(resource);
@@ -173,6 +178,38 @@ impl<'a> Authz<'a> {
             return Err(self.forbidden(gate.rule, Action::Delete, resource));
         }
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// An anonymous caller who may not see any row of the resource gets
+    /// 401 before anything is read, so the answer says nothing about which
+    /// rows exist.
+    fn refuse_anonymous_early(&self, resource: &ResourceDef) -> Result<(), AuthzError> {
+        if !self.caller.is_anonymous() {
+            return Ok(());
+        }
+        let read = self.gate(resource, Action::Read);
+        if read.allows_nothing() && read.rule.is_some_and(warden_policy::Rule::depends_on_user) {
+            self.log_denial(Action::Read, resource, "*", read.rule, None);
+            return Err(AuthzError::Unauthenticated);
+        }
+        Ok(())
+    }
+
+    /// A row the caller may see, but an action its rule refuses this
+    /// caller on every row: answered before the body is even parsed.
+    fn refuse_outright(
+        &self,
+        resource: &ResourceDef,
+        action: Action,
+        id: &str,
+        stored: &Row,
+    ) -> Result<(), AuthzError> {
+        let gate = self.gate(resource, action);
+        if gate.allows_nothing() {
+            self.log_denial(action, resource, id, gate.rule, Some(stored));
+            return Err(self.forbidden(gate.rule, action, resource));
+        }
         Ok(())
     }
 

@@ -59,6 +59,10 @@ pub fn parse_body(resource: &ResourceDef, body: Json, mode: WriteMode) -> Result
             readonly.push(name);
             continue;
         }
+        if json_has_nul(&json) {
+            invalid.push((name, "text cannot contain NUL characters".to_owned()));
+            continue;
+        }
         match convert(field, json) {
             Ok(value) => {
                 row.insert(name, value);
@@ -71,7 +75,8 @@ pub fn parse_body(resource: &ResourceDef, body: Json, mode: WriteMode) -> Result
     }
     if mode != WriteMode::Patch {
         for field in resource.fields.values() {
-            if client_writable(field, mode) && !row.contains_key(&field.name) {
+            let reported = invalid.iter().any(|(name, _)| name == &field.name);
+            if client_writable(field, mode) && !row.contains_key(&field.name) && !reported {
                 match mode {
                     WriteMode::Put if field.nullable => {
                         row.insert(field.name.clone(), Value::Null);
@@ -140,6 +145,16 @@ fn convert(field: &FieldDef, json: Json) -> Result<Value, String> {
             _ => Err(expected("an RFC 3339 timestamp string")),
         },
         FieldKind::Json => Ok(Value::Text(json.to_string())),
+    }
+}
+
+/// PostgreSQL text cannot hold NUL; refuse it everywhere alike.
+fn json_has_nul(json: &Json) -> bool {
+    match json {
+        Json::String(s) => s.contains('\0'),
+        Json::Array(items) => items.iter().any(json_has_nul),
+        Json::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || json_has_nul(v)),
+        _ => false,
     }
 }
 

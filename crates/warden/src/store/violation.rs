@@ -24,6 +24,11 @@ impl StoreError {
             return None;
         };
         let fields = || columns_from_message(db.message(), pg_detail(db.as_ref()).as_deref());
+        // SQLite reports a restricted delete with an extended code sqlx
+        // does not classify; its message is unambiguous.
+        if db.message().contains("FOREIGN KEY constraint failed") {
+            return Some(Violation::ForeignKey);
+        }
         match db.kind() {
             ErrorKind::UniqueViolation => Some(Violation::Unique(fields())),
             ErrorKind::ForeignKeyViolation => Some(Violation::ForeignKey),
