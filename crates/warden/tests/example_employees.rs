@@ -218,14 +218,25 @@ async fn admin_writer_10001_creates_an_employee_with_email_and_password() {
         let _ = app.login("ada.lovelace@example.com").await;
         // Without email and password: refused, naming both.
         let mut incomplete = new_employee("unused@example.com");
-        incomplete.as_object_mut().map(|o| {
-            o.remove("email");
-            o.remove("password")
-        });
+        if let Some(fields) = incomplete.as_object_mut() {
+            fields.remove("email");
+            fields.remove("password");
+        }
         let (status, body) = app
-            .call(Method::POST, "/api/employees", Some(&token), Some(incomplete))
+            .call(
+                Method::POST,
+                "/api/employees",
+                Some(&token),
+                Some(incomplete),
+            )
             .await;
-        assert_problem(status, &body, 400, "validation", "email and password required");
+        assert_problem(
+            status,
+            &body,
+            400,
+            "validation",
+            "email and password required",
+        );
         let fields: Vec<&Json> = body["errors"]
             .as_array()
             .expect("errors")
