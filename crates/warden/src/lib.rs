@@ -14,3 +14,4 @@ pub mod rows;
 pub mod server;
 pub mod store;
 pub mod timestamp;
+pub mod ui;

@@ -18,7 +18,7 @@ use crate::config::FieldKind;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
 use serde::Deserialize;
 use serde_json::{Map, Value as Json_, json};
@@ -219,7 +219,7 @@ fn wants_html(headers: &HeaderMap) -> bool {
 }
 
 /// A redirect target only when it stays on this site.
-fn local_path(next: Option<&str>) -> &str {
+pub(crate) fn local_path(next: Option<&str>) -> &str {
     match next {
         Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
             path
@@ -269,8 +269,12 @@ pub async fn login(
     let user = match login::authenticate(&app, &name, &secret, client.address).await {
         Ok(user) => user,
         Err(LoginError::InvalidCredentials) if browser => {
-            let page = login_page(request.next.as_deref(), Some("Wrong login or password."));
-            return Ok((StatusCode::UNAUTHORIZED, page).into_response());
+            return Ok(crate::ui::login_page(
+                &app,
+                &headers,
+                request.next.as_deref(),
+                Some("Wrong login or password."),
+            ));
         }
         Err(error) => return Err(error.into()),
     };
@@ -305,65 +309,27 @@ fn session_cookie(app: &App, client: &Client, value: &str) -> String {
     )
 }
 
-/// `GET /auth/login`: a minimal login form (the full UI is built elsewhere).
-pub async fn login_form(
-    axum::extract::Query(query): axum::extract::Query<Vec<(String, String)>>,
-) -> Response {
-    let next = query
-        .into_iter()
-        .find(|(key, _)| key == "next")
-        .map(|(_, value)| value);
-    login_page(next.as_deref(), None).into_response()
-}
-
-fn escape(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '&' => "&amp;".to_owned(),
-            '<' => "&lt;".to_owned(),
-            '>' => "&gt;".to_owned(),
-            '"' => "&quot;".to_owned(),
-            '\'' => "&#39;".to_owned(),
-            other => other.to_string(),
-        })
-        .collect()
-}
-
-fn login_page(next: Option<&str>, error: Option<&str>) -> Html<String> {
-    let next = escape(local_path(next));
-    let error = error
-        .map(|e| format!("<p role=\"alert\">{}</p>", escape(e)))
-        .unwrap_or_default();
-    Html(format!(
-        r#"<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>Log in</title></head>
-<body>
-<h1>Log in</h1>
-{error}<form method="post" action="/auth/login">
-<input type="hidden" name="next" value="{next}">
-<p><label>Login <input name="login" autocomplete="username" required></label></p>
-<p><label>Password <input name="password" type="password" autocomplete="current-password" required></label></p>
-<p><button type="submit">Log in</button></p>
-</form>
-</body>
-</html>
-"#
-    ))
-}
-
 /// `POST /auth/logout`: ends the caller's session (a cookie session, or
 /// the refresh-token family behind a bearer token, which also ends every
-/// access token issued in it) and clears the cookie. 204 either way.
-pub async fn logout(State(app): State<App>, caller: Caller) -> Result<Response, Problem> {
+/// access token issued in it) and clears the cookie. 204 either way;
+/// a browser's form post is sent on to the login page instead.
+pub async fn logout(
+    State(app): State<App>,
+    caller: Caller,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
     if let Some(session) = &caller.session {
         session::end(&app, &session.id).await?;
         tracing::info!(via = ?session.via, "session ended by logout");
     }
-    let mut response = StatusCode::NO_CONTENT.into_response();
+    let mut response = if is_form(&headers) && wants_html(&headers) {
+        crate::ui::logged_out()
+    } else {
+        StatusCode::NO_CONTENT.into_response()
+    };
     let clear = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0");
     if let Ok(clear) = HeaderValue::from_str(&clear) {
-        response.headers_mut().insert(header::SET_COOKIE, clear);
+        response.headers_mut().append(header::SET_COOKIE, clear);
     }
     no_store(&mut response);
     Ok(response)

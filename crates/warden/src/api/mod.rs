@@ -19,7 +19,8 @@ use tower_http::trace::TraceLayer;
 pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
 
 impl App {
-    /// The whole API as a router: `/api/*`, `/auth/*`, `/healthz`.
+    /// The whole API as a router: `/api/*`, `/auth/*`, `/healthz`, and the
+    /// HTML pages (`/`, `/ui/*`).
     pub fn router(&self) -> Router {
         Router::new()
             .route(
@@ -33,13 +34,19 @@ impl App {
                     .put(resources::put)
                     .delete(resources::delete),
             )
+            // A browser's GET of these URLs gets the HTML page instead.
+            .route_layer(axum::middleware::from_fn_with_state(
+                self.clone(),
+                crate::ui::html_for_browsers,
+            ))
             .route("/auth/token", post(auth::token))
             .route("/auth/register", post(auth::register))
-            .route("/auth/login", get(auth::login_form).post(auth::login))
+            .route("/auth/login", get(crate::ui::login).post(auth::login))
             .route("/auth/logout", post(auth::logout))
             .route("/auth/me", get(auth::me))
             .route("/openapi.json", get(openapi::document))
             .route("/healthz", get(|| async { "ok" }))
+            .merge(crate::ui::router())
             .fallback(|| async { Problem::new(Kind::NotFound, "no such endpoint") })
             .method_not_allowed_fallback(|| async {
                 Problem::new(
