@@ -1063,6 +1063,54 @@ mod tests {
     }
 
     #[test]
+    fn renders_with_the_config_file_position_and_the_fix() {
+        let file = "[resources.posts]\nrules.update = \"row.ownerid == user.id\"\n";
+        let offset = file.find("row.ownerid").expect("offset");
+        let source = crate::diagnostic::RuleSource {
+            text: "row.ownerid == user.id".into(),
+            location: Some(crate::diagnostic::Location {
+                file: "warden.toml".into(),
+                file_text: file.into(),
+                offset,
+            }),
+        };
+        let mut set = rules();
+        let errors = set
+            .compile(
+                "posts",
+                Action::Update,
+                "posts.rules.update",
+                source,
+                CheckOptions::default(),
+            )
+            .expect_err("typo");
+        assert_eq!(
+            errors[0].render(set.sources()),
+            "error: unknown field `ownerid` on posts\n \
+             --> warden.toml:2:21\n  \
+             |\n\
+             2 | rules.update = \"row.ownerid == user.id\"\n  \
+             |                     ^^^^^^^ not a field\n  \
+             |\n  \
+             = help: did you mean `owner_id`?"
+        );
+        let errors = set
+            .compile(
+                "posts",
+                Action::Read,
+                "r",
+                source("row.id == "),
+                CheckOptions::default(),
+            )
+            .expect_err("syntax");
+        assert!(
+            errors[0].render(set.sources()).contains("--> r:1:11"),
+            "{}",
+            errors[0].render(set.sources())
+        );
+    }
+
+    #[test]
     fn collects_several_errors() {
         assert_eq!(
             errors("posts", Action::Read, "row.a == 1 || row.b == 2").len(),
