@@ -825,7 +825,7 @@ fn must_be_able_to_create(screen: &Screen, name: &str) -> Result<(), UiError> {
     }
     screen.require_user()?;
     Err(UiError::Authz(AuthzError::Forbidden(format!(
-        "you may not create a {}",
+        "you may not create a new {}",
         singular(name)
     ))))
 }
