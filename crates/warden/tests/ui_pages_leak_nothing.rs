@@ -1,5 +1,6 @@
 //! No page shows what the caller may not see. For every example (and the
-//! UI fixture), seeded on SQLite, every page — home, login, each
+//! UI fixture), seeded on SQLite (and PostgreSQL when
+//! `WARDEN_TEST_POSTGRES` is set), every page — home, login, each
 //! resource's list (every page of it) and new form, each row's view, edit
 //! and delete pages, and the HTML answers of `GET /api/...` — is rendered
 //! as each seeded user and anonymously, and grepped for the secrets that
@@ -9,7 +10,7 @@
 
 mod common;
 
-use common::{Backend, PASSWORD, TestApp, example_config, fixture_config};
+use common::{PASSWORD, TestApp, backends, example_config, fixture_config};
 use serde_json::Value as Json;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -253,11 +254,14 @@ fn assert_no_secret(who: &str, pages: &[(String, String)], secrets: &BTreeSet<St
 async fn no_page_of_any_example_shows_a_hidden_value() {
     // How many (user, per-row value) pairs were withheld and looked for.
     let mut withheld = 0;
-    for path in configs() {
-        let app = TestApp::spawn(&path, Backend::Sqlite, true).await;
+    for (path, backend) in configs()
+        .into_iter()
+        .flat_map(|path| backends().into_iter().map(move |b| (path.clone(), b)))
+    {
+        let app = TestApp::spawn(&path, backend.clone(), true).await;
         let stored = stored(&app).await;
         let config = app.app.config().clone();
-        let name = path.display().to_string();
+        let name = format!("{} on {backend:?}", path.display());
         assert!(
             !stored.never.is_empty(),
             "{name}: nothing secret to look for"
