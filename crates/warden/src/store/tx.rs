@@ -26,6 +26,24 @@ impl Store {
     }
 }
 
+/// Runs `$body` once per backend, with `$tx` the backend's transaction,
+/// `$builder` its query builder and `$decode` its row decoder: the two
+/// arms differ only in types.
+macro_rules! per_backend {
+    ($self:expr, |$tx:ident, $builder:ident, $decode:ident| $body:expr) => {
+        match $self {
+            Tx::Sqlite($tx) => {
+                let ($builder, $decode) = (sea_query::SqliteQueryBuilder, decode_sqlite);
+                $body
+            }
+            Tx::Postgres($tx) => {
+                let ($builder, $decode) = (sea_query::PostgresQueryBuilder, decode_postgres);
+                $body
+            }
+        }
+    };
+}
+
 impl Tx {
     pub fn dialect(&self) -> Dialect {
         match self {
@@ -39,102 +57,42 @@ impl Tx {
         resource: &ResourceDef,
         select: &SelectStatement,
     ) -> Result<Vec<Row>, StoreError> {
-        Ok(match self {
-            Tx::Sqlite(tx) => {
-                let (sql, values) = select.build_sqlx(sea_query::SqliteQueryBuilder);
-                sqlx::query_with(sqlx::AssertSqlSafe(sql), values)
-                    .fetch_all(&mut **tx)
-                    .await?
-                    .iter()
-                    .map(|row| decode_sqlite(resource, row))
-                    .collect::<Result<_, _>>()?
-            }
-            Tx::Postgres(tx) => {
-                let (sql, values) = select.build_sqlx(sea_query::PostgresQueryBuilder);
-                sqlx::query_with(sqlx::AssertSqlSafe(sql), values)
-                    .fetch_all(&mut **tx)
-                    .await?
-                    .iter()
-                    .map(|row| decode_postgres(resource, row))
-                    .collect::<Result<_, _>>()?
-            }
-        })
+        Ok(per_backend!(self, |tx, builder, decode| {
+            let (sql, values) = select.build_sqlx(builder);
+            sqlx::query_with(sqlx::AssertSqlSafe(sql), values)
+                .fetch_all(&mut **tx)
+                .await?
+                .iter()
+                .map(|row| decode(resource, row))
+                .collect::<Result<_, _>>()?
+        }))
     }
 
     /// Runs an update or delete; returns the rows it touched.
     pub async fn execute(&mut self, statement: &impl SqlxBinder) -> Result<u64, StoreError> {
-        Ok(match self {
-            Tx::Sqlite(tx) => {
-                let (sql, values) = statement.build_sqlx(sea_query::SqliteQueryBuilder);
-                sqlx::query_with(sqlx::AssertSqlSafe(sql), values)
-                    .execute(&mut **tx)
-                    .await?
-                    .rows_affected()
-            }
-            Tx::Postgres(tx) => {
-                let (sql, values) = statement.build_sqlx(sea_query::PostgresQueryBuilder);
-                sqlx::query_with(sqlx::AssertSqlSafe(sql), values)
-                    .execute(&mut **tx)
-                    .await?
-                    .rows_affected()
-            }
-        })
-    }
-
-    /// Runs an update, returning the changed rows.
-    pub async fn update_returning(
-        &mut self,
-        resource: &ResourceDef,
-        statement: &sea_query::UpdateStatement,
-    ) -> Result<Vec<Row>, StoreError> {
-        Ok(match self {
-            Tx::Sqlite(tx) => {
-                let (sql, values) = statement.build_sqlx(sea_query::SqliteQueryBuilder);
-                sqlx::query_with(sqlx::AssertSqlSafe(sql), values)
-                    .fetch_all(&mut **tx)
-                    .await?
-                    .iter()
-                    .map(|row| decode_sqlite(resource, row))
-                    .collect::<Result<_, _>>()?
-            }
-            Tx::Postgres(tx) => {
-                let (sql, values) = statement.build_sqlx(sea_query::PostgresQueryBuilder);
-                sqlx::query_with(sqlx::AssertSqlSafe(sql), values)
-                    .fetch_all(&mut **tx)
-                    .await?
-                    .iter()
-                    .map(|row| decode_postgres(resource, row))
-                    .collect::<Result<_, _>>()?
-            }
-        })
+        Ok(per_backend!(self, |tx, builder, _decode| {
+            let (sql, values) = statement.build_sqlx(builder);
+            sqlx::query_with(sqlx::AssertSqlSafe(sql), values)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected()
+        }))
     }
 
     /// Inserts one row and returns it as stored.
     pub async fn insert(&mut self, resource: &ResourceDef, row: &Row) -> Result<Row, StoreError> {
         let insert = insert_statement(resource, row, self.dialect())?;
-        Ok(match self {
-            Tx::Sqlite(tx) => {
-                let (sql, values) = insert.build_sqlx(sea_query::SqliteQueryBuilder);
-                let row = sqlx::query_with(sqlx::AssertSqlSafe(sql), values)
-                    .fetch_one(&mut **tx)
-                    .await?;
-                decode_sqlite(resource, &row)?
-            }
-            Tx::Postgres(tx) => {
-                let (sql, values) = insert.build_sqlx(sea_query::PostgresQueryBuilder);
-                let row = sqlx::query_with(sqlx::AssertSqlSafe(sql), values)
-                    .fetch_one(&mut **tx)
-                    .await?;
-                decode_postgres(resource, &row)?
-            }
-        })
+        Ok(per_backend!(self, |tx, builder, decode| {
+            let (sql, values) = insert.build_sqlx(builder);
+            let row = sqlx::query_with(sqlx::AssertSqlSafe(sql), values)
+                .fetch_one(&mut **tx)
+                .await?;
+            decode(resource, &row)?
+        }))
     }
 
     pub async fn commit(self) -> Result<(), StoreError> {
-        match self {
-            Tx::Sqlite(tx) => tx.commit().await?,
-            Tx::Postgres(tx) => tx.commit().await?,
-        }
+        per_backend!(self, |tx, _builder, _decode| tx.commit().await?);
         Ok(())
     }
 }
