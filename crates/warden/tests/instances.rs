@@ -1,5 +1,6 @@
 //! Several stateless warden processes on one PostgreSQL database: nothing
-//! that decides a write lives in one process's memory. 1,000 concurrent
+//! that decides authorization lives in one process's memory. A logout on
+//! one instance is refused by the other at once; 1,000 concurrent
 //! conditional PATCHes (If-Match) split across two processes lose no
 //! update, and every stale one is answered 412. PostgreSQL only.
 
@@ -165,5 +166,82 @@ async fn two_instances_lose_no_update_and_answer_stale_writes_with_412() {
         body["value"].as_i64(),
         Some(succeeded as i64),
         "no successful update was lost ({succeeded} ok, {stale} stale)"
+    );
+}
+
+#[tokio::test]
+async fn a_logout_on_one_instance_is_refused_by_the_other() {
+    let Ok(admin_url) = std::env::var("WARDEN_TEST_POSTGRES") else {
+        eprintln!("skipped: WARDEN_TEST_POSTGRES not set; the multi-instance test did not run");
+        return;
+    };
+    let name = format!("warden_test_{}", common::uuid_like());
+    common::create_database(&admin_url, &name).await;
+    let database = common::with_database(&admin_url, &name);
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs/counter/warden.toml");
+    let a = start(&config, &database, true);
+    let b = start(&config, &database, false);
+    let client = reqwest::Client::new();
+    let token: serde_json::Value = client
+        .post(format!("{}/auth/token", a.base))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "user1@example.com"),
+            ("password", "password123"),
+        ])
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
+    let access = token["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_owned();
+    let refresh = token["refresh_token"]
+        .as_str()
+        .expect("refresh token")
+        .to_owned();
+    let me = |base: String| {
+        let (client, access) = (client.clone(), access.clone());
+        async move {
+            client
+                .get(format!("{base}/auth/me"))
+                .bearer_auth(access)
+                .send()
+                .await
+                .expect("me")
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(me(b.base.clone()).await, 200, "B accepts A's token");
+    let logout = client
+        .post(format!("{}/auth/logout", a.base))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(logout.status().as_u16(), 204);
+    let (on_b, on_a) = (me(b.base.clone()).await, me(a.base.clone()).await);
+    let refreshed = client
+        .post(format!("{}/auth/token", b.base))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh.as_str()),
+        ])
+        .send()
+        .await
+        .expect("refresh")
+        .status()
+        .as_u16();
+    drop((a, b));
+    common::drop_database(&admin_url, &name).await;
+    assert_eq!(on_b, 401, "B refuses the token right after the logout on A");
+    assert_eq!(on_a, 401);
+    assert_eq!(
+        refreshed, 400,
+        "the session's refresh token is dead on B too"
     );
 }
