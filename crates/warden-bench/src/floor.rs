@@ -1,0 +1,373 @@
+//! Baseline (a), the floor: hand-written axum + sqlx handlers running the
+//! same SQL statements warden runs (the article visibility predicate
+//! included, written by hand), with no authentication, no rule engine and
+//! no config: the caller's id comes from `?user=`. What warden costs on
+//! top of this is what its authentication and authorization add.
+//!
+//! Pools are opened like warden's `Store::connect` (SQLite: WAL, NORMAL
+//! sync, foreign keys, 5 s busy timeout; sqlx's default pool size).
+
+use anyhow::Result;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value as Json, json};
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::Row;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Clone)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+struct Inner {
+    pool: Pool,
+    jwt: jsonwebtoken::EncodingKey,
+}
+
+type AppState = Arc<Inner>;
+
+pub async fn router(database_url: &str, jwt_secret: &[u8]) -> Result<Router> {
+    let pool = if database_url.starts_with("sqlite:") {
+        let options = SqliteConnectOptions::from_str(database_url)?
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5))
+            .synchronous(SqliteSynchronous::Normal)
+            .journal_mode(SqliteJournalMode::Wal);
+        Pool::Sqlite(SqlitePoolOptions::new().connect_with(options).await?)
+    } else {
+        Pool::Postgres(PgPoolOptions::new().connect(database_url).await?)
+    };
+    let state = Arc::new(Inner {
+        pool,
+        jwt: jsonwebtoken::EncodingKey::from_secret(jwt_secret),
+    });
+    Ok(Router::new()
+        .route("/posts/{id}", get(get_post).patch(patch_post))
+        .route("/articles/{id}", get(get_article))
+        .route("/articles", get(list_articles))
+        .route("/auth/token", post(token))
+        .with_state(state))
+}
+
+#[derive(Deserialize)]
+struct Caller {
+    user: Option<i64>,
+}
+
+fn status(code: StatusCode) -> Response {
+    (code, axum::Json(json!({ "status": code.as_u16() }))).into_response()
+}
+
+fn error(e: sqlx::Error) -> Response {
+    (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response()
+}
+
+const POST_COLUMNS: &str = r#""posts"."id", "posts"."title", "posts"."content", "posts"."published", "posts"."created_at", "posts"."owner_id""#;
+const ARTICLE_COLUMNS: &str = r#""articles"."id", "articles"."title", "articles"."body", "articles"."created_on", "articles"."author_id""#;
+
+fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// Decodes a post (or an article: same column order and types).
+macro_rules! post_json {
+    ($row:expr, $ts:expr, $names:expr) => {{
+        let row = $row;
+        let names: [&str; 6] = $names;
+        let mut map = serde_json::Map::new();
+        map.insert(names[0].into(), json!(row.try_get::<i64, _>(0)?));
+        map.insert(names[1].into(), json!(row.try_get::<String, _>(1)?));
+        map.insert(names[2].into(), json!(row.try_get::<String, _>(2)?));
+        if names[3].is_empty() {
+            map.insert(names[4].into(), json!($ts(&row, 3)?));
+            map.insert(names[5].into(), json!(row.try_get::<i64, _>(4)?));
+        } else {
+            map.insert(names[3].into(), json!(row.try_get::<bool, _>(3)?));
+            map.insert(names[4].into(), json!($ts(&row, 4)?));
+            map.insert(names[5].into(), json!(row.try_get::<i64, _>(5)?));
+        }
+        Json::Object(map)
+    }};
+}
+
+const POST_NAMES: [&str; 6] = ["id", "title", "content", "published", "created_at", "owner_id"];
+const ARTICLE_NAMES: [&str; 6] = ["id", "title", "body", "", "created_on", "author_id"];
+
+fn sqlite_ts(row: &sqlx::sqlite::SqliteRow, i: usize) -> Result<String, sqlx::Error> {
+    row.try_get::<String, _>(i)
+}
+
+fn pg_ts(row: &sqlx::postgres::PgRow, i: usize) -> Result<String, sqlx::Error> {
+    row.try_get::<chrono::DateTime<chrono::Utc>, _>(i).map(rfc3339)
+}
+
+async fn get_post(State(app): State<AppState>, Path(id): Path<i64>) -> Response {
+    let result: Result<Option<Json>, sqlx::Error> = async {
+        Ok(match &app.pool {
+            Pool::Sqlite(pool) => {
+                let sql = format!(r#"SELECT {POST_COLUMNS} FROM "posts" WHERE "posts"."id" = ?"#);
+                match sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await? {
+                    Some(row) => Some(post_json!(row, sqlite_ts, POST_NAMES)),
+                    None => None,
+                }
+            }
+            Pool::Postgres(pool) => {
+                let sql = format!(r#"SELECT {POST_COLUMNS} FROM "posts" WHERE "posts"."id" = $1"#);
+                match sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await? {
+                    Some(row) => Some(post_json!(row, pg_ts, POST_NAMES)),
+                    None => None,
+                }
+            }
+        })
+    }
+    .await;
+    match result {
+        Ok(Some(json)) => axum::Json(json).into_response(),
+        Ok(None) => status(StatusCode::NOT_FOUND),
+        Err(e) => error(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct PostPatch {
+    title: Option<String>,
+    content: Option<String>,
+    published: Option<bool>,
+}
+
+/// The rule in the UPDATE's WHERE, like warden; 0 rows: 404 or 403.
+async fn patch_post(
+    State(app): State<AppState>,
+    Path(id): Path<i64>,
+    Query(caller): Query<Caller>,
+    axum::Json(patch): axum::Json<PostPatch>,
+) -> Response {
+    let user = caller.user.unwrap_or(0);
+    let result: Result<Option<Json>, sqlx::Error> = async {
+        Ok(match &app.pool {
+            Pool::Sqlite(pool) => {
+                let sql = format!(
+                    r#"UPDATE "posts" SET "title" = COALESCE(?, "title"), "content" = COALESCE(?, "content"),
+                       "published" = COALESCE(?, "published"), "_version" = "_version" + 1
+                       WHERE "posts"."id" = ? AND "posts"."owner_id" = ? RETURNING {POST_COLUMNS}"#
+                );
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(patch.title)
+                    .bind(patch.content)
+                    .bind(patch.published)
+                    .bind(id)
+                    .bind(user)
+                    .fetch_optional(pool)
+                    .await?;
+                match row {
+                    Some(row) => Some(post_json!(row, sqlite_ts, POST_NAMES)),
+                    None => None,
+                }
+            }
+            Pool::Postgres(pool) => {
+                let sql = format!(
+                    r#"UPDATE "posts" SET "title" = COALESCE($1, "title"), "content" = COALESCE($2, "content"),
+                       "published" = COALESCE($3, "published"), "_version" = "_version" + 1
+                       WHERE "posts"."id" = $4 AND "posts"."owner_id" = $5 RETURNING {POST_COLUMNS}"#
+                );
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(patch.title)
+                    .bind(patch.content)
+                    .bind(patch.published)
+                    .bind(id)
+                    .bind(user)
+                    .fetch_optional(pool)
+                    .await?;
+                match row {
+                    Some(row) => Some(post_json!(row, pg_ts, POST_NAMES)),
+                    None => None,
+                }
+            }
+        })
+    }
+    .await;
+    match result {
+        Ok(Some(json)) => axum::Json(json).into_response(),
+        Ok(None) => status(StatusCode::FORBIDDEN),
+        Err(e) => error(e),
+    }
+}
+
+/// Warden's compiled read rule, written by hand.
+const VISIBLE_SQLITE: &str = r#"("articles"."author_id" = ? OR EXISTS (SELECT 1 FROM "acl" AS "w_it0" WHERE "w_it0"."article_id" = "articles"."id" AND "w_it0"."user_id" = ?))"#;
+const VISIBLE_PG: &str = r#"("articles"."author_id" = $1 OR EXISTS (SELECT 1 FROM "acl" AS "w_it0" WHERE "w_it0"."article_id" = "articles"."id" AND "w_it0"."user_id" = $2))"#;
+/// The same set as an `IN` over the caller's grants.
+const VISIBLE_IN_SQLITE: &str = r#"("articles"."author_id" = ? OR "articles"."id" IN (SELECT "article_id" FROM "acl" WHERE "user_id" = ?))"#;
+const VISIBLE_IN_PG: &str = r#"("articles"."author_id" = $1 OR "articles"."id" IN (SELECT "article_id" FROM "acl" WHERE "user_id" = $2))"#;
+
+async fn get_article(
+    State(app): State<AppState>,
+    Path(id): Path<i64>,
+    Query(caller): Query<Caller>,
+) -> Response {
+    let user = caller.user.unwrap_or(0);
+    let result: Result<Option<(bool, Json)>, sqlx::Error> = async {
+        Ok(match &app.pool {
+            Pool::Sqlite(pool) => {
+                let sql = format!(
+                    r#"SELECT {ARTICLE_COLUMNS}, CASE WHEN {VISIBLE_SQLITE} THEN TRUE ELSE FALSE END AS "visible" FROM "articles" WHERE "articles"."id" = ?"#
+                );
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(user)
+                    .bind(user)
+                    .bind(id)
+                    .fetch_optional(pool)
+                    .await?;
+                match row {
+                    Some(row) => Some((row.try_get::<bool, _>(5)?, post_json!(row, sqlite_ts, ARTICLE_NAMES))),
+                    None => None,
+                }
+            }
+            Pool::Postgres(pool) => {
+                let sql = format!(
+                    r#"SELECT {ARTICLE_COLUMNS}, CASE WHEN {VISIBLE_PG} THEN TRUE ELSE FALSE END AS "visible" FROM "articles" WHERE "articles"."id" = $3"#
+                );
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(user)
+                    .bind(user)
+                    .bind(id)
+                    .fetch_optional(pool)
+                    .await?;
+                match row {
+                    Some(row) => Some((row.try_get::<bool, _>(5)?, post_json!(row, pg_ts, ARTICLE_NAMES))),
+                    None => None,
+                }
+            }
+        })
+    }
+    .await;
+    match result {
+        Ok(Some((true, json))) => axum::Json(json).into_response(),
+        Ok(Some((false, _))) => status(StatusCode::FORBIDDEN),
+        Ok(None) => status(StatusCode::NOT_FOUND),
+        Err(e) => error(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    user: Option<i64>,
+    limit: Option<i64>,
+    /// `exists` (warden's form, the default) or `in`.
+    form: Option<String>,
+}
+
+async fn list_articles(State(app): State<AppState>, Query(q): Query<ListQuery>) -> Response {
+    let user = q.user.unwrap_or(0);
+    let limit = q.limit.unwrap_or(20).clamp(1, 100);
+    let in_form = q.form.as_deref() == Some("in");
+    let result: Result<Vec<Json>, sqlx::Error> = async {
+        let mut items = Vec::new();
+        match &app.pool {
+            Pool::Sqlite(pool) => {
+                let visible = if in_form { VISIBLE_IN_SQLITE } else { VISIBLE_SQLITE };
+                let sql = format!(
+                    r#"SELECT {ARTICLE_COLUMNS} FROM "articles" WHERE {visible} ORDER BY "articles"."id" ASC LIMIT ?"#
+                );
+                for row in sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(user)
+                    .bind(user)
+                    .bind(limit + 1)
+                    .fetch_all(pool)
+                    .await?
+                {
+                    items.push(post_json!(row, sqlite_ts, ARTICLE_NAMES));
+                }
+            }
+            Pool::Postgres(pool) => {
+                let visible = if in_form { VISIBLE_IN_PG } else { VISIBLE_PG };
+                let sql = format!(
+                    r#"SELECT {ARTICLE_COLUMNS} FROM "articles" WHERE {visible} ORDER BY "articles"."id" ASC LIMIT $3"#
+                );
+                for row in sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(user)
+                    .bind(user)
+                    .bind(limit + 1)
+                    .fetch_all(pool)
+                    .await?
+                {
+                    items.push(post_json!(row, pg_ts, ARTICLE_NAMES));
+                }
+            }
+        }
+        Ok(items)
+    }
+    .await;
+    match result {
+        Ok(mut items) => {
+            let more = items.len() as i64 > limit;
+            items.truncate(limit as usize);
+            let next = more.then(|| items.last().map(|i| i["id"].clone()));
+            axum::Json(json!({ "items": items, "next": next })).into_response()
+        }
+        Err(e) => error(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenForm {
+    username: String,
+    password: String,
+}
+
+#[derive(serde::Serialize)]
+struct Claims {
+    sub: String,
+    exp: u64,
+}
+
+/// Password grant without sessions: look up, verify argon2id, sign.
+async fn token(State(app): State<AppState>, axum::Form(form): axum::Form<TokenForm>) -> Response {
+    let found: Result<Option<(i64, String)>, sqlx::Error> = match &app.pool {
+        Pool::Sqlite(pool) => sqlx::query_as(r#"SELECT "id", "password" FROM "users" WHERE "email" = ?"#)
+            .bind(&form.username)
+            .fetch_optional(pool)
+            .await,
+        Pool::Postgres(pool) => sqlx::query_as(r#"SELECT "id", "password" FROM "users" WHERE "email" = $1"#)
+            .bind(&form.username)
+            .fetch_optional(pool)
+            .await,
+    };
+    let (id, hash) = match found {
+        Ok(Some(found)) => found,
+        Ok(None) => return status(StatusCode::BAD_REQUEST),
+        Err(e) => return error(e),
+    };
+    let ok = tokio::task::spawn_blocking(move || {
+        use argon2::password_hash::{PasswordVerifier, phc::PasswordHash};
+        PasswordHash::new(&hash).is_ok_and(|parsed| {
+            argon2::Argon2::default()
+                .verify_password(form.password.as_bytes(), &parsed)
+                .is_ok()
+        })
+    })
+    .await
+    .unwrap_or(false);
+    if !ok {
+        return status(StatusCode::BAD_REQUEST);
+    }
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+        + 1800;
+    let claims = Claims { sub: id.to_string(), exp };
+    match jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &app.jwt) {
+        Ok(token) => axum::Json(json!({ "access_token": token, "token_type": "Bearer", "expires_in": 1800 }))
+            .into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}

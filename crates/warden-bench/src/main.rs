@@ -1,0 +1,347 @@
+//! warden-bench: warden next to a hand-written floor and the seed's FastAPI
+//! stack, on the same data, in one run. See docs/performance.md.
+//!
+//! ```sh
+//! cargo run --release -p warden-bench -- all [--postgres URL] [--rows N] [--duration SECS]
+//! cargo run --release -p warden-bench -- smoke
+//! ```
+
+mod data;
+mod floor;
+mod load;
+mod report;
+mod scenarios;
+mod servers;
+
+use anyhow::{Context as _, Result, bail};
+use clap::{Args, Parser};
+use data::{Backend, Database, READERS, Shape};
+use report::Record;
+use scenarios::{Context, Scenario, System, Tokens};
+use servers::Server;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+#[command(about = "warden vs a hand-written axum+sqlx floor vs FastAPI, side by side")]
+enum Cli {
+    /// The full benchmark: 1,000,000 rows and 10,000 rows, every scenario.
+    All(Options),
+    /// A few seconds: tiny data, 1 s per scenario, FastAPI only if its
+    /// virtualenv already exists. Exits non-zero on any wrong answer.
+    Smoke(SmokeOptions),
+    /// (internal) Serves warden on a bench database.
+    ServeWarden {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long)]
+        database: String,
+        #[arg(long)]
+        listen: String,
+    },
+    /// (internal) Serves the floor on a bench database.
+    ServeFloor {
+        #[arg(long)]
+        database: String,
+        #[arg(long)]
+        listen: String,
+    },
+}
+
+#[derive(Args, Clone)]
+struct Options {
+    /// Also run on PostgreSQL: an admin URL; a database is created and dropped.
+    #[arg(long)]
+    postgres: Option<String>,
+    /// Posts (and articles) in the large data set.
+    #[arg(long, default_value_t = 1_000_000)]
+    rows: u64,
+    /// Rows in the small data set (the "flat from 10k" check); 0 skips it.
+    #[arg(long, default_value_t = 10_000)]
+    small_rows: u64,
+    #[arg(long, default_value_t = 10_000)]
+    users: u64,
+    /// Measured seconds per scenario and system.
+    #[arg(long, default_value_t = 8.0)]
+    duration: f64,
+    /// Warm-up seconds before each measurement (not counted).
+    #[arg(long, default_value_t = 2.0)]
+    warmup: f64,
+    /// Concurrent keep-alive connections.
+    #[arg(long, default_value_t = 32)]
+    connections: usize,
+    /// Skip the FastAPI baseline.
+    #[arg(long)]
+    no_fastapi: bool,
+    /// Only these scenarios (comma-separated names).
+    #[arg(long)]
+    scenarios: Option<String>,
+    /// Where the FastAPI virtualenv lives (default: <target>/warden-bench-venv).
+    #[arg(long)]
+    venv: Option<PathBuf>,
+    /// Also write the results as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+#[derive(Args, Clone)]
+struct SmokeOptions {
+    #[arg(long)]
+    json: Option<PathBuf>,
+    #[arg(long)]
+    postgres: Option<String>,
+    #[arg(long)]
+    venv: Option<PathBuf>,
+}
+
+fn main() -> Result<()> {
+    match Cli::parse() {
+        Cli::All(options) => run(options, false),
+        Cli::Smoke(smoke) => run(
+            Options {
+                postgres: smoke.postgres,
+                rows: 2_000,
+                small_rows: 0,
+                users: 200,
+                duration: 1.0,
+                warmup: 0.3,
+                connections: 4,
+                no_fastapi: false,
+                scenarios: None,
+                venv: smoke.venv,
+                json: smoke.json,
+            },
+            true,
+        ),
+        Cli::ServeWarden {
+            config,
+            database,
+            listen,
+        } => runtime()?.block_on(serve_warden(&config, &database, &listen)),
+        Cli::ServeFloor { database, listen } => runtime()?.block_on(async {
+            let router = floor::router(&database, servers::JWT_SECRET.as_bytes()).await?;
+            let listener = tokio::net::TcpListener::bind(&listen).await?;
+            axum::serve(listener, router).await?;
+            Ok(())
+        }),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+/// Exactly what `warden serve` does once the database is migrated.
+async fn serve_warden(config: &Path, database: &str, listen: &str) -> Result<()> {
+    let config = warden::config::Config::load(config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let store = warden::store::Store::open(&config, Some(database)).await?;
+    let app = warden::app::App::new(config, store, servers::JWT_SECRET.as_bytes())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    warden::server::serve(app, listener).await?;
+    Ok(())
+}
+
+fn crate_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn default_venv() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| crate_dir().join("../../target"));
+    target.join("warden-bench-venv")
+}
+
+fn run(options: Options, smoke: bool) -> Result<()> {
+    let started = Instant::now();
+    let machine = report::machine();
+    println!("{machine}");
+    let only: Option<Vec<String>> = options
+        .scenarios
+        .as_ref()
+        .map(|s| s.split(',').map(|p| p.trim().to_owned()).collect());
+    let venv = options.venv.clone().unwrap_or_else(default_venv);
+    let fastapi_dir = crate_dir().join("fastapi");
+    let fastapi = if options.no_fastapi {
+        false
+    } else if smoke {
+        let present = venv.join("bin/uvicorn").exists();
+        if !present {
+            println!("smoke: no FastAPI virtualenv at {}; FastAPI skipped", venv.display());
+        }
+        present
+    } else {
+        servers::ensure_venv(&venv, &fastapi_dir.join("requirements.txt"))?;
+        true
+    };
+    let config = crate_dir().join("configs/bench.toml");
+    let logs = tempfile::Builder::new().prefix("warden-bench-logs-").tempdir()?;
+    let mut backends = vec![Backend::Sqlite];
+    if let Some(url) = &options.postgres {
+        backends.push(Backend::Postgres {
+            admin_url: url.clone(),
+        });
+    }
+    let mut sizes = vec![options.rows];
+    if options.small_rows > 0 && options.small_rows != options.rows {
+        sizes.push(options.small_rows);
+    }
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let mut records: Vec<Record> = Vec::new();
+    let mut generation: Vec<String> = Vec::new();
+    for backend in &backends {
+        for (n, &rows) in sizes.iter().enumerate() {
+            let shape = Shape {
+                rows,
+                users: options.users.min(rows.max(READERS)),
+            };
+            let database = rt.block_on(Database::create(backend, &format!("r{rows}")))?;
+            let outcome = run_size(&rt, &options, smoke, n > 0, fastapi, &config, &fastapi_dir, &venv, logs.path(), &database, shape, only.as_deref(), &mut records, &mut generation);
+            rt.block_on(database.drop_database());
+            outcome?;
+        }
+    }
+    let total = started.elapsed().as_secs_f64();
+    let text = report::render(&records, &generation, &machine, total, &options_line(&options, smoke));
+    println!("\n{text}");
+    if let Some(path) = &options.json {
+        std::fs::write(path, serde_json::to_string_pretty(&records)?)?;
+    }
+    let wrong: Vec<&Record> = records.iter().filter(|r| r.unexpected > 0 || r.errors > 0 || r.requests == 0).collect();
+    if !wrong.is_empty() {
+        for r in &wrong {
+            eprintln!(
+                "WRONG: {} {} {} rows={}: requests={} unexpected={} errors={} {}",
+                r.backend, r.scenario, r.system, r.rows, r.requests, r.unexpected, r.errors,
+                r.problem.as_deref().unwrap_or("")
+            );
+        }
+        bail!("{} measurements had wrong answers or no requests (server logs: {})", wrong.len(), logs.keep().display());
+    }
+    Ok(())
+}
+
+fn options_line(options: &Options, smoke: bool) -> String {
+    format!(
+        "{}rows {} and {}, users {}, {} connections, {} s warm-up + {} s measured per cell, load generator: 1 thread (built-in, hyper)",
+        if smoke { "smoke: " } else { "" },
+        options.rows,
+        options.small_rows,
+        options.users,
+        options.connections,
+        options.warmup,
+        options.duration
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_size(
+    rt: &tokio::runtime::Runtime,
+    options: &Options,
+    smoke: bool,
+    small: bool,
+    fastapi: bool,
+    config: &Path,
+    fastapi_dir: &Path,
+    venv: &Path,
+    logs: &Path,
+    database: &Database,
+    shape: Shape,
+    only: Option<&[String]>,
+    records: &mut Vec<Record>,
+    generation: &mut Vec<String>,
+) -> Result<()> {
+    let backend = database.backend.name();
+    let seconds = rt.block_on(database.fill(config, shape))?;
+    let line = format!(
+        "{backend}: {} users, {} posts, {} articles, {} acl grants generated in {seconds:.1} s",
+        shape.users,
+        shape.rows,
+        shape.rows,
+        shape.grants()
+    );
+    println!("{line}");
+    generation.push(line);
+    let warden = Server::warden(config, &database.url, logs)?;
+    let floor = Server::floor(&database.url, logs)?;
+    let python = if fastapi {
+        Some(Server::fastapi(venv, fastapi_dir, &database.python_url, logs)?)
+    } else {
+        None
+    };
+    let result = (|| -> Result<()> {
+        let warden_tokens = rt.block_on(login(warden.addr, "access_token"))?;
+        let python_tokens = match &python {
+            Some(server) => rt.block_on(login(server.addr, "access_token"))?,
+            None => Tokens::default(),
+        };
+        let scenarios: Vec<Scenario> = if small {
+            vec![Scenario::GetPost, Scenario::ListAcl]
+        } else {
+            scenarios::ALL.to_vec()
+        };
+        for scenario in scenarios {
+            if only.is_some_and(|o| !o.iter().any(|n| n == scenario.name())) {
+                continue;
+            }
+            for &system in scenario.systems() {
+                let (server, tokens) = match system {
+                    System::Warden => (&warden, warden_tokens.clone()),
+                    System::Floor | System::FloorIn => (&floor, Tokens::default()),
+                    System::Fastapi => match &python {
+                        Some(server) => (server, python_tokens.clone()),
+                        None => continue,
+                    },
+                };
+                let generator = scenarios::generator(system, scenario, Context::new(shape, tokens));
+                let pids = server.pids();
+                let reset: Box<dyn FnOnce() + Send> = Box::new(move || {
+                    for pid in pids {
+                        let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
+                    }
+                });
+                let (warmup, duration) = if scenario == Scenario::Token && !smoke {
+                    // argon2id: few requests per second; measure longer.
+                    (Duration::from_secs_f64(options.warmup), Duration::from_secs_f64(options.duration * 1.5))
+                } else {
+                    (Duration::from_secs_f64(options.warmup), Duration::from_secs_f64(options.duration))
+                };
+                let outcome = load::drive(server.addr, generator, options.connections, warmup, duration, reset);
+                let rss = server.peak_rss_mib();
+                let record = Record::new(backend, shape.rows, scenario, system, &outcome, rss);
+                println!("{}", record.line());
+                records.push(record);
+            }
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        eprintln!("warden log:\n{}\nfloor log:\n{}", warden.log_tail(), floor.log_tail());
+    }
+    warden.stop();
+    floor.stop();
+    if let Some(python) = python {
+        if result.is_err() {
+            eprintln!("fastapi log:\n{}", python.log_tail());
+        }
+        python.stop();
+    }
+    result
+}
+
+/// Logs in the reader users through the system's /auth/token.
+async fn login(addr: std::net::SocketAddr, field: &str) -> Result<Tokens> {
+    let mut tokens = Vec::new();
+    for user in 1..=READERS {
+        let (status, body) = load::once(addr, scenarios::token_request(user)).await?;
+        if status != 200 {
+            bail!("login of user {user} at {addr}: {status} {}", String::from_utf8_lossy(&body));
+        }
+        let json: serde_json::Value = serde_json::from_slice(&body)?;
+        let token = json[field].as_str().context("no access_token")?;
+        tokens.push(Arc::<str>::from(token));
+    }
+    Ok(Tokens(tokens))
+}

@@ -1,0 +1,51 @@
+//! CI keeps the bench from rotting: `warden-bench smoke` on SQLite with
+//! tiny data, about a second per scenario. Asserts only that every
+//! scenario ran and got the answers it expects (200s, 403s), never timing.
+
+use std::process::Command;
+
+#[test]
+fn smoke_run_answers_every_scenario_correctly() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let json = dir.path().join("smoke.json");
+    let output = Command::new(env!("CARGO_BIN_EXE_warden-bench"))
+        .arg("smoke")
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .expect("run warden-bench smoke");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "smoke run failed:\n{stdout}\n{stderr}");
+    let records: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("smoke.json")).expect("json");
+    let scenarios = [
+        ("get_post", "200"),
+        ("get_post_anon", "200"),
+        ("get_article", "200"),
+        ("get_forbidden", "403"),
+        ("list_acl", "200"),
+        ("patch_own", "200"),
+        ("token", "200"),
+    ];
+    for (scenario, status) in scenarios {
+        for system in ["warden", "floor (axum+sqlx)"] {
+            let record = records
+                .iter()
+                .find(|r| r["scenario"] == scenario && r["system"] == system)
+                .unwrap_or_else(|| panic!("no {scenario} result for {system}:\n{stdout}"));
+            assert!(record["requests"].as_u64().unwrap_or(0) > 0, "{scenario} {system}: no requests");
+            assert_eq!(record["unexpected"], 0, "{scenario} {system}: {record}");
+            assert_eq!(record["errors"], 0, "{scenario} {system}: {record}");
+            assert!(
+                record["statuses"][status].as_u64().unwrap_or(0) > 0,
+                "{scenario} {system}: expected {status} answers: {record}"
+            );
+        }
+    }
+    // Every measurement, FastAPI's too when its virtualenv was there.
+    for record in &records {
+        assert!(record["requests"].as_u64().unwrap_or(0) > 0, "{record}");
+        assert_eq!(record["unexpected"], 0, "{record}");
+    }
+}
