@@ -753,7 +753,7 @@ async fn deactivated_and_deleted_users_lose_their_tokens() {
             .execute(
                 Query::delete()
                     .from_table(Alias::new("users"))
-                    .and_where(Expr::col(Alias::new("id")).eq(2)),
+                    .and_where(Expr::col(Alias::new("id")).eq(2i64)),
             )
             .await
             .expect("delete");
@@ -783,14 +783,14 @@ async fn stale_password_hashes_are_upgraded_on_login() {
                 Query::update()
                     .table(Alias::new("users"))
                     .value(Alias::new("password"), weak.clone())
-                    .and_where(Expr::col(Alias::new("id")).eq(1)),
+                    .and_where(Expr::col(Alias::new("id")).eq(1i64)),
             )
             .await
             .expect("update");
         let _ = tokens(&app, ALICE).await;
         let users = &app.app.config().resources["users"];
         let mut select = warden::store::select_all(users);
-        select.and_where(Expr::col(Alias::new("id")).eq(1));
+        select.and_where(Expr::col(Alias::new("id")).eq(1i64));
         let rows = app
             .app
             .store()

@@ -214,7 +214,11 @@ pub async fn load_user(
     {
         return Ok(None);
     }
-    let grants = store.grants(&id, users.primary_field().kind).await?;
+    let mut grants = crate::store::Grants {
+        scopes: words(row.get("w_text_scopes")),
+        roles: words(row.get("w_text_roles")),
+    };
+    grants.roles.sort();
     let mut current: BTreeSet<String> = grants.scopes.iter().cloned().collect();
     if let Some(auth) = &config.auth {
         for role in &grants.roles {
@@ -267,6 +271,12 @@ async fn fetch_user_row(
         },
     )?;
     let mut select = select_all(users);
+    crate::store::select_grants(
+        &mut select,
+        &users.table,
+        &users.primary_key,
+        store.dialect(),
+    );
     select.and_where(
         Expr::col((
             Alias::new(users.table.clone()),
@@ -275,4 +285,12 @@ async fn fetch_user_row(
         .eq(Expr::val(key)),
     );
     Ok(store.fetch_rows(users, &select).await?.into_iter().next())
+}
+
+/// Space-separated names (an aggregate of grants) as a list.
+fn words(value: Option<&Value>) -> Vec<String> {
+    match value {
+        Some(Value::Text(text)) => text.split_whitespace().map(str::to_owned).collect(),
+        _ => Vec::new(),
+    }
 }

@@ -15,9 +15,9 @@ mod tx;
 mod violation;
 
 pub use credentials::{FailureCount, NewSession, RefreshRow, SessionKind, SessionRow};
-pub use grants::Grants;
+pub use grants::{Grants, select_grants};
 pub use migrate::MigrationReport;
-pub use rows::FLAG_PREFIX;
+pub use rows::{FLAG_PREFIX, TEXT_PREFIX};
 pub use rows::{Row, select_all, to_sql_value};
 pub use seed::{SeedData, SeedReport};
 pub use target::{DatabaseTarget, Dialect};

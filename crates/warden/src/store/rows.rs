@@ -108,9 +108,15 @@ macro_rules! decode_column {
 /// row); they decode as bools.
 pub const FLAG_PREFIX: &str = "w_flag_";
 
+/// Prefix of computed text columns selected beside a row (aggregates).
+pub const TEXT_PREFIX: &str = "w_text_";
+
 fn column_kind(resource: &ResourceDef, column: &str) -> Option<FieldKind> {
     if column.starts_with(FLAG_PREFIX) {
         return Some(FieldKind::Bool);
+    }
+    if column.starts_with(TEXT_PREFIX) {
+        return Some(FieldKind::Text);
     }
     resource.field(column).map(|field| field.kind)
 }

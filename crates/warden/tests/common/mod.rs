@@ -70,6 +70,13 @@ impl TestApp {
     }
 
     pub async fn spawn_config(config: Config, backend: Backend, seed: bool) -> TestApp {
+        // `WARDEN_TEST_LOG=warden=debug` shows the servers' logs in failing tests.
+        if let Ok(filter) = std::env::var("WARDEN_TEST_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_test_writer()
+                .try_init();
+        }
         let dir = tempfile::tempdir().expect("temp dir");
         let (url, database) = match &backend {
             Backend::Sqlite => (
