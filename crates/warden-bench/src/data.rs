@@ -138,6 +138,22 @@ impl Database {
         }
     }
 
+    /// A database someone else made and will drop (`generate`).
+    pub fn existing(url: &str) -> Database {
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres { admin_url: url.to_owned() }
+        };
+        Database {
+            backend,
+            url: url.to_owned(),
+            python_url: String::new(),
+            pg_name: None,
+            _dir: None,
+        }
+    }
+
     /// Drops a PostgreSQL database (a SQLite folder goes with `self`).
     pub async fn drop_database(self) {
         if let (Backend::Postgres { admin_url }, Some(name)) = (&self.backend, &self.pg_name)

@@ -40,6 +40,16 @@ enum Cli {
         #[arg(long)]
         listen: String,
     },
+    /// Migrates a database and fills it with the bench data, and keeps it
+    /// (for profiling by hand: then `serve-warden` / `serve-floor` on it).
+    Generate {
+        #[arg(long)]
+        database: String,
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: u64,
+        #[arg(long, default_value_t = 10_000)]
+        users: u64,
+    },
     /// (internal) Serves the floor on a bench database.
     ServeFloor {
         #[arg(long)]
@@ -119,6 +129,13 @@ fn main() -> Result<()> {
             database,
             listen,
         } => runtime()?.block_on(serve_warden(&config, &database, &listen)),
+        Cli::Generate { database, rows, users } => runtime()?.block_on(async {
+            let seconds = Database::existing(&database)
+                .fill(&crate_dir().join("configs/bench.toml"), Shape { rows, users })
+                .await?;
+            println!("{database}: {rows} rows over {users} users in {seconds:.1} s");
+            Ok(())
+        }),
         Cli::ServeFloor { database, listen } => runtime()?.block_on(async {
             let router = floor::router(&database, servers::JWT_SECRET.as_bytes()).await?;
             let listener = tokio::net::TcpListener::bind(&listen).await?;
