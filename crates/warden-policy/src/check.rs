@@ -1066,7 +1066,7 @@ mod tests {
     fn renders_with_the_config_file_position_and_the_fix() {
         let file = "[resources.posts]\nrules.update = \"row.ownerid == user.id\"\n";
         let offset = file.find("row.ownerid").expect("offset");
-        let source = crate::diagnostic::RuleSource {
+        let located = crate::diagnostic::RuleSource {
             text: "row.ownerid == user.id".into(),
             location: Some(crate::diagnostic::Location {
                 file: "warden.toml".into(),
@@ -1080,7 +1080,7 @@ mod tests {
                 "posts",
                 Action::Update,
                 "posts.rules.update",
-                source,
+                located,
                 CheckOptions::default(),
             )
             .expect_err("typo");

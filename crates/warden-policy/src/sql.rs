@@ -185,6 +185,25 @@ impl<'t> Compiler<'t> {
                 ..
             } => {
                 let alias = exists_alias(*depth);
+                // `exists(acl where it.article_id == row.id && <only acl>)`
+                // becomes `row.id IN (SELECT article_id FROM acl WHERE …)`:
+                // the same rows, but the planner can start from the index
+                // on acl instead of probing it once per outer row.
+                if let Some((inner, outer, rest)) = semi_join(condition, *depth) {
+                    let mut select = Query::select();
+                    select
+                        .column((alias.clone(), inner.to_owned()))
+                        .from_as(table.clone(), alias);
+                    for conjunct in rest {
+                        select.and_where(self.condition(conjunct, false)?);
+                    }
+                    let membership = self.value(outer)?.in_subquery(select);
+                    return Ok(if strict {
+                        wrap(dialect, "({}) IS TRUE", membership)
+                    } else {
+                        membership
+                    });
+                }
                 let mut select = Query::select();
                 select
                     .expr(Expr::cust("1"))
@@ -400,6 +419,100 @@ pub fn text_test(dialect: Dialect, op: TextOp, h: Expr, n: Expr) -> Expr {
     }
 }
 
+/// Splits an `exists` condition of the shape `it.f == <outer column> &&
+/// rest` where `rest` reads only the inner row (and constants): returns
+/// the inner field, the outer column and the other conjuncts.
+fn semi_join(condition: &Node, depth: usize) -> Option<(&str, &Node, Vec<&Node>)> {
+    let mut conjuncts = Vec::new();
+    flatten_and(condition, &mut conjuncts);
+    let position = conjuncts.iter().position(|c| link(c, depth).is_some())?;
+    let (inner, outer) = link(conjuncts[position], depth)?;
+    let rest: Vec<&Node> = conjuncts
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != position)
+        .map(|(_, c)| *c)
+        .collect();
+    rest.iter()
+        .all(|c| local_to(c, depth))
+        .then_some((inner, outer, rest))
+}
+
+fn flatten_and<'n>(node: &'n Node, out: &mut Vec<&'n Node>) {
+    match &node.kind {
+        NodeKind::And(a, b) => {
+            flatten_and(a, out);
+            flatten_and(b, out);
+        }
+        _ => out.push(node),
+    }
+}
+
+/// `it.f == outer` (either way round), `outer` a plain column of an
+/// enclosing row.
+fn link(node: &Node, depth: usize) -> Option<(&str, &Node)> {
+    let NodeKind::Compare(CompareOp::Eq, a, b) = &node.kind else {
+        return None;
+    };
+    fn inner_field(n: &Node, depth: usize) -> Option<&str> {
+        match &n.kind {
+            NodeKind::Field(FieldRef {
+                start: Start::It(d),
+                hops,
+                field,
+            }) if *d == depth && hops.is_empty() => Some(field.as_str()),
+            _ => None,
+        }
+    }
+    let outer_column = |n: &Node| match &n.kind {
+        NodeKind::Field(FieldRef {
+            start: Start::Row,
+            hops,
+            ..
+        }) => hops.is_empty(),
+        NodeKind::Field(FieldRef {
+            start: Start::It(d),
+            hops,
+            ..
+        }) => *d < depth && hops.is_empty(),
+        _ => false,
+    };
+    match (inner_field(a, depth), inner_field(b, depth)) {
+        (Some(f), None) if outer_column(b) => Some((f, b)),
+        (None, Some(f)) if outer_column(a) => Some((f, a)),
+        _ => None,
+    }
+}
+
+/// Whether `node` reads no row outside the `exists` at `depth`.
+fn local_to(node: &Node, depth: usize) -> bool {
+    match &node.kind {
+        NodeKind::Field(FieldRef {
+            start: Start::It(d),
+            ..
+        }) => *d >= depth,
+        NodeKind::Field(FieldRef {
+            start: Start::Key(_),
+            ..
+        }) => true,
+        NodeKind::Field(_) => false,
+        NodeKind::Const(_)
+        | NodeKind::Principal
+        | NodeKind::UserAttr(_)
+        | NodeKind::HasScope(_) => true,
+        NodeKind::List(items) | NodeKind::SqlCall { args: items, .. } => {
+            items.iter().all(|i| local_to(i, depth))
+        }
+        NodeKind::Not(a) | NodeKind::IsNull { operand: a, .. } => local_to(a, depth),
+        NodeKind::Exists { condition, .. } => local_to(condition, depth),
+        NodeKind::And(a, b)
+        | NodeKind::Or(a, b)
+        | NodeKind::Compare(_, a, b)
+        | NodeKind::In(a, b)
+        | NodeKind::Text(_, a, b) => local_to(a, depth) && local_to(b, depth),
+    }
+}
+
 fn exists_alias(depth: usize) -> String {
     format!("w_it{depth}")
 }
@@ -465,9 +578,25 @@ mod tests {
         );
         assert_eq!(
             text,
-            r#"EXISTS(SELECT 1 FROM "article_read_access" AS "w_it0" WHERE "w_it0"."article_id" = "posts"."id" AND "w_it0"."user_id" = $1)"#
+            r#""posts"."id" IN (SELECT "w_it0"."article_id" FROM "article_read_access" AS "w_it0" WHERE "w_it0"."user_id" = $1)"#
         );
         assert_eq!(values.0.len(), 1);
+        // A condition that reads the outer row elsewhere stays an EXISTS.
+        let (text, _) = sql(
+            "exists(article_read_access where it.article_id == row.id && it.user_id == row.owner_id)",
+            Dialect::Sqlite,
+            &user,
+        );
+        assert!(text.starts_with("EXISTS(SELECT 1"), "{text}");
+        let (text, _) = sql(
+            "!exists(article_read_access where it.article_id == row.id)",
+            Dialect::Sqlite,
+            &user,
+        );
+        assert_eq!(
+            text,
+            r#"NOT (("posts"."id" IN (SELECT "w_it0"."article_id" FROM "article_read_access" AS "w_it0")) IS TRUE)"#
+        );
         let (text, _) = sql("row.owner.email == 'x'", Dialect::Sqlite, &user);
         assert_eq!(
             text,

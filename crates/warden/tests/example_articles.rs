@@ -338,7 +338,6 @@ async fn the_author_grants_and_revokes_read_access() {
 
 /// The same on PostgreSQL, with both configs.
 #[tokio::test]
-#[ignore = "BUG: on PostgreSQL an allowed create whose rule needs a lookup answers 500 (authz/write.rs holds_on_known selects `1 AS w_flag_ok`, an INT4 the store decodes as BOOL)"]
 async fn the_author_grants_and_revokes_read_access_on_postgresql() {
     let Some(url) = postgres() else {
         return;
@@ -522,7 +521,6 @@ async fn the_plpgsql_function_gives_the_same_answers_as_the_rule_language() {
 }
 
 #[tokio::test]
-#[ignore = "BUG: on PostgreSQL an allowed create whose rule needs a lookup answers 500 (authz/write.rs holds_on_known selects `1 AS w_flag_ok`, an INT4 the store decodes as BOOL)"]
 async fn the_plpgsql_function_gives_the_same_answers_for_grants_and_comments() {
     fn steps() -> Vec<Step> {
         let mut all = reads_and_refusals();

@@ -182,9 +182,9 @@ fn key_equals(
 
 /// "post" for "posts": only for messages.
 fn singular(resource: &ResourceDef) -> String {
-    resource
-        .name
-        .strip_suffix('s')
-        .unwrap_or(&resource.name)
-        .to_owned()
+    let name = resource.name.as_str();
+    match name.strip_suffix('s') {
+        Some(stem) if !stem.ends_with('s') => stem.to_owned(),
+        _ => name.to_owned(),
+    }
 }

@@ -268,8 +268,9 @@ impl<'a> Authz<'a> {
     }
 }
 
+/// The flag column's value when the rule holds (decoded as a bool).
 fn key_column_literal() -> Expr {
-    Expr::cust("1")
+    Expr::cust("TRUE")
 }
 
 /// The row as rules see it: without password fields.

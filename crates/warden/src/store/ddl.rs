@@ -71,7 +71,10 @@ fn column_def(field: &FieldDef, dialect: Dialect, context: ColumnContext) -> Col
     }
     if field.primary {
         column.primary_key();
-        if field.is_auto_increment() && dialect == Dialect::Postgres {
+        // AUTOINCREMENT on SQLite too: a deleted row's id is never handed
+        // to a new row (as with PostgreSQL's sequences), so nothing that
+        // still names the old id can reach the new row.
+        if field.is_auto_increment() {
             column.auto_increment();
         }
     }
@@ -443,7 +446,7 @@ mod tests {
         assert_eq!(
             sql,
             concat!(
-                r#"CREATE TABLE "posts" ( "id" integer NOT NULL PRIMARY KEY, "title" text NOT NULL, "#,
+                r#"CREATE TABLE "posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "title" text NOT NULL, "#,
                 r#""content" text NOT NULL, "published" boolean NOT NULL DEFAULT TRUE, "#,
                 r#""created_at" text NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%f', 'now') || '000Z'), "#,
                 r#""owner_id" integer NOT NULL, "_version" integer NOT NULL DEFAULT 1, "#,
