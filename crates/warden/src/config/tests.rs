@@ -70,8 +70,16 @@ fn posts_example_loads_with_defaults_applied() {
     let auth = config.auth.as_ref().expect("posts has [auth]");
     assert_eq!(auth.token_ttl, Duration::from_secs(30 * 60));
     assert_eq!(auth.roles["admin"], ["posts:moderate"]);
-    assert!(config.tests.len() >= 10, "the example carries its policy tests");
-    assert!(config.tests.iter().any(|t| t.principal == TestPrincipal::Anonymous));
+    assert!(
+        config.tests.len() >= 10,
+        "the example carries its policy tests"
+    );
+    assert!(
+        config
+            .tests
+            .iter()
+            .any(|t| t.principal == TestPrincipal::Anonymous)
+    );
 }
 
 #[test]
