@@ -73,7 +73,7 @@ struct Options {
     #[arg(long, default_value_t = 10_000)]
     users: u64,
     /// Measured seconds per scenario and system.
-    #[arg(long, default_value_t = 8.0)]
+    #[arg(long, default_value_t = 6.0)]
     duration: f64,
     /// Warm-up seconds before each measurement (not counted).
     #[arg(long, default_value_t = 2.0)]
