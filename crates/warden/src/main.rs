@@ -10,7 +10,8 @@ use tracing_subscriber::EnvFilter;
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_env("WARDEN_LOG").unwrap_or_else(|_| EnvFilter::new("warn")),
+            EnvFilter::try_from_env("WARDEN_LOG")
+                .unwrap_or_else(|_| EnvFilter::new("warn,warden::authz=info")),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -124,6 +124,10 @@ impl<'a> Authz<'a> {
         rule: Option<&Rule>,
         row: Option<&crate::store::Row>,
     ) {
+        // Explaining walks the rule and copies the row: only when logged.
+        if !tracing::enabled!(tracing::Level::INFO) {
+            return;
+        }
         let principal = self
             .caller
             .user
