@@ -202,12 +202,14 @@ async fn patch_post(
     }
 }
 
-/// Warden's compiled read rule, written by hand.
-const VISIBLE_SQLITE: &str = r#"("articles"."author_id" = ? OR EXISTS (SELECT 1 FROM "acl" AS "w_it0" WHERE "w_it0"."article_id" = "articles"."id" AND "w_it0"."user_id" = ?))"#;
-const VISIBLE_PG: &str = r#"("articles"."author_id" = $1 OR EXISTS (SELECT 1 FROM "acl" AS "w_it0" WHERE "w_it0"."article_id" = "articles"."id" AND "w_it0"."user_id" = $2))"#;
-/// The same set as an `IN` over the caller's grants.
-const VISIBLE_IN_SQLITE: &str = r#"("articles"."author_id" = ? OR "articles"."id" IN (SELECT "article_id" FROM "acl" WHERE "user_id" = ?))"#;
-const VISIBLE_IN_PG: &str = r#"("articles"."author_id" = $1 OR "articles"."id" IN (SELECT "article_id" FROM "acl" WHERE "user_id" = $2))"#;
+/// Warden's compiled read rule, written by hand: since d8e91a3 the
+/// compiler turns `exists(acl where it.article_id == row.id && ...)` into
+/// `row.id IN (SELECT ...)`.
+const VISIBLE_SQLITE: &str = r#"("articles"."author_id" = ? OR "articles"."id" IN (SELECT "w_it0"."article_id" FROM "acl" AS "w_it0" WHERE "w_it0"."user_id" = ?))"#;
+const VISIBLE_PG: &str = r#"("articles"."author_id" = $1 OR "articles"."id" IN (SELECT "w_it0"."article_id" FROM "acl" AS "w_it0" WHERE "w_it0"."user_id" = $2))"#;
+/// The correlated form the compiler emitted before (kept to compare plans).
+const VISIBLE_EXISTS_SQLITE: &str = r#"("articles"."author_id" = ? OR EXISTS (SELECT 1 FROM "acl" AS "w_it0" WHERE "w_it0"."article_id" = "articles"."id" AND "w_it0"."user_id" = ?))"#;
+const VISIBLE_EXISTS_PG: &str = r#"("articles"."author_id" = $1 OR EXISTS (SELECT 1 FROM "acl" AS "w_it0" WHERE "w_it0"."article_id" = "articles"."id" AND "w_it0"."user_id" = $2))"#;
 
 async fn get_article(
     State(app): State<AppState>,
@@ -262,19 +264,19 @@ async fn get_article(
 struct ListQuery {
     user: Option<i64>,
     limit: Option<i64>,
-    /// `exists` (warden's form, the default) or `in`.
+    /// `in` (warden's form, the default) or `exists`.
     form: Option<String>,
 }
 
 async fn list_articles(State(app): State<AppState>, Query(q): Query<ListQuery>) -> Response {
     let user = q.user.unwrap_or(0);
     let limit = q.limit.unwrap_or(20).clamp(1, 100);
-    let in_form = q.form.as_deref() == Some("in");
+    let exists_form = q.form.as_deref() == Some("exists");
     let result: Result<Vec<Json>, sqlx::Error> = async {
         let mut items = Vec::new();
         match &app.pool {
             Pool::Sqlite(pool) => {
-                let visible = if in_form { VISIBLE_IN_SQLITE } else { VISIBLE_SQLITE };
+                let visible = if exists_form { VISIBLE_EXISTS_SQLITE } else { VISIBLE_SQLITE };
                 let sql = format!(
                     r#"SELECT {ARTICLE_COLUMNS} FROM "articles" WHERE {visible} ORDER BY "articles"."id" ASC LIMIT ?"#
                 );
@@ -289,7 +291,7 @@ async fn list_articles(State(app): State<AppState>, Query(q): Query<ListQuery>) 
                 }
             }
             Pool::Postgres(pool) => {
-                let visible = if in_form { VISIBLE_IN_PG } else { VISIBLE_PG };
+                let visible = if exists_form { VISIBLE_EXISTS_PG } else { VISIBLE_PG };
                 let sql = format!(
                     r#"SELECT {ARTICLE_COLUMNS} FROM "articles" WHERE {visible} ORDER BY "articles"."id" ASC LIMIT $3"#
                 );

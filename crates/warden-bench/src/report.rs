@@ -174,7 +174,7 @@ pub fn render(records: &[Record], generation: &[String], machine: &str, total_se
         let _ = writeln!(out, "\n### {backend}: list_acl from {} to {} rows\n", sizes[sizes.len() - 1], sizes[0]);
         let _ = writeln!(out, "| system | rows | req/s | p50 ms | p99 ms |");
         let _ = writeln!(out, "|---|---:|---:|---:|---:|");
-        for system in [System::Warden, System::Floor, System::FloorIn, System::Fastapi] {
+        for system in [System::Warden, System::Floor, System::FloorExists, System::Fastapi] {
             for &rows in sizes.iter().rev() {
                 if let Some(r) = find(records, backend, rows, "list_acl", system) {
                     let _ = writeln!(out, "| {} | {} | {:.0} | {:.2} | {:.2} |", r.system, rows, r.rps, r.p50_ms, r.p99_ms);

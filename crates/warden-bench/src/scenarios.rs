@@ -15,8 +15,10 @@ pub enum System {
     Warden,
     /// Hand-written axum + sqlx, same SQL, no auth.
     Floor,
-    /// The floor listing with `id IN (SELECT article_id FROM acl ...)`.
-    FloorIn,
+    /// The floor listing with the correlated `EXISTS (SELECT 1 FROM acl
+    /// WHERE article_id = articles.id AND user_id = ?)` warden emitted
+    /// before d8e91a3.
+    FloorExists,
     Fastapi,
 }
 
@@ -25,7 +27,7 @@ impl System {
         match self {
             System::Warden => "warden",
             System::Floor => "floor (axum+sqlx)",
-            System::FloorIn => "floor, IN form",
+            System::FloorExists => "floor, EXISTS form",
             System::Fastapi => "FastAPI",
         }
     }
@@ -95,7 +97,7 @@ impl Scenario {
     pub fn systems(self) -> &'static [System] {
         match self {
             Scenario::GetPostAnon => &[System::Warden, System::Floor],
-            Scenario::ListAcl => &[System::Warden, System::Floor, System::FloorIn, System::Fastapi],
+            Scenario::ListAcl => &[System::Warden, System::Floor, System::FloorExists, System::Fastapi],
             _ => &[System::Warden, System::Floor, System::Fastapi],
         }
     }
@@ -135,10 +137,10 @@ fn request(system: System, scenario: Scenario, cx: &Context, rng: &mut Rng) -> R
     let user = rng.below(READERS) + 1;
     let token = match system {
         System::Warden | System::Fastapi => cx.tokens.0.get((user - 1) as usize).cloned(),
-        System::Floor | System::FloorIn => None,
+        System::Floor | System::FloorExists => None,
     };
     let api = if system == System::Warden { "/api" } else { "" };
-    let as_user = if matches!(system, System::Floor | System::FloorIn) {
+    let as_user = if matches!(system, System::Floor | System::FloorExists) {
         format!("user={user}")
     } else {
         String::new()
@@ -177,7 +179,7 @@ fn request(system: System, scenario: Scenario, cx: &Context, rng: &mut Rng) -> R
             get(format!("{api}/articles/{id}{}", query("")), token, 403)
         }
         Scenario::ListAcl => {
-            let form = if system == System::FloorIn { "limit=20&form=in" } else { "limit=20" };
+            let form = if system == System::FloorExists { "limit=20&form=exists" } else { "limit=20" };
             get(format!("{api}/articles{}", query(form)), token, 200)
         }
         Scenario::PatchOwn => {
