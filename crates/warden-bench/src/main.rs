@@ -149,8 +149,16 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
 }
 
-/// Exactly what `warden serve` does once the database is migrated.
+/// Exactly what `warden serve` does once the database is migrated,
+/// logging included (the binary's default filter logs every denial).
 async fn serve_warden(config: &Path, database: &str, listen: &str) -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("WARDEN_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,warden::authz=info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let config = warden::config::Config::load(config).map_err(|e| anyhow::anyhow!("{e}"))?;
     let store = warden::store::Store::open(&config, Some(database)).await?;
     let app = warden::app::App::new(config, store, servers::JWT_SECRET.as_bytes())
