@@ -99,27 +99,29 @@ async fn bearer(app: &App, token: &str) -> Result<Caller, Problem> {
         TokenError::Expired => Problem::new(Kind::InvalidToken, "the access token expired"),
         _ => Problem::new(Kind::InvalidToken, "the access token is invalid"),
     })?;
-    if let Some(sid) = &claims.sid {
-        let live = session::token_session_live(app, sid)
-            .await
-            .map_err(|e| Problem::internal(&e))?;
-        if !live {
-            return Err(Problem::new(
-                Kind::InvalidToken,
-                "the access token's session has ended",
-            ));
-        }
-    }
     let token_scopes: BTreeSet<&str> = claims.scope.split_whitespace().collect();
-    let user = load_user(app.config(), app.store(), &claims.sub, Some(&token_scopes))
-        .await
-        .map_err(|e| Problem::internal(&e))?
-        .ok_or_else(|| {
-            Problem::new(
-                Kind::InvalidToken,
-                "the token's user no longer exists or is deactivated",
-            )
-        })?;
+    // The session check rides along in the user's query: one round trip.
+    let (user, session_live) = load_user_in_session(
+        app.config(),
+        app.store(),
+        &claims.sub,
+        Some(&token_scopes),
+        claims.sid.as_deref(),
+    )
+    .await
+    .map_err(|e| Problem::internal(&e))?
+    .ok_or_else(|| {
+        Problem::new(
+            Kind::InvalidToken,
+            "the token's user no longer exists or is deactivated",
+        )
+    })?;
+    if !session_live {
+        return Err(Problem::new(
+            Kind::InvalidToken,
+            "the access token's session has ended",
+        ));
+    }
     Ok(Caller {
         user: Some(user),
         session: claims.sid.map(|id| CallerSession {
@@ -199,15 +201,32 @@ pub async fn load_user(
     subject: &str,
     token_scopes: Option<&BTreeSet<&str>>,
 ) -> Result<Option<User>, StoreError> {
+    Ok(
+        load_user_in_session(config, store, subject, token_scopes, None)
+            .await?
+            .map(|(user, _)| user),
+    )
+}
+
+/// [`load_user`], also answering whether session `sid` (when the
+/// credential names one) is still live, in the same query.
+pub async fn load_user_in_session(
+    config: &Config,
+    store: &Store,
+    subject: &str,
+    token_scopes: Option<&BTreeSet<&str>>,
+    sid: Option<&str>,
+) -> Result<Option<(User, bool)>, StoreError> {
     let Some(users) = config.users_resource() else {
         return Ok(None);
     };
     let Some(id) = parse_key(users, subject) else {
         return Ok(None);
     };
-    let Some(row) = fetch_user_row(store, users, &id).await? else {
+    let Some(row) = fetch_user_row(store, users, &id, sid).await? else {
         return Ok(None);
     };
+    let session_live = sid.is_none() || matches!(row.get(SESSION_FLAG), Some(Value::Bool(true)));
     if row
         .get("active")
         .is_some_and(|active| matches!(active, Value::Bool(false)))
@@ -248,8 +267,11 @@ pub async fn load_user(
         }
     }
     principal.attributes.insert("id".to_owned(), id.clone());
-    Ok(Some(User { id, principal }))
+    Ok(Some((User { id, principal }, session_live)))
 }
+
+/// The computed column saying whether the credential's session is live.
+const SESSION_FLAG: &str = "w_flag_session";
 
 /// The users resource's key value written in a token subject.
 pub fn parse_key(users: &ResourceDef, subject: &str) -> Option<Value> {
@@ -263,6 +285,7 @@ async fn fetch_user_row(
     store: &Store,
     users: &ResourceDef,
     id: &Value,
+    sid: Option<&str>,
 ) -> Result<Option<Row>, StoreError> {
     let key = crate::store::to_sql_value(users.primary_field().kind, id, store.dialect()).map_err(
         |problem| StoreError::InvalidValue {
@@ -277,6 +300,15 @@ async fn fetch_user_row(
         &users.primary_key,
         store.dialect(),
     );
+    if let Some(sid) = sid {
+        let live = sea_query::Query::select()
+            .expr(Expr::cust("1"))
+            .from(crate::store::ddl::SESSIONS_TABLE)
+            .and_where(Expr::col("id").eq(Expr::val(sid.to_owned())))
+            .and_where(Expr::col("expires_at").gte(Expr::val(super::now())))
+            .to_owned();
+        select.expr_as(Expr::exists(live), SESSION_FLAG);
+    }
     select.and_where(
         Expr::col((
             Alias::new(users.table.clone()),

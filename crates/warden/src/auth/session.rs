@@ -287,17 +287,6 @@ pub async fn cookie_session(app: &App, cookie: &str) -> Result<Option<SessionRow
     Ok(Some(session))
 }
 
-/// Whether the session an access token names (its `sid`) is still live.
-pub async fn token_session_live(app: &App, sid: &str) -> Result<bool, SessionError> {
-    let users = users(app)?;
-    let now = super::now();
-    Ok(app
-        .store()
-        .session_by_id(sid, users.primary_field().kind)
-        .await?
-        .is_some_and(|session| session.expires_at >= now))
-}
-
 /// Ends a session and its refresh tokens.
 pub async fn end(app: &App, id: &str) -> Result<bool, SessionError> {
     Ok(app.store().delete_session(id).await?)
