@@ -36,7 +36,8 @@ impl Shape {
     }
 
     pub fn is_granted(&self, id: u64) -> Option<u64> {
-        (id % 100 == 0).then(|| ((id / 100 - 1) % READERS) + 1)
+        id.is_multiple_of(100)
+            .then(|| ((id / 100 - 1) % READERS) + 1)
     }
 
     pub fn visible_to(&self, user: u64, id: u64) -> bool {
@@ -143,7 +144,9 @@ impl Database {
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
         } else {
-            Backend::Postgres { admin_url: url.to_owned() }
+            Backend::Postgres {
+                admin_url: url.to_owned(),
+            }
         };
         Database {
             backend,
@@ -170,7 +173,8 @@ impl Database {
     /// Migrates with warden, then generates the rows. Returns seconds taken.
     pub async fn fill(&self, config_path: &Path, shape: Shape) -> Result<f64> {
         let started = Instant::now();
-        let config = warden::config::Config::load(config_path).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let config =
+            warden::config::Config::load(config_path).map_err(|e| anyhow::anyhow!("{e}"))?;
         let store = warden::store::Store::open(&config, Some(&self.url)).await?;
         store.migrate(&config).await?;
         store.close().await;
@@ -235,7 +239,11 @@ async fn fill_sqlite(url: &str, shape: Shape, hash: &str) -> Result<()> {
     let mut tx = conn.begin().await?;
     for (n, sql) in statements.into_iter().enumerate() {
         let query = sqlx::query(AssertSqlSafe(sql));
-        let query = if n == 0 { query.bind(hash.to_owned()) } else { query };
+        let query = if n == 0 {
+            query.bind(hash.to_owned())
+        } else {
+            query
+        };
         query.execute(&mut *tx).await?;
     }
     tx.commit().await?;
@@ -274,7 +282,11 @@ async fn fill_postgres(url: &str, shape: Shape, hash: &str) -> Result<()> {
     let mut tx = conn.begin().await?;
     for (n, sql) in statements.into_iter().enumerate() {
         let query = sqlx::query(AssertSqlSafe(sql));
-        let query = if n == 0 { query.bind(hash.to_owned()) } else { query };
+        let query = if n == 0 {
+            query.bind(hash.to_owned())
+        } else {
+            query
+        };
         query.execute(&mut *tx).await?;
     }
     for table in ["users", "posts", "articles", "acl"] {

@@ -15,9 +15,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value as Json, json};
-use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::Row;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -99,7 +101,14 @@ macro_rules! post_json {
     }};
 }
 
-const POST_NAMES: [&str; 6] = ["id", "title", "content", "published", "created_at", "owner_id"];
+const POST_NAMES: [&str; 6] = [
+    "id",
+    "title",
+    "content",
+    "published",
+    "created_at",
+    "owner_id",
+];
 const ARTICLE_NAMES: [&str; 6] = ["id", "title", "body", "", "created_on", "author_id"];
 
 fn sqlite_ts(row: &sqlx::sqlite::SqliteRow, i: usize) -> Result<String, sqlx::Error> {
@@ -107,7 +116,8 @@ fn sqlite_ts(row: &sqlx::sqlite::SqliteRow, i: usize) -> Result<String, sqlx::Er
 }
 
 fn pg_ts(row: &sqlx::postgres::PgRow, i: usize) -> Result<String, sqlx::Error> {
-    row.try_get::<chrono::DateTime<chrono::Utc>, _>(i).map(rfc3339)
+    row.try_get::<chrono::DateTime<chrono::Utc>, _>(i)
+        .map(rfc3339)
 }
 
 async fn get_post(State(app): State<AppState>, Path(id): Path<i64>) -> Response {
@@ -115,14 +125,22 @@ async fn get_post(State(app): State<AppState>, Path(id): Path<i64>) -> Response 
         Ok(match &app.pool {
             Pool::Sqlite(pool) => {
                 let sql = format!(r#"SELECT {POST_COLUMNS} FROM "posts" WHERE "posts"."id" = ?"#);
-                match sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await? {
+                match sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(id)
+                    .fetch_optional(pool)
+                    .await?
+                {
                     Some(row) => Some(post_json!(row, sqlite_ts, POST_NAMES)),
                     None => None,
                 }
             }
             Pool::Postgres(pool) => {
                 let sql = format!(r#"SELECT {POST_COLUMNS} FROM "posts" WHERE "posts"."id" = $1"#);
-                match sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await? {
+                match sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(id)
+                    .fetch_optional(pool)
+                    .await?
+                {
                     Some(row) => Some(post_json!(row, pg_ts, POST_NAMES)),
                     None => None,
                 }
@@ -335,14 +353,18 @@ struct Claims {
 /// Password grant without sessions: look up, verify argon2id, sign.
 async fn token(State(app): State<AppState>, axum::Form(form): axum::Form<TokenForm>) -> Response {
     let found: Result<Option<(i64, String)>, sqlx::Error> = match &app.pool {
-        Pool::Sqlite(pool) => sqlx::query_as(r#"SELECT "id", "password" FROM "users" WHERE "email" = ?"#)
-            .bind(&form.username)
-            .fetch_optional(pool)
-            .await,
-        Pool::Postgres(pool) => sqlx::query_as(r#"SELECT "id", "password" FROM "users" WHERE "email" = $1"#)
-            .bind(&form.username)
-            .fetch_optional(pool)
-            .await,
+        Pool::Sqlite(pool) => {
+            sqlx::query_as(r#"SELECT "id", "password" FROM "users" WHERE "email" = ?"#)
+                .bind(&form.username)
+                .fetch_optional(pool)
+                .await
+        }
+        Pool::Postgres(pool) => {
+            sqlx::query_as(r#"SELECT "id", "password" FROM "users" WHERE "email" = $1"#)
+                .bind(&form.username)
+                .fetch_optional(pool)
+                .await
+        }
     };
     let (id, hash) = match found {
         Ok(Some(found)) => found,
@@ -366,10 +388,15 @@ async fn token(State(app): State<AppState>, axum::Form(form): axum::Form<TokenFo
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
         + 1800;
-    let claims = Claims { sub: id.to_string(), exp };
+    let claims = Claims {
+        sub: id.to_string(),
+        exp,
+    };
     match jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &app.jwt) {
-        Ok(token) => axum::Json(json!({ "access_token": token, "token_type": "Bearer", "expires_in": 1800 }))
-            .into_response(),
+        Ok(token) => {
+            axum::Json(json!({ "access_token": token, "token_type": "Bearer", "expires_in": 1800 }))
+                .into_response()
+        }
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
 }

@@ -166,13 +166,18 @@ async fn connection(
         let stream = match tokio::net::TcpStream::connect(addr).await {
             Ok(stream) => stream,
             Err(e) => {
-                note(&mut outcome, Instant::now() >= measure_from, format!("connect: {e}"));
+                note(
+                    &mut outcome,
+                    Instant::now() >= measure_from,
+                    format!("connect: {e}"),
+                );
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
         };
         let _ = stream.set_nodelay(true);
-        let Ok((mut sender, conn)) = hyper::client::conn::http1::handshake::<_, Full<Bytes>>(TokioIo::new(stream)).await
+        let Ok((mut sender, conn)) =
+            hyper::client::conn::http1::handshake::<_, Full<Bytes>>(TokioIo::new(stream)).await
         else {
             continue;
         };
@@ -233,7 +238,8 @@ async fn connection(
                 outcome.unexpected += 1;
                 if outcome.first_problem.is_none() {
                     let text = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
-                    outcome.first_problem = Some(format!("status {status}, expected {expect}: {text}"));
+                    outcome.first_problem =
+                        Some(format!("status {status}, expected {expect}: {text}"));
                 }
             }
         }
@@ -253,7 +259,8 @@ fn note(outcome: &mut Outcome, counted: bool, problem: String) {
 /// One request outside a measurement (logins), answering status and body.
 pub async fn once(addr: SocketAddr, request: Request) -> anyhow::Result<(u16, Bytes)> {
     let stream = tokio::net::TcpStream::connect(addr).await?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake::<_, Full<Bytes>>(TokioIo::new(stream)).await?;
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake::<_, Full<Bytes>>(TokioIo::new(stream)).await?;
     tokio::spawn(conn);
     let mut builder = HttpRequest::builder()
         .method(request.method)

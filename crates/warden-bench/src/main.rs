@@ -129,9 +129,16 @@ fn main() -> Result<()> {
             database,
             listen,
         } => runtime()?.block_on(serve_warden(&config, &database, &listen)),
-        Cli::Generate { database, rows, users } => runtime()?.block_on(async {
+        Cli::Generate {
+            database,
+            rows,
+            users,
+        } => runtime()?.block_on(async {
             let seconds = Database::existing(&database)
-                .fill(&crate_dir().join("configs/bench.toml"), Shape { rows, users })
+                .fill(
+                    &crate_dir().join("configs/bench.toml"),
+                    Shape { rows, users },
+                )
                 .await?;
             println!("{database}: {rows} rows over {users} users in {seconds:.1} s");
             Ok(())
@@ -146,7 +153,9 @@ fn main() -> Result<()> {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }
 
 /// Exactly what `warden serve` does once the database is migrated,
@@ -194,7 +203,10 @@ fn run(options: Options, smoke: bool) -> Result<()> {
     } else if smoke {
         let present = venv.join("bin/uvicorn").exists();
         if !present {
-            println!("smoke: no FastAPI virtualenv at {}; FastAPI skipped", venv.display());
+            println!(
+                "smoke: no FastAPI virtualenv at {}; FastAPI skipped",
+                venv.display()
+            );
         }
         present
     } else {
@@ -202,7 +214,9 @@ fn run(options: Options, smoke: bool) -> Result<()> {
         true
     };
     let config = crate_dir().join("configs/bench.toml");
-    let logs = tempfile::Builder::new().prefix("warden-bench-logs-").tempdir()?;
+    let logs = tempfile::Builder::new()
+        .prefix("warden-bench-logs-")
+        .tempdir()?;
     let mut backends = vec![Backend::Sqlite];
     if let Some(url) = &options.postgres {
         backends.push(Backend::Postgres {
@@ -213,7 +227,9 @@ fn run(options: Options, smoke: bool) -> Result<()> {
     if options.small_rows > 0 && options.small_rows != options.rows {
         sizes.push(options.small_rows);
     }
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let mut records: Vec<Record> = Vec::new();
     let mut generation: Vec<String> = Vec::new();
     for backend in &backends {
@@ -223,27 +239,61 @@ fn run(options: Options, smoke: bool) -> Result<()> {
                 users: options.users.min(rows.max(READERS)),
             };
             let database = rt.block_on(Database::create(backend, &format!("r{rows}")))?;
-            let outcome = run_size(&rt, &options, smoke, n > 0, fastapi, &config, &fastapi_dir, &venv, logs.path(), &database, shape, only.as_deref(), &mut records, &mut generation);
+            let outcome = run_size(
+                &rt,
+                &options,
+                smoke,
+                n > 0,
+                fastapi,
+                &config,
+                &fastapi_dir,
+                &venv,
+                logs.path(),
+                &database,
+                shape,
+                only.as_deref(),
+                &mut records,
+                &mut generation,
+            );
             rt.block_on(database.drop_database());
             outcome?;
         }
     }
     let total = started.elapsed().as_secs_f64();
-    let text = report::render(&records, &generation, &machine, total, &options_line(&options, smoke));
+    let text = report::render(
+        &records,
+        &generation,
+        &machine,
+        total,
+        &options_line(&options, smoke),
+    );
     println!("\n{text}");
     if let Some(path) = &options.json {
         std::fs::write(path, serde_json::to_string_pretty(&records)?)?;
     }
-    let wrong: Vec<&Record> = records.iter().filter(|r| r.unexpected > 0 || r.errors > 0 || r.requests == 0).collect();
+    let wrong: Vec<&Record> = records
+        .iter()
+        .filter(|r| r.unexpected > 0 || r.errors > 0 || r.requests == 0)
+        .collect();
     if !wrong.is_empty() {
         for r in &wrong {
             eprintln!(
                 "WRONG: {} {} {} rows={}: requests={} unexpected={} errors={} {}",
-                r.backend, r.scenario, r.system, r.rows, r.requests, r.unexpected, r.errors,
+                r.backend,
+                r.scenario,
+                r.system,
+                r.rows,
+                r.requests,
+                r.unexpected,
+                r.errors,
                 r.problem.as_deref().unwrap_or("")
             );
         }
-        bail!("{} measurements had wrong answers or no requests (server logs: {})", wrong.len(), logs.keep().display());
+        bail!(
+            "{} measurements had wrong answers or no requests (server logs: {})",
+            wrong.len(),
+            logs.keep().display()
+        );
     }
     Ok(())
 }
@@ -292,7 +342,12 @@ fn run_size(
     let warden = Server::warden(config, &database.url, logs)?;
     let floor = Server::floor(&database.url, logs)?;
     let python = if fastapi {
-        Some(Server::fastapi(venv, fastapi_dir, &database.python_url, logs)?)
+        Some(Server::fastapi(
+            venv,
+            fastapi_dir,
+            &database.python_url,
+            logs,
+        )?)
     } else {
         None
     };
@@ -331,11 +386,24 @@ fn run_size(
                     // argon2id: few requests per second (fewer still in a
                     // debug build on a loaded machine); measure longer.
                     let factor = if smoke { 6.0 } else { 1.5 };
-                    (Duration::from_secs_f64(options.warmup), Duration::from_secs_f64(options.duration * factor))
+                    (
+                        Duration::from_secs_f64(options.warmup),
+                        Duration::from_secs_f64(options.duration * factor),
+                    )
                 } else {
-                    (Duration::from_secs_f64(options.warmup), Duration::from_secs_f64(options.duration))
+                    (
+                        Duration::from_secs_f64(options.warmup),
+                        Duration::from_secs_f64(options.duration),
+                    )
                 };
-                let outcome = load::drive(server.addr, generator, options.connections, warmup, duration, reset);
+                let outcome = load::drive(
+                    server.addr,
+                    generator,
+                    options.connections,
+                    warmup,
+                    duration,
+                    reset,
+                );
                 let rss = server.peak_rss_mib();
                 let record = Record::new(backend, shape.rows, scenario, system, &outcome, rss);
                 println!("{}", record.line());
@@ -345,7 +413,11 @@ fn run_size(
         Ok(())
     })();
     if result.is_err() {
-        eprintln!("warden log:\n{}\nfloor log:\n{}", warden.log_tail(), floor.log_tail());
+        eprintln!(
+            "warden log:\n{}\nfloor log:\n{}",
+            warden.log_tail(),
+            floor.log_tail()
+        );
     }
     warden.stop();
     floor.stop();
@@ -364,7 +436,10 @@ async fn login(addr: std::net::SocketAddr, field: &str) -> Result<Tokens> {
     for user in 1..=READERS {
         let (status, body) = load::once(addr, scenarios::token_request(user)).await?;
         if status != 200 {
-            bail!("login of user {user} at {addr}: {status} {}", String::from_utf8_lossy(&body));
+            bail!(
+                "login of user {user} at {addr}: {status} {}",
+                String::from_utf8_lossy(&body)
+            );
         }
         let json: serde_json::Value = serde_json::from_slice(&body)?;
         let token = json[field].as_str().context("no access_token")?;

@@ -26,7 +26,14 @@ pub struct Record {
 }
 
 impl Record {
-    pub fn new(backend: &str, rows: u64, scenario: Scenario, system: System, outcome: &Outcome, rss: f64) -> Record {
+    pub fn new(
+        backend: &str,
+        rows: u64,
+        scenario: Scenario,
+        system: System,
+        outcome: &Outcome,
+        rss: f64,
+    ) -> Record {
         Record {
             backend: backend.to_owned(),
             rows,
@@ -38,7 +45,11 @@ impl Record {
             p50_ms: outcome.percentile_ms(50.0),
             p99_ms: outcome.percentile_ms(99.0),
             peak_rss_mib: rss,
-            statuses: outcome.statuses.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            statuses: outcome
+                .statuses
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect(),
             unexpected: outcome.unexpected,
             errors: outcome.errors,
             problem: outcome.first_problem.clone(),
@@ -46,7 +57,11 @@ impl Record {
     }
 
     fn statuses_text(&self) -> String {
-        let mut text: Vec<String> = self.statuses.iter().map(|(k, v)| format!("{k}×{v}")).collect();
+        let mut text: Vec<String> = self
+            .statuses
+            .iter()
+            .map(|(k, v)| format!("{k}×{v}"))
+            .collect();
         if self.errors > 0 {
             text.push(format!("errors×{}", self.errors));
         }
@@ -90,13 +105,25 @@ pub fn machine() -> String {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_default();
-    format!("machine: nproc {nproc}, {cpu}; load average {} at start; {date}", load.join(" "))
+    format!(
+        "machine: nproc {nproc}, {cpu}; load average {} at start; {date}",
+        load.join(" ")
+    )
 }
 
-fn find<'a>(records: &'a [Record], backend: &str, rows: u64, scenario: &str, system: System) -> Option<&'a Record> {
-    records
-        .iter()
-        .find(|r| r.backend == backend && r.rows == rows && r.scenario == scenario && r.system_kind == Some(system))
+fn find<'a>(
+    records: &'a [Record],
+    backend: &str,
+    rows: u64,
+    scenario: &str,
+    system: System,
+) -> Option<&'a Record> {
+    records.iter().find(|r| {
+        r.backend == backend
+            && r.rows == rows
+            && r.scenario == scenario
+            && r.system_kind == Some(system)
+    })
 }
 
 fn ratio(a: Option<f64>, b: Option<f64>) -> String {
@@ -106,7 +133,13 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> String {
     }
 }
 
-pub fn render(records: &[Record], generation: &[String], machine: &str, total_seconds: f64, options: &str) -> String {
+pub fn render(
+    records: &[Record],
+    generation: &[String],
+    machine: &str,
+    total_seconds: f64,
+    options: &str,
+) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{machine}");
     let _ = writeln!(out, "{options}");
@@ -118,7 +151,10 @@ pub fn render(records: &[Record], generation: &[String], machine: &str, total_se
         out,
         "whole run: {:.0} s; load average at the end: {}",
         total_seconds,
-        load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     let mut groups: Vec<(String, u64)> = Vec::new();
     for r in records {
@@ -128,9 +164,15 @@ pub fn render(records: &[Record], generation: &[String], machine: &str, total_se
     }
     for (backend, rows) in &groups {
         let _ = writeln!(out, "\n### {backend}, {rows} rows\n");
-        let _ = writeln!(out, "| scenario | system | req/s | p50 ms | p99 ms | peak RSS MiB | answers |");
+        let _ = writeln!(
+            out,
+            "| scenario | system | req/s | p50 ms | p99 ms | peak RSS MiB | answers |"
+        );
         let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---|");
-        for r in records.iter().filter(|r| &r.backend == backend && r.rows == *rows) {
+        for r in records
+            .iter()
+            .filter(|r| &r.backend == backend && r.rows == *rows)
+        {
             let _ = writeln!(
                 out,
                 "| {} | {} | {:.0} | {:.2} | {:.2} | {:.1} | {} |",
@@ -143,10 +185,16 @@ pub fn render(records: &[Record], generation: &[String], machine: &str, total_se
                 r.statuses_text()
             );
         }
-        let _ = writeln!(out, "\n| scenario | warden/floor req/s | warden/FastAPI req/s | warden p99 / floor p99 |");
+        let _ = writeln!(
+            out,
+            "\n| scenario | warden/floor req/s | warden/FastAPI req/s | warden p99 / floor p99 |"
+        );
         let _ = writeln!(out, "|---|---:|---:|---:|");
         let mut seen = Vec::new();
-        for r in records.iter().filter(|r| &r.backend == backend && r.rows == *rows) {
+        for r in records
+            .iter()
+            .filter(|r| &r.backend == backend && r.rows == *rows)
+        {
             if seen.contains(&r.scenario) {
                 continue;
             }
@@ -165,19 +213,42 @@ pub fn render(records: &[Record], generation: &[String], machine: &str, total_se
         }
     }
     // The list from the small to the large data set.
-    let backends: Vec<&String> = groups.iter().map(|(b, _)| b).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+    let backends: Vec<&String> = groups
+        .iter()
+        .map(|(b, _)| b)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
     for backend in backends {
-        let sizes: Vec<u64> = groups.iter().filter(|(b, _)| b == backend).map(|(_, r)| *r).collect();
+        let sizes: Vec<u64> = groups
+            .iter()
+            .filter(|(b, _)| b == backend)
+            .map(|(_, r)| *r)
+            .collect();
         if sizes.len() < 2 {
             continue;
         }
-        let _ = writeln!(out, "\n### {backend}: list_acl from {} to {} rows\n", sizes[sizes.len() - 1], sizes[0]);
+        let _ = writeln!(
+            out,
+            "\n### {backend}: list_acl from {} to {} rows\n",
+            sizes[sizes.len() - 1],
+            sizes[0]
+        );
         let _ = writeln!(out, "| system | rows | req/s | p50 ms | p99 ms |");
         let _ = writeln!(out, "|---|---:|---:|---:|---:|");
-        for system in [System::Warden, System::Floor, System::FloorExists, System::Fastapi] {
+        for system in [
+            System::Warden,
+            System::Floor,
+            System::FloorExists,
+            System::Fastapi,
+        ] {
             for &rows in sizes.iter().rev() {
                 if let Some(r) = find(records, backend, rows, "list_acl", system) {
-                    let _ = writeln!(out, "| {} | {} | {:.0} | {:.2} | {:.2} |", r.system, rows, r.rps, r.p50_ms, r.p99_ms);
+                    let _ = writeln!(
+                        out,
+                        "| {} | {} | {:.0} | {:.2} | {:.2} |",
+                        r.system, rows, r.rps, r.p50_ms, r.p99_ms
+                    );
                 }
             }
         }

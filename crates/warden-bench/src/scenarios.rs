@@ -97,7 +97,12 @@ impl Scenario {
     pub fn systems(self) -> &'static [System] {
         match self {
             Scenario::GetPostAnon => &[System::Warden, System::Floor],
-            Scenario::ListAcl => &[System::Warden, System::Floor, System::FloorExists, System::Fastapi],
+            Scenario::ListAcl => &[
+                System::Warden,
+                System::Floor,
+                System::FloorExists,
+                System::Fastapi,
+            ],
             _ => &[System::Warden, System::Floor, System::Fastapi],
         }
     }
@@ -146,8 +151,15 @@ fn request(system: System, scenario: Scenario, cx: &Context, rng: &mut Rng) -> R
         String::new()
     };
     let query = |extra: &str| -> String {
-        let parts: Vec<&str> = [extra, as_user.as_str()].into_iter().filter(|s| !s.is_empty()).collect();
-        if parts.is_empty() { String::new() } else { format!("?{}", parts.join("&")) }
+        let parts: Vec<&str> = [extra, as_user.as_str()]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect();
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", parts.join("&"))
+        }
     };
     let get = |path: String, token: Option<Arc<str>>, expect: u16| Request {
         method: Method::GET,
@@ -179,7 +191,11 @@ fn request(system: System, scenario: Scenario, cx: &Context, rng: &mut Rng) -> R
             get(format!("{api}/articles/{id}{}", query("")), token, 403)
         }
         Scenario::ListAcl => {
-            let form = if system == System::FloorExists { "limit=20&form=exists" } else { "limit=20" };
+            let form = if system == System::FloorExists {
+                "limit=20&form=exists"
+            } else {
+                "limit=20"
+            };
             get(format!("{api}/articles{}", query(form)), token, 200)
         }
         Scenario::PatchOwn => {

@@ -59,7 +59,14 @@ impl Server {
             .current_dir(app_dir)
             .env("DATABASE_URL", python_url)
             .env("JWT_SECRET", JWT_SECRET)
-            .args(["app:app", "--workers", "2", "--no-access-log", "--log-level", "warning"])
+            .args([
+                "app:app",
+                "--workers",
+                "2",
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ])
             .arg("--host")
             .arg(addr.ip().to_string())
             .arg("--port")
@@ -67,7 +74,12 @@ impl Server {
         Server::start("fastapi", command, addr, logs)
     }
 
-    fn start(name: &'static str, mut command: Command, addr: SocketAddr, logs: &Path) -> Result<Server> {
+    fn start(
+        name: &'static str,
+        mut command: Command,
+        addr: SocketAddr,
+        logs: &Path,
+    ) -> Result<Server> {
         let log = logs.join(format!("{name}-{}.log", addr.port()));
         let file = std::fs::File::create(&log)?;
         command
@@ -76,7 +88,12 @@ impl Server {
             .stdout(file.try_clone()?)
             .stderr(file);
         let child = command.spawn().with_context(|| format!("start {name}"))?;
-        let mut server = Server { name, addr, child, log };
+        let mut server = Server {
+            name,
+            addr,
+            child,
+            log,
+        };
         server.wait_ready(Duration::from_secs(60))?;
         Ok(server)
     }
@@ -85,13 +102,22 @@ impl Server {
         let started = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait()? {
-                bail!("{} exited ({status}) before listening:\n{}", self.name, self.log_tail());
+                bail!(
+                    "{} exited ({status}) before listening:\n{}",
+                    self.name,
+                    self.log_tail()
+                );
             }
-            if std::net::TcpStream::connect_timeout(&self.addr, Duration::from_millis(200)).is_ok() {
+            if std::net::TcpStream::connect_timeout(&self.addr, Duration::from_millis(200)).is_ok()
+            {
                 return Ok(());
             }
             if started.elapsed() > limit {
-                bail!("{} did not listen within {limit:?}:\n{}", self.name, self.log_tail());
+                bail!(
+                    "{} did not listen within {limit:?}:\n{}",
+                    self.name,
+                    self.log_tail()
+                );
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -109,8 +135,13 @@ impl Server {
         let mut i = 0;
         while i < pids.len() {
             let pid = pids[i];
-            let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
-            pids.extend(children.split_whitespace().filter_map(|p| p.parse::<u32>().ok()));
+            let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+                .unwrap_or_default();
+            pids.extend(
+                children
+                    .split_whitespace()
+                    .filter_map(|p| p.parse::<u32>().ok()),
+            );
             i += 1;
         }
         pids
@@ -118,13 +149,20 @@ impl Server {
 
     /// Peak RSS since the last reset, in MiB, summed over the processes.
     pub fn peak_rss_mib(&self) -> f64 {
-        self.pids().iter().map(|pid| status_kib(*pid, "VmHWM:")).sum::<u64>() as f64 / 1024.0
+        self.pids()
+            .iter()
+            .map(|pid| status_kib(*pid, "VmHWM:"))
+            .sum::<u64>() as f64
+            / 1024.0
     }
 
     pub fn stop(mut self) {
         let pids = self.pids();
         for pid in &pids {
-            let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(pid.to_string())
+                .status();
         }
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
@@ -135,7 +173,10 @@ impl Server {
         }
         for pid in pids.iter().skip(1) {
             if Path::new(&format!("/proc/{pid}")).exists() {
-                let _ = Command::new("kill").arg("-KILL").arg(pid.to_string()).status();
+                let _ = Command::new("kill")
+                    .arg("-KILL")
+                    .arg(pid.to_string())
+                    .status();
             }
         }
         let _ = self.child.kill();
@@ -163,8 +204,17 @@ pub fn ensure_venv(venv: &Path, requirements: &Path) -> Result<()> {
     {
         return Ok(());
     }
-    eprintln!("setup: creating the FastAPI virtualenv in {} (python3 -m venv; pip install -r {})", venv.display(), requirements.display());
-    let status = Command::new("python3").arg("-m").arg("venv").arg("--clear").arg(venv).status()?;
+    eprintln!(
+        "setup: creating the FastAPI virtualenv in {} (python3 -m venv; pip install -r {})",
+        venv.display(),
+        requirements.display()
+    );
+    let status = Command::new("python3")
+        .arg("-m")
+        .arg("venv")
+        .arg("--clear")
+        .arg(venv)
+        .status()?;
     if !status.success() {
         bail!("python3 -m venv failed");
     }

@@ -16,7 +16,10 @@ fn smoke_run_answers_every_scenario_correctly() {
         .expect("run warden-bench smoke");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "smoke run failed:\n{stdout}\n{stderr}");
+    assert!(
+        output.status.success(),
+        "smoke run failed:\n{stdout}\n{stderr}"
+    );
     let records: Vec<serde_json::Value> =
         serde_json::from_str(&std::fs::read_to_string(&json).expect("smoke.json")).expect("json");
     let scenarios = [
@@ -34,7 +37,10 @@ fn smoke_run_answers_every_scenario_correctly() {
                 .iter()
                 .find(|r| r["scenario"] == scenario && r["system"] == system)
                 .unwrap_or_else(|| panic!("no {scenario} result for {system}:\n{stdout}"));
-            assert!(record["requests"].as_u64().unwrap_or(0) > 0, "{scenario} {system}: no requests");
+            assert!(
+                record["requests"].as_u64().unwrap_or(0) > 0,
+                "{scenario} {system}: no requests"
+            );
             assert_eq!(record["unexpected"], 0, "{scenario} {system}: {record}");
             assert_eq!(record["errors"], 0, "{scenario} {system}: {record}");
             assert!(
