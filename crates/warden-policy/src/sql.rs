@@ -40,6 +40,12 @@ pub struct SqlTarget {
     pub new: Option<String>,
     /// Where `user` comes from when it was not specialised away.
     pub principal: PrincipalSql,
+    /// Whether `exists(t where it.f == row.col && ...)` may become
+    /// `row.col IN (SELECT f FROM t ...)`: right for filtering many rows
+    /// (the planner starts from the index on `t`), wrong for one row
+    /// looked up by key (SQLite then materialises the whole subquery
+    /// instead of one index probe). On by default.
+    pub semi_join: bool,
 }
 
 /// How an unspecialised `user` reaches SQL.
@@ -65,6 +71,15 @@ impl SqlTarget {
             row: row.into(),
             new: None,
             principal: PrincipalSql::Specialised,
+            semi_join: true,
+        }
+    }
+
+    /// The same target, compiling `exists` as a correlated probe.
+    pub fn correlated(&self) -> Self {
+        Self {
+            semi_join: false,
+            ..self.clone()
         }
     }
 }
@@ -189,7 +204,9 @@ impl<'t> Compiler<'t> {
                 // becomes `row.id IN (SELECT article_id FROM acl WHERE …)`:
                 // the same rows, but the planner can start from the index
                 // on acl instead of probing it once per outer row.
-                if let Some((inner, outer, rest)) = semi_join(condition, *depth) {
+                if let Some((inner, outer, rest)) =
+                    semi_join(condition, *depth).filter(|_| self.target.semi_join)
+                {
                     let mut select = Query::select();
                     select
                         .column((alias.clone(), inner.to_owned()))

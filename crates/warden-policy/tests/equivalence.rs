@@ -632,6 +632,29 @@ async fn check_case(db: &mut Db, case: &Case) -> Result<(), TestCaseError> {
                 db.dialect()
             )));
         }
+        // 1b. The same list with `exists` as a correlated probe (how
+        // per-row flags compile) instead of a semi-join.
+        if let Residual::Predicate(_) = &residual {
+            let correlated = target.correlated();
+            let predicate = residual
+                .to_sql(&correlated)
+                .map_err(|e| fail(format!("compile: {e}")))?;
+            let select = Query::select()
+                .column(("items".to_owned(), "id".to_owned()))
+                .from("items".to_owned())
+                .and_where(predicate)
+                .to_owned();
+            let probed = db
+                .ids(&select)
+                .await
+                .map_err(|e| fail(format!("correlated query failed for `{text}`: {e}")))?;
+            if probed != expected {
+                return Err(fail(format!(
+                    "{:?}: rule `{text}` for {caller:?} (correlated exists)\nevaluator allows {expected:?}\nSQL selects    {probed:?}",
+                    db.dialect()
+                )));
+            }
+        }
         // 2. The create/update path: the row itself known, the rest in SQL.
         for r in &rows {
             let wanted = rule.evaluate(&Env::new(user.as_ref(), Some(r)).with_data(&data));

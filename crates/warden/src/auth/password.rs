@@ -14,8 +14,23 @@ pub enum PasswordError {
     Task(#[from] tokio::task::JoinError),
 }
 
+/// At most one argon2 computation per core at a time: each one takes
+/// 19 MiB, and unbounded `spawn_blocking` under a login burst ran dozens at
+/// once (gigabytes of peak RSS) without finishing any sooner.
+static HASHING: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+});
+
+async fn permit() -> Result<tokio::sync::SemaphorePermit<'static>, PasswordError> {
+    HASHING
+        .acquire()
+        .await
+        .map_err(|e| PasswordError::Hash(e.to_string()))
+}
+
 /// Hashes a password into an argon2id PHC string with a random salt.
 pub async fn hash(clear: String) -> Result<String, PasswordError> {
+    let _permit = permit().await?;
     tokio::task::spawn_blocking(move || {
         Argon2::default()
             .hash_password(clear.as_bytes())
@@ -27,6 +42,7 @@ pub async fn hash(clear: String) -> Result<String, PasswordError> {
 
 /// Whether `clear` matches the PHC string `hash` (false for a malformed one).
 pub async fn verify(clear: String, hash: String) -> Result<bool, PasswordError> {
+    let _permit = permit().await?;
     Ok(tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash).is_ok_and(|parsed| {
             Argon2::default()

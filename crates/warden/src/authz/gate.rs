@@ -40,9 +40,11 @@ impl<'r> Gate<'r> {
         name: &str,
     ) -> Result<(), AuthzError> {
         if let Residual::Predicate(_) = self.residual {
+            // A flag is computed per fetched row (usually one, by key):
+            // a correlated probe, not a semi-join over the whole ACL.
             let predicate = self
                 .residual
-                .to_sql(target)
+                .to_sql(&target.correlated())
                 .map_err(|e| AuthzError::Internal(e.to_string()))?;
             select.expr_as(
                 Expr::case(predicate, Expr::cust("TRUE")).finally(Expr::cust("FALSE")),

@@ -94,8 +94,12 @@ impl Store {
                 .synchronous(SqliteSynchronous::Normal)
         };
         let pool = match target {
+            // A local file needs no liveness ping before each use: it
+            // would cost a round trip to the connection's worker thread
+            // on every query.
             DatabaseTarget::SqliteFile(path) => Pool::Sqlite(
                 SqlitePoolOptions::new()
+                    .test_before_acquire(false)
                     .connect_with(
                         sqlite(SqliteConnectOptions::new().filename(path))
                             .journal_mode(SqliteJournalMode::Wal),
