@@ -154,6 +154,40 @@ impl<'a> Authz<'a> {
     }
 }
 
+impl Authz<'_> {
+    /// `SELECT` of one row by key, with its read-rule flag beside it: the
+    /// start of every single-row read and write.
+    fn select_by_key(
+        &self,
+        resource: &ResourceDef,
+        key: &Value,
+        read: &gate::Gate<'_>,
+    ) -> Result<sea_query::SelectStatement, AuthzError> {
+        let target = self.target(resource);
+        let mut select = crate::store::select_all(resource);
+        read.select_flag(&mut select, &target, "read")?;
+        select.and_where(key_equals(resource, key, target.dialect)?);
+        Ok(select)
+    }
+
+    /// The fetched row if the caller may see it: 404 when missing, the
+    /// deny status (or 401) when its read rule hides it.
+    fn seen(
+        &self,
+        resource: &ResourceDef,
+        id: &str,
+        read: &gate::Gate<'_>,
+        row: Option<crate::store::Row>,
+    ) -> Result<crate::store::Row, AuthzError> {
+        let row = row.ok_or_else(|| AuthzError::NotFound(singular(resource)))?;
+        if !read.holds_for(&row, "read") {
+            self.log_denial(Action::Read, resource, id, read.rule, Some(&row));
+            return Err(self.unseen(read.rule, resource));
+        }
+        Ok(row)
+    }
+}
+
 /// The key value in a URL path, typed for the resource's primary key.
 fn parse_id(resource: &ResourceDef, id: &str) -> Option<Value> {
     if id.contains('\0') {

@@ -71,24 +71,17 @@ impl<'a> Authz<'a> {
             self.log_denial(Action::Read, resource, id, read.rule, None);
             return Err(self.unseen(read.rule, resource));
         }
-        let target = self.target(resource);
         let fields = self.field_gates(resource);
-        let mut select = select_all(resource);
-        read.select_flag(&mut select, &target, "read")?;
-        fields.select_flags(&mut select, &target)?;
-        select.and_where(key_equals(resource, &key, target.dialect)?);
+        let mut select = self.select_by_key(resource, &key, &read)?;
+        fields.select_flags(&mut select, &self.target(resource))?;
         let row = self
             .app
             .store()
             .fetch_rows(resource, &select)
             .await?
             .into_iter()
-            .next()
-            .ok_or_else(not_found)?;
-        if !read.holds_for(&row, "read") {
-            self.log_denial(Action::Read, resource, id, read.rule, Some(&row));
-            return Err(self.unseen(read.rule, resource));
-        }
+            .next();
+        let row = self.seen(resource, id, &read, row)?;
         let withheld = fields.withheld(&row);
         let json = render(resource, &row, |f| withheld.contains(f));
         Ok(Visible { row, json })

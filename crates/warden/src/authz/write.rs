@@ -12,7 +12,7 @@ use crate::auth::password;
 use crate::config::{FieldKind, ResourceDef, VERSION_COLUMN};
 use crate::rows::input::{WriteMode, apply_defaults, parse_body};
 use crate::rows::output::version;
-use crate::store::{Row, Tx, select_all, to_sql_value};
+use crate::store::{Row, Tx, to_sql_value};
 use sea_query::{Alias, Expr, ExprTrait, LockType, Query};
 use serde_json::Value as Json;
 use warden_policy::{Action, Known, Residual, Value};
@@ -221,26 +221,15 @@ impl<'a> Authz<'a> {
         resource: &ResourceDef,
         id: &str,
     ) -> Result<(Value, Row), AuthzError> {
-        let not_found = || AuthzError::NotFound(super::singular(resource));
-        let key = parse_id(resource, id).ok_or_else(not_found)?;
+        let key = parse_id(resource, id)
+            .ok_or_else(|| AuthzError::NotFound(super::singular(resource)))?;
         let read = self.gate(resource, Action::Read);
-        let target = self.target(resource);
-        let mut select = select_all(resource);
-        read.select_flag(&mut select, &target, "read")?;
-        select.and_where(key_equals(resource, &key, target.dialect)?);
-        if target.dialect == warden_policy::Dialect::Postgres {
+        let mut select = self.select_by_key(resource, &key, &read)?;
+        if self.target(resource).dialect == warden_policy::Dialect::Postgres {
             select.lock(LockType::Update);
         }
-        let row = tx
-            .fetch_rows(resource, &select)
-            .await?
-            .into_iter()
-            .next()
-            .ok_or_else(not_found)?;
-        if !read.holds_for(&row, "read") {
-            self.log_denial(Action::Read, resource, id, read.rule, Some(&row));
-            return Err(self.unseen(read.rule, resource));
-        }
+        let row = tx.fetch_rows(resource, &select).await?.into_iter().next();
+        let row = self.seen(resource, id, &read, row)?;
         Ok((key, row))
     }
 
