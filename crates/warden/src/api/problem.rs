@@ -205,30 +205,66 @@ pub fn field_error(field: &str, message: impl Into<String>) -> Json {
     json!({ "field": field, "message": message.into() })
 }
 
+impl crate::authz::AuthzError {
+    /// The kind of problem this error is answered as.
+    fn kind(&self) -> Kind {
+        use crate::authz::AuthzError as E;
+        use crate::rows::input::InputError as I;
+        match self {
+            E::Unauthenticated => Kind::Unauthenticated,
+            E::Forbidden(_) => Kind::Forbidden,
+            E::NotFound(_) => Kind::NotFound,
+            E::InsufficientScope(_) => Kind::InsufficientScope,
+            E::Stale { .. } => Kind::PreconditionFailed,
+            E::Input(I::NotAnObject) => Kind::MalformedBody,
+            E::Input(I::UnknownFields(_)) => Kind::UnknownFields,
+            E::Input(I::Readonly(_)) => Kind::ReadonlyFields,
+            E::Input(I::Invalid(_)) => Kind::Validation,
+            E::InvalidQuery(_) => Kind::InvalidQuery,
+            E::Conflict(_) => Kind::Conflict,
+            E::InvalidReference => Kind::InvalidReference,
+            E::Store(_) | E::Internal(_) => Kind::Internal,
+        }
+    }
+
+    /// The HTTP status the built-in API answers this error with.
+    ///
+    /// ```
+    /// assert_eq!(warden::Error::Unauthenticated.status(), 401);
+    /// ```
+    pub fn status(&self) -> StatusCode {
+        self.kind().status()
+    }
+}
+
+impl IntoResponse for crate::authz::AuthzError {
+    fn into_response(self) -> Response {
+        Problem::from(self).into_response()
+    }
+}
+
 impl From<crate::authz::AuthzError> for Problem {
     fn from(error: crate::authz::AuthzError) -> Self {
         use crate::authz::AuthzError as E;
         use crate::rows::input::InputError as I;
+        let kind = error.kind();
         match error {
             E::Unauthenticated => Problem::unauthenticated("log in to do this"),
-            E::Forbidden(detail) => Problem::new(Kind::Forbidden, detail),
+            E::Forbidden(detail) => Problem::new(kind, detail),
             E::NotFound(what) => Problem::not_found(&what),
             E::InsufficientScope(scopes) => Problem::insufficient_scope(&scopes),
             E::Stale { current } => Problem::new(
-                Kind::PreconditionFailed,
+                kind,
                 format!("the row is at version {current}; read it again and retry"),
             )
             .with("current_version", json!(current)),
-            E::Input(I::NotAnObject) => {
-                Problem::new(Kind::MalformedBody, "the body must be a JSON object")
+            E::Input(I::NotAnObject) => Problem::new(kind, "the body must be a JSON object"),
+            E::Input(I::UnknownFields(fields)) => {
+                Problem::new(kind, format!("unknown fields: {}", fields.join(", ")))
+                    .with("fields", json!(fields))
             }
-            E::Input(I::UnknownFields(fields)) => Problem::new(
-                Kind::UnknownFields,
-                format!("unknown fields: {}", fields.join(", ")),
-            )
-            .with("fields", json!(fields)),
             E::Input(I::Readonly(fields)) => Problem::new(
-                Kind::ReadonlyFields,
+                kind,
                 format!(
                     "these fields are set by the server or cannot change: {}",
                     fields.join(", ")
@@ -245,11 +281,11 @@ impl From<crate::authz::AuthzError> for Problem {
                     .iter()
                     .map(|(f, m)| field_error(f, m.clone()))
                     .collect();
-                Problem::new(Kind::Validation, detail).with("errors", Json::Array(list))
+                Problem::new(kind, detail).with("errors", Json::Array(list))
             }
-            E::InvalidQuery(detail) => Problem::new(Kind::InvalidQuery, detail),
+            E::InvalidQuery(detail) => Problem::new(kind, detail),
             E::Conflict(fields) => Problem::new(
-                Kind::Conflict,
+                kind,
                 if fields.is_empty() {
                     "a row with these values already exists".to_owned()
                 } else {
@@ -258,7 +294,7 @@ impl From<crate::authz::AuthzError> for Problem {
             )
             .with("fields", json!(fields)),
             E::InvalidReference => Problem::new(
-                Kind::InvalidReference,
+                kind,
                 "a referenced row does not exist (or this row is still referenced by others)",
             ),
             E::Store(error) => Problem::internal(&error),

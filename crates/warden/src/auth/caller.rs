@@ -73,11 +73,19 @@ impl FromRequestParts<App> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
         if let Some(header) = parts.headers.get(AUTHORIZATION) {
+            let extra = app
+                .config()
+                .auth
+                .as_ref()
+                .and_then(|a| a.token_scheme.as_deref());
             let token = header
                 .to_str()
                 .ok()
                 .and_then(|h| h.split_once(' '))
-                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                .filter(|(scheme, _)| {
+                    scheme.eq_ignore_ascii_case("bearer")
+                        || extra.is_some_and(|extra| scheme.eq_ignore_ascii_case(extra))
+                })
                 .map(|(_, token)| token.trim())
                 .ok_or_else(|| {
                     Problem::new(

@@ -5,6 +5,7 @@
 //! row may not even be seen, 403 when it may be seen but not acted on, 404
 //! when it does not exist). Lists are filtered in SQL, never in Rust.
 
+mod authorize;
 mod gate;
 mod list;
 mod may;

@@ -184,7 +184,7 @@ impl<'a> Authz<'a> {
     /// An anonymous caller who may not see any row of the resource gets
     /// 401 before anything is read, so the answer says nothing about which
     /// rows exist.
-    fn refuse_anonymous_early(&self, resource: &ResourceDef) -> Result<(), AuthzError> {
+    pub(super) fn refuse_anonymous_early(&self, resource: &ResourceDef) -> Result<(), AuthzError> {
         if !self.caller.is_anonymous() {
             return Ok(());
         }

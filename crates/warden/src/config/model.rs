@@ -78,6 +78,9 @@ pub struct AuthConfig {
     /// `Secure` on the session cookie: forced on or off, or (None) only
     /// when the request came over HTTPS as a trusted proxy reports it.
     pub cookie_secure: Option<bool>,
+    /// An `Authorization` scheme accepted beside `Bearer` for access
+    /// tokens (e.g. `Token`, as RealWorld clients send).
+    pub token_scheme: Option<String>,
 }
 
 /// How many failed logins are tolerated per window before 429.

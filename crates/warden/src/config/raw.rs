@@ -50,6 +50,7 @@ pub struct RawAuth {
     #[serde(default)]
     pub trust_proxy_headers: bool,
     pub cookie_secure: Option<bool>,
+    pub token_scheme: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

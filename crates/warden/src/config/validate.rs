@@ -382,6 +382,16 @@ impl Validator<'_> {
             let granted = granted.into_inner().into_iter().map(Spanned::into_inner);
             roles.insert(role.into_inner(), granted.collect());
         }
+        let token_scheme = raw.token_scheme.map(|scheme| {
+            let name = scheme.get_ref();
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+                self.error(
+                    scheme.span(),
+                    format!("[auth] token_scheme `{name}` must be one word of letters, digits or `-`, e.g. \"Token\""),
+                );
+            }
+            scheme.into_inner()
+        });
         AuthConfig {
             users: raw.users.into_inner(),
             login: raw.login.into_inner(),
@@ -398,6 +408,7 @@ impl Validator<'_> {
             session_idle,
             session_ttl,
             login_limit,
+            token_scheme,
             trust_proxy_headers: raw.trust_proxy_headers,
             cookie_secure: raw.cookie_secure,
         }
