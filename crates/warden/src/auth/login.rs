@@ -16,6 +16,11 @@ use std::net::IpAddr;
 use warden_policy::Value;
 
 /// Why a login did not succeed.
+///
+/// ```
+/// let error = warden::LoginError::InvalidCredentials;
+/// assert_eq!(error.to_string(), "the login or password is wrong");
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
     #[error("too many failed logins; retry in {0} s")]

@@ -16,6 +16,11 @@ use serde_json::Map;
 use std::collections::BTreeSet;
 
 /// Why no tokens were issued.
+///
+/// ```
+/// let error = warden::SessionError::InvalidScope;
+/// assert!(!error.to_string().is_empty());
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
     /// RFC 6749 §5.2 `invalid_grant`, with the reason for the log.

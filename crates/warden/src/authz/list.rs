@@ -18,7 +18,14 @@ use warden_policy::ir::TextOp;
 use warden_policy::sql::text_test;
 use warden_policy::{Action, Residual, Value};
 
-/// The query string of a list request, as sent.
+/// The query string of a list request, as sent (`limit`, `cursor`,
+/// `sort`, `filter` in the rule language, `search`, `expand`).
+///
+/// ```
+/// let params: warden::ListParams =
+///     serde_urlencoded::from_str("limit=5&sort=-created_at&filter=row.published").unwrap();
+/// assert_eq!(params.limit.as_deref(), Some("5"));
+/// ```
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
@@ -30,7 +37,16 @@ pub struct ListParams {
     pub expand: Option<String>,
 }
 
-/// One page of a list.
+/// One page of a list: the items as the caller may see them, and the
+/// cursor of the next page.
+///
+/// ```no_run
+/// # async fn f(warden: warden::Warden) -> Result<(), warden::Error> {
+/// let page = warden.guard(None).list("posts", &Default::default()).await?;
+/// for item in &page.items { println!("{}", item["title"]); }
+/// if let Some(cursor) = page.next { println!("more after {cursor}"); }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Page {
     pub items: Vec<Map<String, Json>>,

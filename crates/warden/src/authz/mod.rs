@@ -24,7 +24,15 @@ use crate::store::{StoreError, Violation};
 use sea_query::{Alias, Expr, ExprTrait};
 use warden_policy::{Action, Rule, Value};
 
-/// Why an action was not carried out.
+/// Why an action was not carried out; as a response it is the built-in
+/// API's problem+json answer (`IntoResponse`), and [`AuthzError::status`]
+/// gives its status for answers of your own.
+///
+/// ```
+/// use axum::response::IntoResponse;
+/// let response = warden::Error::NotFound("vote".into()).into_response();
+/// assert_eq!(response.status(), 404);
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum AuthzError {
     #[error("log in to do this")]

@@ -12,7 +12,15 @@ use serde_json::{Map, Value as Json};
 use std::collections::HashMap;
 use warden_policy::{Action, Value};
 
-/// One row as the caller may see it.
+/// One row as the caller may see it (hidden and withheld fields left
+/// out), and its version for `If-Match`.
+///
+/// ```no_run
+/// # async fn f(warden: warden::Warden) -> Result<(), warden::Error> {
+/// let post = warden.guard(None).read("posts", "4").await?;
+/// println!("{} (version {:?})", post.json["title"], post.version);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Item {
     pub json: Map<String, Json>,

@@ -45,6 +45,13 @@ pub struct Warden {
 }
 
 /// Why a [`Warden`] could not be built.
+///
+/// ```
+/// # tokio_test::block_on(async {
+/// let missing = warden::Warden::from_file("no/such/warden.toml").build().await;
+/// assert!(matches!(missing, Err(warden::BuildError::Config(_))));
+/// # });
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     /// The config (file or code) is invalid; the message names each problem.
@@ -73,6 +80,13 @@ enum Source {
 
 /// Builds a [`Warden`]: [`Warden::from_file`] or [`Warden::builder`],
 /// then optional settings, then [`Builder::build`].
+///
+/// ```
+/// let builder: warden::Builder = warden::Warden::from_file("warden.toml")
+///     .database("postgres://postgres@127.0.0.1/app")
+///     .seed("seed.toml");
+/// # drop(builder);
+/// ```
 #[derive(Debug)]
 #[must_use]
 pub struct Builder {

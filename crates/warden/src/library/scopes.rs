@@ -35,7 +35,23 @@ pub struct RequireScopesLayer {
     scopes: Arc<[String]>,
 }
 
-/// The service [`RequireScopesLayer`] wraps around a route.
+/// The service [`RequireScopesLayer`] wraps around a route; you do not
+/// name it, `route_layer` does.
+///
+/// ```
+/// # tokio_test::block_on(async {
+/// # let warden = warden::Warden::from_file("../../examples/posts/warden.toml")
+/// #     .database("sqlite::memory:").jwt_secret("a-secret-of-at-least-32-bytes-long!!")
+/// #     .build().await.unwrap();
+/// use tower::Layer;
+/// let service: warden::RequireScopes<_> = warden
+///     .require_scopes(["admin:read"])
+///     .layer(tower::service_fn(|_: axum::extract::Request| async {
+///         Ok::<_, std::convert::Infallible>(axum::response::Response::new(axum::body::Body::empty()))
+///     }));
+/// # drop(service);
+/// # });
+/// ```
 #[derive(Debug, Clone)]
 pub struct RequireScopes<S> {
     inner: S,

@@ -22,7 +22,14 @@ pub enum WriteMode {
     Put,
 }
 
-/// Why a body was refused.
+/// Why a body was refused: the fields in question and what is wrong.
+///
+/// ```
+/// let refused = warden::Error::Input(warden::InputError::Invalid(vec![
+///     ("dir".into(), "must be 0 or 1".into()),
+/// ]));
+/// assert_eq!(refused.status(), 400);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InputError {
     #[error("the body must be a JSON object")]
