@@ -27,6 +27,8 @@ pub enum Kind {
     UnsupportedMediaType,
     MethodNotAllowed,
     TooManyRequests,
+    Overloaded,
+    Timeout,
     Internal,
 }
 
@@ -50,6 +52,8 @@ impl Kind {
             Kind::UnsupportedMediaType => "unsupported-media-type",
             Kind::MethodNotAllowed => "method-not-allowed",
             Kind::TooManyRequests => "too-many-requests",
+            Kind::Overloaded => "overloaded",
+            Kind::Timeout => "timeout",
             Kind::Internal => "internal",
         }
     }
@@ -71,6 +75,7 @@ impl Kind {
             Kind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Kind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Kind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            Kind::Overloaded | Kind::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -94,6 +99,8 @@ impl Kind {
             Kind::UnsupportedMediaType => "Unsupported media type",
             Kind::MethodNotAllowed => "Method not allowed",
             Kind::TooManyRequests => "Too many requests",
+            Kind::Overloaded => "Server busy",
+            Kind::Timeout => "Request took too long",
             Kind::Internal => "Internal error",
         }
     }
