@@ -58,7 +58,8 @@ impl App {
                 max_body,
                 crate::auth::csrf::form_token,
             ))
-            .layer(DefaultBodyLimit::max(max_body));
+            .layer(DefaultBodyLimit::max(max_body))
+            .layer(axum::middleware::map_response(problem::plain_errors));
         limits::apply(routes, &limits)
             .layer(TraceLayer::new_for_http())
             .layer(SetSensitiveHeadersLayer::new([
