@@ -804,3 +804,138 @@ async fn stale_password_hashes_are_upgraded_on_login() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn not_yet_valid_wrong_issuer_audience_algorithm_and_missing_claims_are_401() {
+    on_each_backend_config(&fixture_config("auth"), |app| async move {
+        let hs256 = json!({"alg": "HS256", "typ": "JWT"});
+        let now = claims(0)["exp"].as_i64().expect("now");
+        let good = sign(&hs256, &claims(600), SECRET);
+        let (status, body) = app.call(Method::GET, "/auth/me", Some(&good), None).await;
+        assert_eq!(status, 200, "the hand-made token is valid: {body}");
+
+        let with = |key: &str, value: Json| {
+            let mut c = claims(600);
+            c[key] = value;
+            sign(&hs256, &c, SECRET)
+        };
+        let without = |key: &str| {
+            let mut c = claims(600);
+            c.as_object_mut().expect("claims").remove(key);
+            sign(&hs256, &c, SECRET)
+        };
+        let mut cases = vec![
+            ("not yet valid (nbf in an hour)", with("nbf", json!(now + 3600))),
+            ("issued in the future and not yet valid", {
+                let mut c = claims(600);
+                c["iat"] = json!(now + 3600);
+                c["nbf"] = json!(now + 3600);
+                sign(&hs256, &c, SECRET)
+            }),
+            ("wrong issuer", with("iss", json!("someone-else"))),
+            ("wrong audience", with("aud", json!("another-api"))),
+            ("audience list without ours", with("aud", json!(["a", "b"]))),
+            ("subject of nobody", with("sub", json!("999999"))),
+            ("subject not a key", with("sub", json!("1 OR 1=1"))),
+            ("expired beyond the leeway", with("exp", json!(now - 120))),
+        ];
+        for claim in ["exp", "nbf", "iss", "aud", "sub"] {
+            cases.push((claim, without(claim)));
+        }
+        let parts: Vec<&str> = good.split('.').collect();
+        for (alg, name) in [
+            ("none", "alg none with a signature kept"),
+            ("None", "alg None"),
+            ("NONE", "alg NONE"),
+            ("HS512", "HS512 (not the configured algorithm)"),
+            ("HS384", "HS384"),
+            ("RS256", "RS256 with an HMAC signature (key confusion)"),
+            ("ES256", "ES256"),
+            ("EdDSA", "EdDSA"),
+        ] {
+            let header = URL_SAFE_NO_PAD.encode(json!({"alg": alg, "typ": "JWT"}).to_string());
+            cases.push((name, format!("{header}.{}.{}", parts[1], parts[2])));
+        }
+        // A token signed with our secret but under another HMAC algorithm.
+        {
+            use hmac::Hmac;
+            use sha2::Sha512;
+            let head = URL_SAFE_NO_PAD.encode(json!({"alg": "HS512", "typ": "JWT"}).to_string());
+            let body = URL_SAFE_NO_PAD.encode(claims(600).to_string());
+            let mut mac = Hmac::<Sha512>::new_from_slice(SECRET).expect("key");
+            mac.update(format!("{head}.{body}").as_bytes());
+            let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+            cases.push(("HS512 signed with our secret", format!("{head}.{body}.{signature}")));
+        }
+        // Headers that name a key of the attacker's: ignored, so the
+        // attacker's signature does not verify.
+        for header in [
+            json!({"alg": "HS256", "typ": "JWT", "jwk": {"kty": "oct", "k": URL_SAFE_NO_PAD.encode(b"attacker-key-attacker-key-attack")}}),
+            json!({"alg": "HS256", "typ": "JWT", "jku": "http://127.0.0.1:1/keys", "kid": "../../dev/null"}),
+        ] {
+            cases.push((
+                "header naming the attacker's key",
+                sign(&header, &claims(600), b"attacker-key-attacker-key-attack"),
+            ));
+        }
+        cases.push(("signature stripped", format!("{}.{}.", parts[0], parts[1])));
+        cases.push(("two dots only", "..".to_owned()));
+        cases.push(("payload not JSON", format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode("{nope"), parts[2])));
+        for (name, token) in cases {
+            let reply = app.raw(Method::GET, "/auth/me", Some(&token), &[], None).await;
+            assert_invalid_token(&reply, name);
+            // The same token on a resource route: refused as well, never a 500.
+            let reply = app.raw(Method::GET, "/api/notes", Some(&token), &[], None).await;
+            assert_invalid_token(&reply, name);
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_planted_session_cookie_is_never_promoted_by_a_login() {
+    on_each_backend_config(&fixture_config("auth"), |app| async move {
+        // Session fixation: the attacker's own (valid) session cookie, and
+        // a made-up one, are planted in the victim's browser; the victim
+        // logs in. The login must start a new session, and the planted
+        // cookies must not become the victim's.
+        let (planted, _) = cookie_login(&app, CAROL).await;
+        let invented = "warden_session=attacker-chosen-session-id-0123456789";
+        for cookie in [planted.as_str(), invented] {
+            let reply = app
+                .json_with(
+                    Method::POST,
+                    "/auth/login",
+                    None,
+                    &[("cookie", cookie)],
+                    Some(json!({"email": ALICE, "password": PASSWORD})),
+                )
+                .await;
+            assert_eq!(reply.status, 200, "{}", reply.text);
+            let issued = reply.header("set-cookie").expect("set-cookie");
+            let pair = issued.split(';').next().expect("pair");
+            assert_ne!(pair, cookie, "the login kept the planted session id");
+            assert!(
+                issued.contains("HttpOnly") && issued.contains("SameSite"),
+                "{issued}"
+            );
+            let me = app
+                .raw(Method::GET, "/auth/me", None, &[("cookie", cookie)], None)
+                .await;
+            assert_ne!(
+                me.json["user"]["email"], ALICE,
+                "the planted cookie became the victim's session: {}",
+                me.text
+            );
+            let mine = app
+                .raw(Method::GET, "/auth/me", None, &[("cookie", pair)], None)
+                .await;
+            assert_eq!(mine.json["user"]["email"], ALICE, "{}", mine.text);
+        }
+        let me = app
+            .raw(Method::GET, "/auth/me", None, &[("cookie", invented)], None)
+            .await;
+        assert_eq!(me.status, 401, "an invented session id is nobody: {}", me.text);
+    })
+    .await;
+}

@@ -2,6 +2,7 @@
 //! assembled into one router that any axum app can mount.
 
 pub mod auth;
+pub mod limits;
 pub mod openapi;
 pub mod problem;
 pub mod resources;
@@ -15,14 +16,13 @@ use problem::{Kind, Problem};
 use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
 use tower_http::trace::TraceLayer;
 
-/// Largest accepted request body.
-pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
-
 impl App {
     /// The whole API as a router: `/api/*`, `/auth/*`, `/healthz`, and the
     /// HTML pages (`/`, `/ui/*`).
     pub fn router(&self) -> Router {
-        Router::new()
+        let limits = self.config().limits;
+        let max_body = limits.max_body_bytes as usize;
+        let routes = Router::new()
             .route(
                 "/api/{resource}",
                 get(resources::list).post(resources::create),
@@ -54,8 +54,13 @@ impl App {
                     "this endpoint does not take that method",
                 )
             })
-            .layer(axum::middleware::from_fn(crate::auth::csrf::form_token))
-            .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+            .layer(axum::middleware::from_fn_with_state(
+                max_body,
+                crate::auth::csrf::form_token,
+            ))
+            .layer(DefaultBodyLimit::max(max_body))
+            .layer(axum::middleware::map_response(problem::plain_errors));
+        limits::apply(routes, &limits)
             .layer(TraceLayer::new_for_http())
             .layer(SetSensitiveHeadersLayer::new([
                 AUTHORIZATION,

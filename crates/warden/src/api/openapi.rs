@@ -184,8 +184,14 @@ fn json_content(
     Content::new(Some(schema))
 }
 
+/// Answers any operation may give under `[limits]`, besides its own.
+const LIMIT_ANSWERS: [(&str, &str); 2] = [
+    ("429", "this client is over its rate limit (when [limits] rate_limit is set)"),
+    ("503", "too many requests in flight, or past the request deadline"),
+];
+
 fn problems(responses: ResponsesBuilder, codes: &[(&str, &str)]) -> ResponsesBuilder {
-    codes.iter().fold(responses, |r, (code, description)| {
+    codes.iter().chain(&LIMIT_ANSWERS).fold(responses, |r, (code, description)| {
         r.response(
             *code,
             ResponseBuilder::new().description(*description).content(
@@ -282,6 +288,7 @@ fn collection_path(resource: &ResourceDef, read: &str, write: &str) -> PathItem 
                 ("403", "may not create"),
                 ("409", "a unique value is taken"),
                 ("413", "body too large"),
+                ("415", "the body is not application/json"),
                 ("422", "a reference points at no row"),
             ],
         ));
@@ -321,7 +328,12 @@ fn item_path(resource: &ResourceDef, read: &str, write: &str) -> PathItem {
         )))
         .responses(problems(
             ResponsesBuilder::new().response("200", row()),
-            &common,
+            &[
+                common[0],
+                common[1],
+                common[2],
+                ("400", "invalid query (expand)"),
+            ],
         ));
     let write_op = |method: &str, schema: String| {
         OperationBuilder::new()
@@ -350,9 +362,11 @@ fn item_path(resource: &ResourceDef, read: &str, write: &str) -> PathItem {
                     common[0],
                     common[1],
                     common[2],
-                    ("400", "invalid body"),
+                    ("400", "invalid body or If-Match"),
                     ("409", "a unique value is taken"),
                     ("412", "stale If-Match"),
+                    ("413", "body too large"),
+                    ("415", "the body is not application/json"),
                     ("422", "a reference points at no row"),
                 ],
             ))
@@ -363,7 +377,14 @@ fn item_path(resource: &ResourceDef, read: &str, write: &str) -> PathItem {
         .parameter(id())
         .responses(problems(
             ResponsesBuilder::new().response("204", ResponseBuilder::new().description("deleted")),
-            &common,
+            &[
+                common[0],
+                common[1],
+                common[2],
+                ("400", "invalid If-Match"),
+                ("412", "stale If-Match"),
+                ("422", "the row is still referenced"),
+            ],
         ));
     let mut item = PathItem::new(HttpMethod::Get, get);
     item.merge_operations(PathItem::new(

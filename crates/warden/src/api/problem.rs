@@ -27,6 +27,9 @@ pub enum Kind {
     UnsupportedMediaType,
     MethodNotAllowed,
     TooManyRequests,
+    BadRequest,
+    Overloaded,
+    Timeout,
     Internal,
 }
 
@@ -50,6 +53,9 @@ impl Kind {
             Kind::UnsupportedMediaType => "unsupported-media-type",
             Kind::MethodNotAllowed => "method-not-allowed",
             Kind::TooManyRequests => "too-many-requests",
+            Kind::BadRequest => "bad-request",
+            Kind::Overloaded => "overloaded",
+            Kind::Timeout => "timeout",
             Kind::Internal => "internal",
         }
     }
@@ -63,7 +69,8 @@ impl Kind {
             | Kind::MalformedBody
             | Kind::UnknownFields
             | Kind::ReadonlyFields
-            | Kind::InvalidQuery => StatusCode::BAD_REQUEST,
+            | Kind::InvalidQuery
+            | Kind::BadRequest => StatusCode::BAD_REQUEST,
             Kind::Conflict => StatusCode::CONFLICT,
             Kind::InvalidReference => StatusCode::UNPROCESSABLE_ENTITY,
             Kind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -71,6 +78,7 @@ impl Kind {
             Kind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Kind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Kind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            Kind::Overloaded | Kind::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -94,6 +102,9 @@ impl Kind {
             Kind::UnsupportedMediaType => "Unsupported media type",
             Kind::MethodNotAllowed => "Method not allowed",
             Kind::TooManyRequests => "Too many requests",
+            Kind::BadRequest => "Bad request",
+            Kind::Overloaded => "Server busy",
+            Kind::Timeout => "Request took too long",
             Kind::Internal => "Internal error",
         }
     }
@@ -171,6 +182,33 @@ impl Problem {
             _ => None,
         }
     }
+}
+
+/// Errors answered by axum's own extractors (a path segment that is not
+/// UTF-8, a body that cannot be read) come as `text/plain`; this turns
+/// them into problems, so every error a client sees has one shape.
+pub async fn plain_errors(response: Response) -> Response {
+    let plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    let kind = match response.status() {
+        StatusCode::BAD_REQUEST => Kind::BadRequest,
+        StatusCode::NOT_FOUND => Kind::NotFound,
+        StatusCode::METHOD_NOT_ALLOWED => Kind::MethodNotAllowed,
+        StatusCode::PAYLOAD_TOO_LARGE => Kind::PayloadTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => Kind::UnsupportedMediaType,
+        _ => return response,
+    };
+    if !plain {
+        return response;
+    }
+    let body = axum::body::to_bytes(response.into_body(), 4096)
+        .await
+        .unwrap_or_default();
+    let detail: String = String::from_utf8_lossy(&body).chars().take(300).collect();
+    Problem::new(kind, detail).into_response()
 }
 
 impl IntoResponse for Problem {

@@ -5,16 +5,16 @@
 //! form-encoded requests that carry a cookie but no such header.
 
 use super::caller::CSRF_HEADER;
-use crate::api::BODY_LIMIT_BYTES;
 use crate::api::problem::{Kind, Problem};
 use axum::body::{Body, to_bytes};
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::HeaderValue;
 use axum::http::header::{CONTENT_TYPE, COOKIE};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-pub async fn form_token(request: Request, next: Next) -> Response {
+/// `max_body`: the configured body limit (`[limits] max_body_bytes`).
+pub async fn form_token(State(max_body): State<usize>, request: Request, next: Next) -> Response {
     let headers = request.headers();
     let is_form = headers
         .get(CONTENT_TYPE)
@@ -28,7 +28,7 @@ pub async fn form_token(request: Request, next: Next) -> Response {
         return next.run(request).await;
     }
     let (mut parts, body) = request.into_parts();
-    let Ok(bytes) = to_bytes(body, BODY_LIMIT_BYTES).await else {
+    let Ok(bytes) = to_bytes(body, max_body).await else {
         return Problem::new(Kind::PayloadTooLarge, "the form is too large").into_response();
     };
     let token = form_urlencoded_value(&bytes, "csrf_token");

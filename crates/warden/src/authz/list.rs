@@ -153,17 +153,16 @@ impl<'a> Authz<'a> {
     }
 }
 
-/// The `expand` parameter as relation names.
+/// The `expand` parameter as relation names, each once, in first-mention
+/// order: `owner` repeated thousands of times costs one expansion.
 pub fn parse_expand(expand: Option<&str>) -> Vec<String> {
-    expand
-        .map(|e| {
-            e.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
+    let mut names: Vec<String> = Vec::new();
+    for name in expand.into_iter().flat_map(|e| e.split(',')).map(str::trim) {
+        if !name.is_empty() && !names.iter().any(|n| n == name) {
+            names.push(name.to_owned());
+        }
+    }
+    names
 }
 
 fn parse_limit(resource: &ResourceDef, limit: Option<&str>) -> Result<u32, AuthzError> {

@@ -17,6 +17,8 @@ pub struct Config {
     pub source: Arc<str>,
     pub database: DatabaseConfig,
     pub auth: Option<AuthConfig>,
+    /// Request limits (`[limits]`), defaults when absent.
+    pub limits: Limits,
     pub resources: IndexMap<String, ResourceDef>,
     /// Named rules usable from every resource (`[rules]`).
     pub rules: IndexMap<String, RuleText>,
@@ -49,6 +51,39 @@ pub struct DatabaseConfig {
     /// As written: `sqlite://file.db` (relative to the config's folder) or
     /// `postgres://...`.
     pub url: String,
+}
+
+/// What one request, and one client, may consume.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Whole request, body included; past it the answer is a 503 problem.
+    pub request_timeout: Duration,
+    /// Largest request body; a larger one is a 413 problem.
+    pub max_body_bytes: u32,
+    /// Requests served at once; one more is answered 503 at once rather
+    /// than queued (load shedding).
+    pub max_in_flight: u32,
+    /// Requests per client address; `None` (the default) for no limit.
+    pub rate_limit: Option<RateLimit>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            request_timeout: Duration::from_secs(30),
+            max_body_bytes: 1024 * 1024,
+            max_in_flight: 1024,
+            rate_limit: None,
+        }
+    }
+}
+
+/// A token bucket per client address: `burst` requests at once, refilled
+/// at `per_second`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub per_second: u32,
+    pub burst: u32,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -13,6 +13,7 @@ pub type SpannedMap<T> = IndexMap<Spanned<String>, Spanned<T>>;
 pub struct RawConfig {
     pub database: Option<Spanned<RawDatabase>>,
     pub auth: Option<Spanned<RawAuth>>,
+    pub limits: Option<Spanned<RawLimits>>,
     #[serde(default)]
     pub resources: SpannedMap<RawResource>,
     #[serde(default)]
@@ -59,6 +60,22 @@ pub struct RawLoginLimit {
     pub per_account: Option<Spanned<i64>>,
     pub per_address: Option<Spanned<i64>>,
     pub window: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    pub request_timeout: Option<Spanned<String>>,
+    pub max_body_bytes: Option<Spanned<i64>>,
+    pub max_in_flight: Option<Spanned<i64>>,
+    pub rate_limit: Option<Spanned<RawRateLimit>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRateLimit {
+    pub per_second: Spanned<i64>,
+    pub burst: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]

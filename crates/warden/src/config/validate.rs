@@ -202,6 +202,10 @@ impl Validator<'_> {
                 url: DEFAULT_DATABASE_URL.to_owned(),
             },
         };
+        let limits = match raw.limits {
+            Some(limits) => self.limits(limits.into_inner()),
+            None => Limits::default(),
+        };
         let mut resources = IndexMap::new();
         let mut tables = HashSet::new();
         for (name, resource) in raw.resources {
@@ -238,10 +242,37 @@ impl Validator<'_> {
             source: Arc::from(self.source),
             database,
             auth,
+            limits,
             resources,
             rules,
             functions,
             tests,
+        }
+    }
+
+    fn limits(&mut self, raw: RawLimits) -> Limits {
+        let default = Limits::default();
+        let rate_limit = raw.rate_limit.map(|limit| {
+            let limit = limit.into_inner();
+            let per_second = self.count(Some(limit.per_second), "rate_limit.per_second", 1);
+            RateLimit {
+                per_second,
+                burst: self.count(limit.burst, "rate_limit.burst", per_second),
+            }
+        });
+        Limits {
+            request_timeout: self.duration(
+                raw.request_timeout.as_ref(),
+                "request_timeout",
+                default.request_timeout,
+            ),
+            max_body_bytes: self.count(
+                raw.max_body_bytes,
+                "max_body_bytes",
+                default.max_body_bytes,
+            ),
+            max_in_flight: self.count(raw.max_in_flight, "max_in_flight", default.max_in_flight),
+            rate_limit,
         }
     }
 
