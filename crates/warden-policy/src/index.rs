@@ -5,6 +5,7 @@
 
 use crate::ir::{CompareOp, FieldRef, Node, NodeKind, Start};
 use crate::rules::Rule;
+use crate::sql::{flatten_and, semi_join};
 
 /// A column a rule looks rows up by.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -41,6 +42,80 @@ impl Rule {
             .map(|part| part.origin.snippet().to_owned())
             .collect()
     }
+}
+
+/// An index on several columns of a grant table a rule walks:
+/// `exists(acl where it.article_id == row.id && it.user_id == user.id)`
+/// wants `acl(user_id, article_id)`, so a list reads one caller's grants
+/// in row-key order from the index alone and stops at its LIMIT (see
+/// [`crate::alternatives`]).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct GrantIndex {
+    pub resource: String,
+    /// The columns compared with the caller or a literal, then the column
+    /// linked to the row.
+    pub columns: Vec<String>,
+}
+
+impl Rule {
+    /// Grant-table indexes for the rule's `exists` alternatives.
+    pub fn grant_indexes(&self) -> Vec<GrantIndex> {
+        let mut found = Vec::new();
+        let mut parts = Vec::new();
+        disjuncts(&self.root, &mut parts);
+        for part in parts {
+            let mut conjuncts = Vec::new();
+            flatten_and(part, &mut conjuncts);
+            for conjunct in conjuncts {
+                if let NodeKind::Exists {
+                    resource,
+                    condition,
+                    depth: 0,
+                    ..
+                } = &conjunct.kind
+                {
+                    found.extend(grant_index(resource, condition));
+                }
+            }
+        }
+        found.sort();
+        found.dedup();
+        found
+    }
+}
+
+fn grant_index(resource: &str, condition: &Node) -> Option<GrantIndex> {
+    let (linked, outer, rest) = semi_join(condition, 0)?;
+    if !matches!(
+        outer.kind,
+        NodeKind::Field(FieldRef {
+            start: Start::Row,
+            ..
+        })
+    ) {
+        return None;
+    }
+    let scopes = [String::new(), resource.to_owned()];
+    let mut columns: Vec<String> = Vec::new();
+    for conjunct in rest {
+        let NodeKind::Compare(CompareOp::Eq, ..) = conjunct.kind else {
+            continue;
+        };
+        let mut found = Vec::new();
+        lookup_in(conjunct, &scopes, &mut found);
+        columns.extend(found.into_iter().map(|l| l.field));
+    }
+    columns.sort();
+    columns.dedup();
+    columns.retain(|c| c != linked);
+    if columns.is_empty() {
+        return None;
+    }
+    columns.push(linked.to_owned());
+    Some(GrantIndex {
+        resource: resource.to_owned(),
+        columns,
+    })
 }
 
 impl Rule {
@@ -111,6 +186,12 @@ fn touches_row(node: &Node) -> bool {
         | NodeKind::In(a, b)
         | NodeKind::Text(_, a, b) => touches_row(a) || touches_row(b),
     }
+}
+
+/// Whether some conjunct of `node`, a condition on a rule's row, is an
+/// index lookup on that row.
+pub(crate) fn narrows_row(node: &Node) -> bool {
+    narrows(node, &mut vec![String::new()])
 }
 
 /// Whether some conjunct of `node` is an index lookup on the current row.
@@ -234,6 +315,33 @@ mod tests {
         );
         assert!(lookups("row.published").is_empty());
         assert!(lookups("row.owner.email == 'x'").is_empty());
+    }
+
+    #[test]
+    fn a_walked_grant_table_gets_caller_then_link_columns() {
+        let indexes = |text: &str| {
+            compile("posts", Action::List, text)
+                .grant_indexes()
+                .into_iter()
+                .map(|g| (g.resource, g.columns))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            indexes(
+                "row.owner_id == user.id || exists(article_read_access where it.article_id == row.id && it.user_id == user.id)"
+            ),
+            vec![(
+                "article_read_access".to_owned(),
+                vec!["user_id".to_owned(), "article_id".to_owned()]
+            )]
+        );
+        // Nothing to walk by: the link alone is an index already.
+        assert!(indexes("exists(article_read_access where it.article_id == row.id)").is_empty());
+        // Under a negation the grants are not walked.
+        assert!(
+            indexes("!exists(article_read_access where it.article_id == row.id && it.user_id == user.id)")
+                .is_empty()
+        );
     }
 
     #[test]

@@ -106,6 +106,7 @@
 //! assert!(rendered.contains("did you mean `owner_id`?"));
 //! ```
 
+pub mod alternatives;
 pub mod ast;
 pub mod check;
 pub mod diagnostic;
@@ -123,11 +124,12 @@ pub mod schema;
 pub mod sql;
 pub mod value;
 
+pub use alternatives::Alternative;
 pub use check::{Action, CheckOptions};
 pub use diagnostic::{Diagnostic, Location, RuleSource, Sources};
 pub use eval::{Dataset, Env, Principal, Row};
 pub use explain::{Explanation, Step};
-pub use index::Lookup;
+pub use index::{GrantIndex, Lookup};
 pub use partial::{Known, Residual};
 pub use rules::{Rule, RuleSet};
 pub use schema::{FieldSchema, RelationKind, RelationSchema, ResourceSchema, Schema, SqlFunction};

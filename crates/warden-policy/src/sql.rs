@@ -144,13 +144,13 @@ fn wrap(dialect: Dialect, template: &'static str, e: Expr) -> Expr {
     Expr::cust_with_expr(template.replace("{}", placeholder), e)
 }
 
-struct Compiler<'t> {
+pub(crate) struct Compiler<'t> {
     target: &'t SqlTarget,
     next_alias: Cell<usize>,
 }
 
 impl<'t> Compiler<'t> {
-    fn new(target: &'t SqlTarget) -> Self {
+    pub(crate) fn new(target: &'t SqlTarget) -> Self {
         Self {
             target,
             next_alias: Cell::new(0),
@@ -165,7 +165,7 @@ impl<'t> Compiler<'t> {
 
     /// A condition. `strict`: the result must never be NULL (we are under a
     /// `NOT`, or the value is compared).
-    fn condition(&self, node: &Node, strict: bool) -> Result<Expr, SqlError> {
+    pub(crate) fn condition(&self, node: &Node, strict: bool) -> Result<Expr, SqlError> {
         let dialect = self.target.dialect;
         let guard = |e: Expr| {
             if strict && node.nullable {
@@ -439,7 +439,7 @@ pub fn text_test(dialect: Dialect, op: TextOp, h: Expr, n: Expr) -> Expr {
 /// Splits an `exists` condition of the shape `it.f == <outer column> &&
 /// rest` where `rest` reads only the inner row (and constants): returns
 /// the inner field, the outer column and the other conjuncts.
-fn semi_join(condition: &Node, depth: usize) -> Option<(&str, &Node, Vec<&Node>)> {
+pub(crate) fn semi_join(condition: &Node, depth: usize) -> Option<(&str, &Node, Vec<&Node>)> {
     let mut conjuncts = Vec::new();
     flatten_and(condition, &mut conjuncts);
     let position = conjuncts.iter().position(|c| link(c, depth).is_some())?;
@@ -455,7 +455,7 @@ fn semi_join(condition: &Node, depth: usize) -> Option<(&str, &Node, Vec<&Node>)
         .then_some((inner, outer, rest))
 }
 
-fn flatten_and<'n>(node: &'n Node, out: &mut Vec<&'n Node>) {
+pub(crate) fn flatten_and<'n>(node: &'n Node, out: &mut Vec<&'n Node>) {
     match &node.kind {
         NodeKind::And(a, b) => {
             flatten_and(a, out);
@@ -530,7 +530,7 @@ fn local_to(node: &Node, depth: usize) -> bool {
     }
 }
 
-fn exists_alias(depth: usize) -> String {
+pub(crate) fn exists_alias(depth: usize) -> String {
     format!("w_it{depth}")
 }
 

@@ -7,7 +7,7 @@
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};
-use sea_query::{Expr, PostgresQueryBuilder, Query, SqliteQueryBuilder};
+use sea_query::{Expr, ExprTrait, PostgresQueryBuilder, Query, SqliteQueryBuilder};
 use sea_query_sqlx::SqlxBinder;
 use sqlx::{Connection, Executor, PgConnection, Row as _, SqliteConnection};
 use std::collections::BTreeSet;
@@ -229,7 +229,21 @@ fn cond() -> impl Strategy<Value = Cond> {
             inner.clone().prop_map(|c| Cond::Not(Box::new(c))),
             (inner.clone(), inner.clone()).prop_map(|(a, b)| Cond::And(Box::new(a), Box::new(b))),
             (inner.clone(), inner.clone()).prop_map(|(a, b)| Cond::Or(Box::new(a), Box::new(b))),
-            (op(), int_inside(), inner).prop_map(|(o, i, c)| Cond::Grant(o, i, Box::new(c))),
+            (op(), int_inside(), inner.clone()).prop_map(|(o, i, c)| Cond::Grant(
+                o,
+                i,
+                Box::new(c)
+            )),
+            // The shape lists read per alternative: `(owner && a) ||
+            // (granted && b)`.
+            (inner.clone(), inner).prop_map(|(a, b)| {
+                let owner = Cond::Int("==", Int::Row("owner_id"), Int::User("id"));
+                let granted = Cond::Grant("==", Int::User("id"), Box::new(Cond::Lit(true)));
+                Cond::Or(
+                    Box::new(Cond::And(Box::new(owner), Box::new(a))),
+                    Box::new(Cond::And(Box::new(granted), Box::new(b))),
+                )
+            }),
         ]
     })
 }
@@ -537,6 +551,14 @@ impl Db {
         &mut self,
         select: &sea_query::SelectStatement,
     ) -> Result<BTreeSet<i64>, sqlx::Error> {
+        Ok(self.ordered_ids(select).await?.into_iter().collect())
+    }
+
+    /// The first column of every row, in the order the query returns.
+    async fn ordered_ids(
+        &mut self,
+        select: &sea_query::SelectStatement,
+    ) -> Result<Vec<i64>, sqlx::Error> {
         let rows = match self {
             Db::Sqlite(c) => {
                 let (sql, values) = select.build_sqlx(SqliteQueryBuilder);
@@ -559,6 +581,66 @@ impl Db {
         };
         Ok(rows)
     }
+}
+
+/// A page as the engine's list reads it when the rule splits into
+/// alternatives: the keys of each alternative's own first page, unioned,
+/// then the page itself. Ordered by key, or by `a` (nulls first) then key.
+fn paged(
+    alternatives: &[warden_policy::Alternative],
+    limit: u64,
+    after: i64,
+    by_a: bool,
+) -> sea_query::SelectStatement {
+    let page = |select: &mut sea_query::SelectStatement, key: Expr| {
+        if by_a {
+            select.order_by_expr_with_nulls(
+                Expr::col(("items".to_owned(), "a".to_owned())),
+                sea_query::Order::Asc,
+                sea_query::NullOrdering::First,
+            );
+        } else {
+            select.and_where(Expr::col(("items".to_owned(), "id".to_owned())).gt(after));
+        }
+        select
+            .order_by_expr(key, sea_query::Order::Asc)
+            .limit(limit);
+    };
+    let mut union: Option<sea_query::SelectStatement> = None;
+    for (i, alternative) in alternatives.iter().enumerate() {
+        let mut select = alternative.select.clone();
+        select.expr_as(alternative.key.clone(), "w_key".to_owned());
+        if by_a {
+            select.expr(Expr::col(("items".to_owned(), "a".to_owned())));
+        }
+        if alternative.repeats {
+            select.distinct();
+        }
+        page(&mut select, alternative.key.clone());
+        let keys = Query::select()
+            .column("w_key".to_owned())
+            .from_subquery(select, format!("w_alt{i}"))
+            .to_owned();
+        union = Some(match union {
+            None => keys,
+            Some(mut union) => {
+                union.union(sea_query::UnionType::All, keys);
+                union
+            }
+        });
+    }
+    let mut select = Query::select();
+    select
+        .column(("items".to_owned(), "id".to_owned()))
+        .from("items".to_owned());
+    if let Some(union) = union {
+        select.and_where(Expr::col(("items".to_owned(), "id".to_owned())).in_subquery(union));
+    }
+    page(
+        &mut select,
+        Expr::col(("items".to_owned(), "id".to_owned())),
+    );
+    select
 }
 
 fn fail(message: String) -> TestCaseError {
@@ -653,6 +735,38 @@ async fn check_case(db: &mut Db, case: &Case) -> Result<(), TestCaseError> {
                     "{:?}: rule `{text}` for {caller:?} (correlated exists)\nevaluator allows {expected:?}\nSQL selects    {probed:?}",
                     db.dialect()
                 )));
+            }
+        }
+        // 1c. The list read per alternative (when the rule splits): every
+        // page equals the evaluator's rows in page order, cut the same way.
+        if let Some(alternatives) = residual
+            .alternatives(&target, "id")
+            .map_err(|e| fail(format!("alternatives: {e}")))?
+        {
+            let a_of = |id: i64| case.items[(id - 1) as usize].a;
+            for (limit, after, by_a) in [(1, 0, false), (2, 2, false), (2, 0, true), (50, 0, false)]
+            {
+                let mut want: Vec<i64> = expected
+                    .iter()
+                    .copied()
+                    .filter(|id| by_a || *id > after)
+                    .collect();
+                if by_a {
+                    want.sort_by_key(|id| (a_of(*id), *id));
+                }
+                want.truncate(limit as usize);
+                let select = paged(&alternatives, limit, after, by_a);
+                let got = db.ordered_ids(&select).await.map_err(|e| {
+                    let (sql, _) = warden_policy::sql::build(&select, db.dialect());
+                    fail(format!("paged query failed for `{text}`: {e}\nSQL: {sql}"))
+                })?;
+                if got != want {
+                    let (sql, _) = warden_policy::sql::build(&select, db.dialect());
+                    return Err(fail(format!(
+                        "{:?}: rule `{text}` for {caller:?}, page of {limit} after {after} (by a: {by_a})\nevaluator allows {want:?}\nSQL selects    {got:?}\nSQL: {sql}",
+                        db.dialect()
+                    )));
+                }
             }
         }
         // 2. The create/update path: the row itself known, the rest in SQL.

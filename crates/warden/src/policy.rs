@@ -131,20 +131,29 @@ impl Policy {
         self.resources.get(name)
     }
 
-    /// Per resource, the fields some rule looks rows up by (each deserves
-    /// an index).
-    pub fn lookup_columns(&self) -> std::collections::BTreeMap<String, Vec<String>> {
-        let mut columns: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    /// Per resource, the column lists some rule looks rows up by (each
+    /// deserves an index): single columns, and a grant table's caller
+    /// column then its link to the row.
+    pub fn lookup_columns(&self) -> std::collections::BTreeMap<String, Vec<Vec<String>>> {
+        let mut columns: std::collections::BTreeMap<String, Vec<Vec<String>>> = Default::default();
+        let mut add = |resource: String, list: Vec<String>| {
+            let entry = columns.entry(resource).or_default();
+            if !entry.contains(&list) {
+                entry.push(list);
+            }
+        };
         for policy in self.resources.values() {
-            let rules = policy
-                .actions
-                .values()
-                .chain(policy.fields.iter().map(|(_, r)| r));
-            for lookup in rules.flat_map(Rule::lookups) {
-                let entry = columns.entry(lookup.resource).or_default();
-                if !entry.contains(&lookup.field) {
-                    entry.push(lookup.field);
-                }
+            let rules = || {
+                policy
+                    .actions
+                    .values()
+                    .chain(policy.fields.iter().map(|(_, r)| r))
+            };
+            for lookup in rules().flat_map(Rule::lookups) {
+                add(lookup.resource, vec![lookup.field]);
+            }
+            for index in rules().flat_map(Rule::grant_indexes) {
+                add(index.resource, index.columns);
             }
         }
         columns

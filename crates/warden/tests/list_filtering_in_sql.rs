@@ -7,6 +7,15 @@
 //! that very statement uses the owner index (`EXPLAIN QUERY PLAN` on
 //! SQLite: `SEARCH notes USING INDEX ix_notes_owner_id`, no table `SCAN`;
 //! `EXPLAIN` on PostgreSQL: an index scan on it, no `Seq Scan`).
+//!
+//! Issue 8: the same for the ACL-shaped rule `row.author_id == user.id ||
+//! exists(acl where it.article_id == row.id && it.user_id == user.id)` on
+//! 100,000 articles, of which the caller sees 110 (10 authored, 100
+//! granted). Every page, followed by its cursor, is exactly the next 20 of
+//! those in key order; and page 1 is read per alternative, each from an
+//! index in key order up to the LIMIT: on SQLite no step of the plan sorts
+//! (`USE TEMP B-TREE FOR ORDER BY`) or scans a table, so its cost does not
+//! grow with the rows the caller may see.
 
 mod common;
 
@@ -24,6 +33,8 @@ use tracing_subscriber::util::SubscriberInitExt;
 const ROWS: i64 = 100_000;
 /// User 1 owns every 10,000th note: 10 of them.
 const EVERY: i64 = 10_000;
+/// User 1 is granted every 1,000th article, offset by 500: 100 of them.
+const GRANT_EVERY: i64 = 1_000;
 
 /// One statement sqlx ran, as it logged it.
 #[derive(Debug, Clone, Default)]
@@ -112,6 +123,9 @@ fn capture_statements() {
             .init();
     });
 }
+
+/// Both tests read one global statement log: one at a time.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 async fn insert_notes(app: &TestApp) {
     let started = Instant::now();
@@ -318,9 +332,159 @@ async fn scenario(app: TestApp) {
 
 #[tokio::test]
 async fn list_of_100k_rows_returns_the_callers_10_filtered_in_sql_by_an_index() {
+    let _serial = SERIAL.lock().await;
     capture_statements();
     for backend in backends() {
         let app = TestApp::spawn(&fixture_config("owned"), backend, true).await;
         scenario(app).await;
+    }
+}
+
+/// 100,000 articles (user 1 authors every 10,000th, user 2 the rest) and
+/// user 1's 100 grants (articles 500, 1500, …), in one statement each.
+async fn insert_articles(app: &TestApp) {
+    let store = app.app.store();
+    let articles = format!(
+        "INSERT INTO articles (title, author_id) \
+         SELECT 'article ' || x, CASE WHEN x % {EVERY} = 0 THEN 1 ELSE 2 END FROM n"
+    );
+    let grants = format!(
+        "INSERT INTO acl (article_id, user_id) \
+         SELECT x * {GRANT_EVERY} - {half}, 1 FROM n WHERE x <= {count}",
+        half = GRANT_EVERY / 2,
+        count = ROWS / GRANT_EVERY
+    );
+    match &app.backend {
+        Backend::Sqlite => {
+            let pool = store.sqlite_pool().expect("sqlite pool");
+            let numbers = format!(
+                "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < {ROWS}) "
+            );
+            for sql in [&articles, &grants] {
+                sqlx::query(sqlx::AssertSqlSafe(format!("{numbers}{sql}")))
+                    .execute(pool)
+                    .await
+                    .expect("insert");
+            }
+            sqlx::query("ANALYZE").execute(pool).await.expect("analyze");
+        }
+        Backend::Postgres(_) => {
+            let pool = store.postgres_pool().expect("postgres pool");
+            let numbers = format!("WITH n(x) AS (SELECT generate_series(1, {ROWS})) ");
+            for sql in [&articles, &grants] {
+                sqlx::query(sqlx::AssertSqlSafe(format!("{numbers}{sql}")))
+                    .execute(pool)
+                    .await
+                    .expect("insert");
+            }
+            sqlx::query("ANALYZE articles, acl")
+                .execute(pool)
+                .await
+                .expect("analyze");
+        }
+    }
+}
+
+/// The ids user 1 may see, in key order.
+fn visible_articles() -> Vec<i64> {
+    let mut ids: Vec<i64> = (1..=ROWS / EVERY).map(|k| k * EVERY).collect();
+    ids.extend((1..=ROWS / GRANT_EVERY).map(|k| k * GRANT_EVERY - GRANT_EVERY / 2));
+    ids.sort_unstable();
+    ids
+}
+
+async fn acl_scenario(app: TestApp) {
+    let backend = format!("{:?}", app.backend);
+    insert_articles(&app).await;
+    let token = app.login("few@example.com").await;
+
+    // Every page, cursor after cursor: the caller's 110 rows in order.
+    statements().lock().expect("lock").clear();
+    let mut seen = Vec::new();
+    let mut path = "/api/articles?limit=20".to_owned();
+    let mut first_page = None;
+    loop {
+        let (status, page) = app.call(Method::GET, &path, Some(&token), None).await;
+        assert_eq!(status, 200, "{backend}: {page}");
+        let items = page["items"].as_array().expect("items");
+        assert!(items.len() <= 20, "{backend}");
+        seen.extend(items.iter().map(|i| i["id"].as_i64().expect("id")));
+        if first_page.is_none() {
+            first_page = Some(std::mem::take(&mut *statements().lock().expect("lock")));
+        }
+        match page["next"].as_str() {
+            Some(cursor) => path = format!("/api/articles?limit=20&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, visible_articles(), "{backend}: all pages, in order");
+
+    // Page 1's one statement on articles, and its plan.
+    let ran = first_page.expect("a first page");
+    let reads: Vec<&Ran> = ran
+        .iter()
+        .filter(|r| {
+            let sql = r.sql.to_ascii_uppercase();
+            sql.trim_start().starts_with("SELECT") && sql.contains("FROM \"ARTICLES\"")
+        })
+        .collect();
+    assert_eq!(reads.len(), 1, "{backend}: one SELECT per list: {ran:#?}");
+    let read = reads[0];
+    assert_eq!(
+        read.rows_returned,
+        Some(21),
+        "{backend}: the page and one more row: {}",
+        read.sql
+    );
+    let sql = &read.sql;
+    eprintln!("{backend}: the ACL list page 1:\n{sql}");
+    let lines = plan(&app, sql, 1).await;
+    let text = lines.join("\n");
+    eprintln!("{backend}: plan:\n{text}");
+    match app.backend {
+        Backend::Sqlite => {
+            assert!(
+                !text.contains("FOR ORDER BY"),
+                "{backend}: a step sorts what it read:\n{text}"
+            );
+            assert!(
+                !lines
+                    .iter()
+                    .any(|l| l.starts_with("SCAN articles") || l.starts_with("SCAN w_it0")),
+                "{backend}: the plan scans a table:\n{text}"
+            );
+            assert!(
+                lines
+                    .iter()
+                    .any(|l| l.contains("INDEX ix_acl_user_id_article_id (user_id=?")),
+                "{backend}: the grants are not walked by (user_id, article_id):\n{text}"
+            );
+            assert!(
+                lines
+                    .iter()
+                    .any(|l| l.contains("INDEX ix_articles_author_id (author_id=?")),
+                "{backend}: the authored rows are not read by the author index:\n{text}"
+            );
+        }
+        Backend::Postgres(_) => {
+            assert!(
+                !text.contains("Seq Scan on articles"),
+                "{backend}: the plan scans the table:\n{text}"
+            );
+            assert!(
+                text.contains("ix_acl_user_id_article_id"),
+                "{backend}: the grants are not walked by (user_id, article_id):\n{text}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn acl_list_of_100k_rows_pages_the_callers_110_each_alternative_read_from_an_index() {
+    let _serial = SERIAL.lock().await;
+    capture_statements();
+    for backend in backends() {
+        let app = TestApp::spawn(&fixture_config("owned"), backend, true).await;
+        acl_scenario(app).await;
     }
 }

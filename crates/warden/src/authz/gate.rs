@@ -7,7 +7,7 @@ use crate::config::ResourceDef;
 use crate::store::{FLAG_PREFIX, Row};
 use sea_query::{Expr, SelectStatement};
 use std::collections::BTreeSet;
-use warden_policy::{Action, Known, Residual, Rule, SqlTarget, Value};
+use warden_policy::{Action, Alternative, Known, Residual, Rule, SqlTarget, Value};
 
 /// A rule (or its absence) specialised for the caller.
 pub(super) struct Gate<'r> {
@@ -29,6 +29,18 @@ impl<'r> Gate<'r> {
                 .map(Some)
                 .map_err(|e| AuthzError::Internal(e.to_string())),
         }
+    }
+
+    /// The rule's alternatives for a list keyed by `key`, when reading
+    /// each in key order beats one `OR` (see `warden_policy::alternatives`).
+    pub fn alternatives(
+        &self,
+        target: &SqlTarget,
+        key: &str,
+    ) -> Result<Option<Vec<Alternative>>, AuthzError> {
+        self.residual
+            .alternatives(target, key)
+            .map_err(|e| AuthzError::Internal(e.to_string()))
     }
 
     /// Adds `CASE WHEN <rule> THEN TRUE ELSE FALSE END AS w_flag_<name>`

@@ -11,12 +11,14 @@ use crate::rows::output::{render, to_json};
 use crate::store::{Row, select_all, to_sql_value};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sea_query::{Alias, Cond, Expr, ExprTrait, NullOrdering, Order, SelectStatement};
+use sea_query::{
+    Alias, Cond, Expr, ExprTrait, NullOrdering, Order, Query, SelectStatement, UnionType,
+};
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 use warden_policy::ir::TextOp;
 use warden_policy::sql::text_test;
-use warden_policy::{Action, Residual, Value};
+use warden_policy::{Action, Alternative, Residual, Value};
 
 /// The query string of a list request, as sent (`limit`, `cursor`,
 /// `sort`, `filter` in the rule language, `search`, `expand`).
@@ -93,11 +95,9 @@ impl<'a> Authz<'a> {
         let target = self.target(resource);
         let fields = self.field_gates(resource);
 
-        let mut select = select_all(resource);
-        fields.select_flags(&mut select, &target)?;
-        if let Some(condition) = list.condition(&target)? {
-            select.and_where(condition);
-        }
+        // The client's narrowing (filter, search, cursor): on the page, and
+        // on each alternative of the rule when it is read per alternative.
+        let mut narrowing: Vec<Cond> = Vec::new();
         if let Some(text) = params.filter.as_deref() {
             let filter = self
                 .app
@@ -113,22 +113,46 @@ impl<'a> Authz<'a> {
                     });
                 }
                 residual => {
-                    select.and_where(
-                        residual
-                            .to_sql(&target)
-                            .map_err(|e| AuthzError::InvalidQuery(e.to_string()))?,
+                    narrowing.push(
+                        Cond::all().add(
+                            residual
+                                .to_sql(&target)
+                                .map_err(|e| AuthzError::InvalidQuery(e.to_string()))?,
+                        ),
                     );
                 }
             }
         }
         if let Some(term) = params.search.as_deref() {
-            select.cond_where(search_condition(resource, term, target.dialect)?);
+            narrowing.push(search_condition(resource, term, target.dialect)?);
         }
         if let Some(cursor) = params.cursor.as_deref() {
-            select.cond_where(after_cursor(resource, &sort, cursor, target.dialect)?);
+            narrowing.push(after_cursor(resource, &sort, cursor, target.dialect)?);
         }
-        order(&mut select, resource, &sort);
-        select.limit(u64::from(limit) + 1);
+        let page = |select: &mut SelectStatement, key: Expr| {
+            for condition in &narrowing {
+                select.cond_where(condition.clone());
+            }
+            order(select, resource, &sort, key);
+            select.limit(u64::from(limit) + 1);
+        };
+
+        let mut select = select_all(resource);
+        fields.select_flags(&mut select, &target)?;
+        let keys = list
+            .alternatives(&target, &resource.primary_key)?
+            .and_then(|alternatives| first_keys(alternatives, resource, &sort, &page));
+        match keys {
+            Some(keys) => {
+                select.and_where(key_column(resource).in_subquery(keys));
+            }
+            None => {
+                if let Some(condition) = list.condition(&target)? {
+                    select.and_where(condition);
+                }
+            }
+        }
+        page(&mut select, key_column(resource));
 
         let mut rows = self.app.store().fetch_rows(resource, &select).await?;
         let next = if rows.len() > limit as usize {
@@ -244,9 +268,50 @@ fn search_condition(
     Ok(any)
 }
 
+/// `SELECT w_key FROM (<first page of alternative 1>) UNION ALL …`: the
+/// keys of each alternative's own first page (with the client's narrowing,
+/// in page order). The page's rows are among them, and each alternative
+/// stops at its LIMIT in an index, where one `OR` would gather and sort
+/// every row the caller may see.
+fn first_keys(
+    alternatives: Vec<Alternative>,
+    resource: &ResourceDef,
+    sort: &Sort<'_>,
+    page: &impl Fn(&mut SelectStatement, Expr),
+) -> Option<SelectStatement> {
+    let mut union: Option<SelectStatement> = None;
+    for (i, alternative) in alternatives.into_iter().enumerate() {
+        let mut select = alternative.select;
+        select.expr_as(alternative.key.clone(), Alias::new(KEY_ALIAS));
+        if !sort.field.primary {
+            // DISTINCT needs the ORDER BY columns selected (PostgreSQL).
+            select.expr(column(resource, &sort.field.name));
+        }
+        if alternative.repeats {
+            select.distinct();
+        }
+        page(&mut select, alternative.key);
+        let keys = Query::select()
+            .column(Alias::new(KEY_ALIAS))
+            .from_subquery(select, Alias::new(format!("w_alt{i}")))
+            .to_owned();
+        union = Some(match union {
+            None => keys,
+            Some(mut union) => {
+                union.union(UnionType::All, keys);
+                union
+            }
+        });
+    }
+    union
+}
+
+const KEY_ALIAS: &str = "w_key";
+
 /// ORDER BY the sort field (nulls first ascending, last descending, so the
-/// order is the exact reverse) then the key in the same direction.
-fn order(select: &mut SelectStatement, resource: &ResourceDef, sort: &Sort<'_>) {
+/// order is the exact reverse) then the key (`key`: as the select names
+/// it) in the same direction.
+fn order(select: &mut SelectStatement, resource: &ResourceDef, sort: &Sort<'_>, key: Expr) {
     let direction = if sort.descending {
         Order::Desc
     } else {
@@ -264,7 +329,7 @@ fn order(select: &mut SelectStatement, resource: &ResourceDef, sort: &Sort<'_>) 
             nulls,
         );
     }
-    select.order_by_expr(key_column(resource), direction);
+    select.order_by_expr(key, direction);
 }
 
 #[derive(serde::Serialize, Deserialize)]

@@ -255,37 +255,46 @@ impl IndexSpec {
 /// foreign key (what owner and relation rules filter on). A plain index
 /// already covered by the leading columns of another is skipped.
 ///
-/// `lookups` are further columns the resource's rules look rows up by
-/// (`exists(acl where it.user_id == user.id)`): each gets an index too.
-pub fn indexes(resource: &ResourceDef, lookups: &[String]) -> Vec<IndexSpec> {
-    let mut unique: Vec<IndexSpec> = resource
+/// `lookups` are further column lists the resource's rules look rows up by:
+/// one column (`exists(acl where it.user_id == user.id)`), or a grant
+/// table's caller column then its link to the row (`acl(user_id,
+/// article_id)`, which a list walks in key order). Each gets an index too.
+pub fn indexes(resource: &ResourceDef, lookups: &[Vec<String>]) -> Vec<IndexSpec> {
+    let mut all: Vec<IndexSpec> = resource
         .fields
         .values()
         .filter(|field| field.unique && !field.primary)
         .map(|field| IndexSpec::new(&resource.table, vec![field.name.clone()], true))
         .collect();
-    unique.extend(
+    all.extend(
         resource
             .unique
             .iter()
             .map(|set| IndexSpec::new(&resource.table, set.clone(), true)),
     );
+    let led = |all: &[IndexSpec], columns: &[String]| {
+        all.iter().any(|index| index.columns.starts_with(columns))
+    };
+    for columns in lookups.iter().filter(|columns| columns.len() > 1) {
+        let known = columns.iter().all(|c| resource.fields.contains_key(c));
+        if known && !led(&all, columns) {
+            all.push(IndexSpec::new(&resource.table, columns.clone(), false));
+        }
+    }
     let plain = resource
         .fields
         .values()
         .filter(|field| {
-            (field.owner || field.references.is_some() || lookups.contains(&field.name))
-                && !field.primary
-        })
-        .filter(|field| {
-            !unique
+            let looked_up = lookups
                 .iter()
-                .any(|index| index.columns.first() == Some(&field.name))
+                .any(|columns| columns.as_slice() == std::slice::from_ref(&field.name));
+            (field.owner || field.references.is_some() || looked_up) && !field.primary
         })
+        .filter(|field| !led(&all, std::slice::from_ref(&field.name)))
         .map(|field| IndexSpec::new(&resource.table, vec![field.name.clone()], false))
         .collect::<Vec<_>>();
-    unique.extend(plain);
-    unique
+    all.extend(plain);
+    all
 }
 
 /// warden's own tables: schema metadata and, with `[auth]`, per-user scope
@@ -490,6 +499,17 @@ mod tests {
         assert_eq!(
             indexes(&config.resources["votes"], &[])[0].create_statement(Dialect::Sqlite),
             r#"CREATE UNIQUE INDEX "ux_votes_post_id_user_id" ON "votes" ("post_id", "user_id")"#
+        );
+        // A grant table walked by caller then post: that index leads
+        // with user_id, so user_id needs none of its own.
+        let walked = vec!["user_id".to_owned(), "post_id".to_owned()];
+        let names: Vec<String> = indexes(&config.resources["votes"], &[walked])
+            .into_iter()
+            .map(|index| index.name)
+            .collect();
+        assert_eq!(
+            names,
+            ["ux_votes_post_id_user_id", "ix_votes_user_id_post_id"]
         );
     }
 }
