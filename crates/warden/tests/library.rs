@@ -395,3 +395,45 @@ async fn a_config_built_in_code_is_checked_like_a_file() {
             .contains("at least")
     );
 }
+
+/// An app whose state is its own struct: the extractors find the
+/// `Warden` inside it through `FromRef`.
+#[derive(Clone)]
+struct OwnState {
+    warden: Warden,
+    greeting: &'static str,
+}
+
+impl axum::extract::FromRef<OwnState> for Warden {
+    fn from_ref(state: &OwnState) -> Warden {
+        state.warden.clone()
+    }
+}
+
+async fn greet(State(state): State<OwnState>, principal: Principal) -> String {
+    format!("{} {}", state.greeting, principal.id())
+}
+
+#[tokio::test]
+async fn extractors_work_with_an_apps_own_state() {
+    each_backend(|s| async move {
+        let own: Router = Router::new()
+            .route("/greet", get(greet))
+            .with_state(OwnState {
+                warden: s.warden.clone(),
+                greeting: "hello",
+            })
+            .merge(app(&s.warden));
+        let server = TestServer::spawn(own).await;
+        let ann = s.token("ann@example.com").await;
+        let (status, body) = server.call(Method::GET, "/greet", Some(&ann), None).await;
+        assert_eq!((status, body), (200, json!("hello 1")));
+        let (status, problem) = server.call(Method::GET, "/greet", None, None).await;
+        assert_eq!(status, 401);
+        assert_eq!(
+            problem["type"],
+            json!("https://warden.dev/problems/unauthenticated")
+        );
+    })
+    .await;
+}
