@@ -12,7 +12,8 @@ neutral, and said in docs/performance.md:
   (the tutorial uses passlib's bcrypt; the same hash keeps the token
   scenario comparing servers, not hash choices);
 - the ACL list ("articles I may see") filters in SQL with the same
-  `id IN (SELECT article_id FROM acl WHERE user_id = ?)` warden emits
+  `id IN (SELECT article_id FROM acl WHERE user_id = ?)` warden emitted
+  before its lists read each alternative of the rule in key order
   (filtering 1,000,000 rows in Python after fetching them would not be a
   benchmark); the single-article read checks the author and then the ACL
   row in Python, as seed 000 does for owners.

@@ -220,14 +220,21 @@ async fn patch_post(
     }
 }
 
-/// Warden's compiled read rule, written by hand: since d8e91a3 the
-/// compiler turns `exists(acl where it.article_id == row.id && ...)` into
-/// `row.id IN (SELECT ...)`.
-const VISIBLE_SQLITE: &str = r#"("articles"."author_id" = ? OR "articles"."id" IN (SELECT "w_it0"."article_id" FROM "acl" AS "w_it0" WHERE "w_it0"."user_id" = ?))"#;
-const VISIBLE_PG: &str = r#"("articles"."author_id" = $1 OR "articles"."id" IN (SELECT "w_it0"."article_id" FROM "acl" AS "w_it0" WHERE "w_it0"."user_id" = $2))"#;
-/// The correlated form the compiler emitted before (kept to compare plans).
-const VISIBLE_EXISTS_SQLITE: &str = r#"("articles"."author_id" = ? OR EXISTS (SELECT 1 FROM "acl" AS "w_it0" WHERE "w_it0"."article_id" = "articles"."id" AND "w_it0"."user_id" = ?))"#;
-const VISIBLE_EXISTS_PG: &str = r#"("articles"."author_id" = $1 OR EXISTS (SELECT 1 FROM "acl" AS "w_it0" WHERE "w_it0"."article_id" = "articles"."id" AND "w_it0"."user_id" = $2))"#;
+/// Warden's compiled read rule as the per-row flag of a read by key, written
+/// by hand: `exists` as a correlated probe (one index lookup for one row).
+const VISIBLE_SQLITE: &str = r#"("articles"."author_id" = ? OR EXISTS (SELECT 1 FROM "acl" AS "w_it0" WHERE "w_it0"."article_id" = "articles"."id" AND "w_it0"."user_id" = ?))"#;
+const VISIBLE_PG: &str = r#"("articles"."author_id" = $1 OR EXISTS (SELECT 1 FROM "acl" AS "w_it0" WHERE "w_it0"."article_id" = "articles"."id" AND "w_it0"."user_id" = $2))"#;
+
+/// Warden's list of what a caller may see, written by hand: each
+/// alternative of the rule reads its own first page in key order from an
+/// index (the grants through acl(user_id, article_id)), and the page is
+/// taken from their union.
+const PAGE_SQLITE: &str = r#"WHERE "articles"."id" IN (SELECT "w_key" FROM (SELECT "articles"."id" AS "w_key" FROM "articles" WHERE "articles"."author_id" = ? ORDER BY "articles"."id" ASC LIMIT ?) AS "w_alt0" UNION ALL SELECT "w_key" FROM (SELECT DISTINCT "w_it0"."article_id" AS "w_key" FROM "acl" AS "w_it0" INNER JOIN "articles" ON "articles"."id" = "w_it0"."article_id" WHERE "w_it0"."user_id" = ? ORDER BY "w_it0"."article_id" ASC LIMIT ?) AS "w_alt1") ORDER BY "articles"."id" ASC LIMIT ?"#;
+const PAGE_PG: &str = r#"WHERE "articles"."id" IN (SELECT "w_key" FROM (SELECT "articles"."id" AS "w_key" FROM "articles" WHERE "articles"."author_id" = $1 ORDER BY "articles"."id" ASC LIMIT $2) AS "w_alt0" UNION ALL (SELECT "w_key" FROM (SELECT DISTINCT "w_it0"."article_id" AS "w_key" FROM "acl" AS "w_it0" INNER JOIN "articles" ON "articles"."id" = "w_it0"."article_id" WHERE "w_it0"."user_id" = $1 ORDER BY "w_it0"."article_id" ASC LIMIT $2) AS "w_alt1")) ORDER BY "articles"."id" ASC LIMIT $2"#;
+/// The one `OR` warden listed with before (kept to compare plans): SQLite
+/// gathers and sorts every visible row before the LIMIT.
+const PAGE_OR_SQLITE: &str = r#"WHERE ("articles"."author_id" = ? OR "articles"."id" IN (SELECT "w_it0"."article_id" FROM "acl" AS "w_it0" WHERE "w_it0"."user_id" = ?)) ORDER BY "articles"."id" ASC LIMIT ?"#;
+const PAGE_OR_PG: &str = r#"WHERE ("articles"."author_id" = $1 OR "articles"."id" IN (SELECT "w_it0"."article_id" FROM "acl" AS "w_it0" WHERE "w_it0"."user_id" = $1)) ORDER BY "articles"."id" ASC LIMIT $2"#;
 
 async fn get_article(
     State(app): State<AppState>,
@@ -282,39 +289,36 @@ async fn get_article(
 struct ListQuery {
     user: Option<i64>,
     limit: Option<i64>,
-    /// `in` (warden's form, the default) or `exists`.
+    /// `union` (warden's form, the default) or `or`.
     form: Option<String>,
 }
 
 async fn list_articles(State(app): State<AppState>, Query(q): Query<ListQuery>) -> Response {
     let user = q.user.unwrap_or(0);
     let limit = q.limit.unwrap_or(20).clamp(1, 100);
-    let exists_form = q.form.as_deref() == Some("exists");
+    let or_form = q.form.as_deref() == Some("or");
     let result: Result<Vec<Json>, sqlx::Error> = async {
         let mut items = Vec::new();
         match &app.pool {
             Pool::Sqlite(pool) => {
-                let visible = if exists_form { VISIBLE_EXISTS_SQLITE } else { VISIBLE_SQLITE };
-                let sql = format!(
-                    r#"SELECT {ARTICLE_COLUMNS} FROM "articles" WHERE {visible} ORDER BY "articles"."id" ASC LIMIT ?"#
-                );
-                for row in sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(user)
-                    .bind(user)
-                    .bind(limit + 1)
-                    .fetch_all(pool)
-                    .await?
-                {
+                let page = if or_form { PAGE_OR_SQLITE } else { PAGE_SQLITE };
+                let sql = format!(r#"SELECT {ARTICLE_COLUMNS} FROM "articles" {page}"#);
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user);
+                if !or_form {
+                    query = query.bind(limit + 1);
+                }
+                query = query.bind(user).bind(limit + 1);
+                if !or_form {
+                    query = query.bind(limit + 1);
+                }
+                for row in query.fetch_all(pool).await? {
                     items.push(post_json!(row, sqlite_ts, ARTICLE_NAMES));
                 }
             }
             Pool::Postgres(pool) => {
-                let visible = if exists_form { VISIBLE_EXISTS_PG } else { VISIBLE_PG };
-                let sql = format!(
-                    r#"SELECT {ARTICLE_COLUMNS} FROM "articles" WHERE {visible} ORDER BY "articles"."id" ASC LIMIT $3"#
-                );
+                let page = if or_form { PAGE_OR_PG } else { PAGE_PG };
+                let sql = format!(r#"SELECT {ARTICLE_COLUMNS} FROM "articles" {page}"#);
                 for row in sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(user)
                     .bind(user)
                     .bind(limit + 1)
                     .fetch_all(pool)

@@ -369,7 +369,7 @@ fn run_size(
             for &system in scenario.systems() {
                 let (server, tokens) = match system {
                     System::Warden => (&warden, warden_tokens.clone()),
-                    System::Floor | System::FloorExists => (&floor, Tokens::default()),
+                    System::Floor | System::FloorOr => (&floor, Tokens::default()),
                     System::Fastapi => match &python {
                         Some(server) => (server, python_tokens.clone()),
                         None => continue,

@@ -239,7 +239,7 @@ pub fn render(
         for system in [
             System::Warden,
             System::Floor,
-            System::FloorExists,
+            System::FloorOr,
             System::Fastapi,
         ] {
             for &rows in sizes.iter().rev() {

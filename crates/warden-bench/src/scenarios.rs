@@ -15,10 +15,10 @@ pub enum System {
     Warden,
     /// Hand-written axum + sqlx, same SQL, no auth.
     Floor,
-    /// The floor listing with the correlated `EXISTS (SELECT 1 FROM acl
-    /// WHERE article_id = articles.id AND user_id = ?)` warden emitted
-    /// before d8e91a3.
-    FloorExists,
+    /// The floor listing with the one `author_id = ? OR id IN (SELECT
+    /// article_id FROM acl WHERE user_id = ?)` warden emitted before the
+    /// list read each alternative in key order.
+    FloorOr,
     Fastapi,
 }
 
@@ -27,7 +27,7 @@ impl System {
         match self {
             System::Warden => "warden",
             System::Floor => "floor (axum+sqlx)",
-            System::FloorExists => "floor, EXISTS form",
+            System::FloorOr => "floor, one OR",
             System::Fastapi => "FastAPI",
         }
     }
@@ -100,7 +100,7 @@ impl Scenario {
             Scenario::ListAcl => &[
                 System::Warden,
                 System::Floor,
-                System::FloorExists,
+                System::FloorOr,
                 System::Fastapi,
             ],
             _ => &[System::Warden, System::Floor, System::Fastapi],
@@ -142,10 +142,10 @@ fn request(system: System, scenario: Scenario, cx: &Context, rng: &mut Rng) -> R
     let user = rng.below(READERS) + 1;
     let token = match system {
         System::Warden | System::Fastapi => cx.tokens.0.get((user - 1) as usize).cloned(),
-        System::Floor | System::FloorExists => None,
+        System::Floor | System::FloorOr => None,
     };
     let api = if system == System::Warden { "/api" } else { "" };
-    let as_user = if matches!(system, System::Floor | System::FloorExists) {
+    let as_user = if matches!(system, System::Floor | System::FloorOr) {
         format!("user={user}")
     } else {
         String::new()
@@ -191,8 +191,8 @@ fn request(system: System, scenario: Scenario, cx: &Context, rng: &mut Rng) -> R
             get(format!("{api}/articles/{id}{}", query("")), token, 403)
         }
         Scenario::ListAcl => {
-            let form = if system == System::FloorExists {
-                "limit=20&form=exists"
+            let form = if system == System::FloorOr {
+                "limit=20&form=or"
             } else {
                 "limit=20"
             };
