@@ -264,21 +264,22 @@ struct Page {
 
 impl Page {
     fn parse(query: &ListQuery) -> Result<Page, ApiError> {
-        let number = |name: &str, text: Option<&str>, least: u64, default: u64| -> Result<u64, ApiError> {
-            match text {
-            None => Ok(default),
-            Some(text) => text
-                .parse::<u64>()
-                .ok()
-                .filter(|n| *n >= least && i64::try_from(*n).is_ok())
-                .ok_or_else(|| {
-                    ApiError::invalid(vec![(
-                        name.to_owned(),
-                        format!("must be a whole number of at least {least}"),
-                    )])
-                }),
-            }
-        };
+        let number =
+            |name: &str, text: Option<&str>, least: u64, default: u64| -> Result<u64, ApiError> {
+                match text {
+                    None => Ok(default),
+                    Some(text) => text
+                        .parse::<u64>()
+                        .ok()
+                        .filter(|n| *n >= least && i64::try_from(*n).is_ok())
+                        .ok_or_else(|| {
+                            ApiError::invalid(vec![(
+                                name.to_owned(),
+                                format!("must be a whole number of at least {least}"),
+                            )])
+                        }),
+                }
+            };
         Ok(Page {
             limit: std::cmp::min(
                 number("limit", query.limit.as_deref(), 1, DEFAULT_LIMIT)?,
@@ -322,7 +323,9 @@ async fn page_of(
             fields.remove("body");
         }
     }
-    Ok(Json(json!({ "articles": articles, "articlesCount": total })))
+    Ok(Json(
+        json!({ "articles": articles, "articlesCount": total }),
+    ))
 }
 
 /// `{"article": …}` for one article.

@@ -48,7 +48,9 @@ pub async fn list(
             .map_err(ApiError::on("comment"))?;
         comments.push(item.json);
     }
-    Ok(Json(json!({ "comments": views(&warden, &viewer, comments).await? })))
+    Ok(Json(
+        json!({ "comments": views(&warden, &viewer, comments).await? }),
+    ))
 }
 
 /// `POST /articles/{slug}/comments`: 201; the caller is the author.

@@ -125,7 +125,9 @@ impl IntoResponse for ApiError {
 
 /// The values of required string fields, or 422 naming each one that is
 /// missing or blank.
-pub fn required<const N: usize>(fields: [(&str, Option<String>); N]) -> Result<[String; N], ApiError> {
+pub fn required<const N: usize>(
+    fields: [(&str, Option<String>); N],
+) -> Result<[String; N], ApiError> {
     let mut blank = Vec::new();
     let values = fields.map(|(name, value)| match value {
         Some(value) if !value.trim().is_empty() => value,

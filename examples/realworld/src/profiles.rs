@@ -72,9 +72,15 @@ async fn find(warden: &Warden, viewer: &MaybeAuth, username: &str) -> Result<i64
         .ok_or_else(|| ApiError::not_found("profile"))
 }
 
-async fn profile_body(warden: &Warden, viewer: &MaybeAuth, id: i64) -> Result<Json<Value>, ApiError> {
+async fn profile_body(
+    warden: &Warden,
+    viewer: &MaybeAuth,
+    id: i64,
+) -> Result<Json<Value>, ApiError> {
     let mut profiles = profiles(warden, viewer, &[id]).await?;
-    let profile = profiles.remove(&id).ok_or_else(|| ApiError::not_found("profile"))?;
+    let profile = profiles
+        .remove(&id)
+        .ok_or_else(|| ApiError::not_found("profile"))?;
     Ok(Json(json!({ "profile": profile })))
 }
 

@@ -19,7 +19,11 @@ pub fn col(table: &str, column: &str) -> Expr {
 }
 
 /// `SELECT <columns> FROM table WHERE <the caller's list rule on table>`.
-pub fn scoped(guard: &Guard<'_>, table: &str, columns: &[&str]) -> Result<SelectStatement, ApiError> {
+pub fn scoped(
+    guard: &Guard<'_>,
+    table: &str,
+    columns: &[&str],
+) -> Result<SelectStatement, ApiError> {
     let scope = guard
         .list_scope(table)
         .map_err(|e| ApiError::refused(table, e))?;
@@ -53,20 +57,31 @@ where
 }
 
 /// The first column of the first row of `select`, if any.
-pub async fn fetch_one_value(warden: &Warden, select: &SelectStatement) -> Result<Option<i64>, ApiError> {
+pub async fn fetch_one_value(
+    warden: &Warden,
+    select: &SelectStatement,
+) -> Result<Option<i64>, ApiError> {
     let rows: Vec<(i64,)> = fetch_all(warden, select).await?;
     Ok(rows.first().map(|(value,)| *value))
 }
 
 /// The key of the user named `username`, if the caller may list it.
-pub async fn user_by_username(warden: &Warden, guard: &Guard<'_>, username: &str) -> Result<Option<i64>, ApiError> {
+pub async fn user_by_username(
+    warden: &Warden,
+    guard: &Guard<'_>,
+    username: &str,
+) -> Result<Option<i64>, ApiError> {
     let mut select = scoped(guard, "users", &["id"])?;
     select.and_where(col("users", "username").eq(username));
     fetch_one_value(warden, &select).await
 }
 
 /// The key of the article at `slug`, if the caller may list it.
-pub async fn article_by_slug(warden: &Warden, guard: &Guard<'_>, slug: &str) -> Result<Option<i64>, ApiError> {
+pub async fn article_by_slug(
+    warden: &Warden,
+    guard: &Guard<'_>,
+    slug: &str,
+) -> Result<Option<i64>, ApiError> {
     let mut select = scoped(guard, "articles", &["id"])?;
     select.and_where(col("articles", "slug").eq(slug));
     fetch_one_value(warden, &select).await

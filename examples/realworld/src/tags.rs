@@ -10,7 +10,10 @@ use serde_json::{Value, json};
 use warden::Warden;
 use warden::sea_query::{Alias, Func, Order};
 
-pub async fn list(State(warden): State<Warden>, viewer: MaybeAuth) -> Result<Json<Value>, ApiError> {
+pub async fn list(
+    State(warden): State<Warden>,
+    viewer: MaybeAuth,
+) -> Result<Json<Value>, ApiError> {
     let guard = warden.guard(viewer.principal());
     let mut select = sql::scoped(&guard, "article_tags", &["tag"])?;
     select

@@ -53,12 +53,18 @@ pub async fn register(
         )
         .await
         .map_err(ApiError::on("user"))?;
-    let principal = warden.log_in(&email, &password, None).await.map_err(login_refused)?;
+    let principal = warden
+        .log_in(&email, &password, None)
+        .await
+        .map_err(login_refused)?;
     let token = warden
         .issue_token(&principal)
         .await
         .map_err(|e| ApiError::internal(&e))?;
-    Ok((StatusCode::CREATED, Json(user_body(&warden, &principal, &token).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(user_body(&warden, &principal, &token).await?),
+    ))
 }
 
 /// `POST /users/login`: 401 when the email or password is wrong.
@@ -68,7 +74,10 @@ pub async fn login(
 ) -> Result<Json<Value>, ApiError> {
     let Json(Envelope { user }) = body?;
     let [email, password] = required([("email", user.email), ("password", user.password)])?;
-    let principal = warden.log_in(&email, &password, None).await.map_err(login_refused)?;
+    let principal = warden
+        .log_in(&email, &password, None)
+        .await
+        .map_err(login_refused)?;
     let token = warden
         .issue_token(&principal)
         .await
@@ -78,7 +87,9 @@ pub async fn login(
 
 /// `GET /user`.
 pub async fn current(State(warden): State<Warden>, auth: Auth) -> Result<Json<Value>, ApiError> {
-    Ok(Json(user_body(&warden, &auth.principal, &auth.token).await?))
+    Ok(Json(
+        user_body(&warden, &auth.principal, &auth.token).await?,
+    ))
 }
 
 /// `PUT /user`: changes the given fields (the users `update` rule lets
@@ -105,7 +116,12 @@ pub async fn update(
     }
     let blank: Vec<(String, String)> = ["email", "username", "password"]
         .into_iter()
-        .filter(|key| changes.get(*key).and_then(Value::as_str).is_some_and(|v| v.trim().is_empty()))
+        .filter(|key| {
+            changes
+                .get(*key)
+                .and_then(Value::as_str)
+                .is_some_and(|v| v.trim().is_empty())
+        })
         .map(|key| (key.to_owned(), "can't be blank".to_owned()))
         .collect();
     if !blank.is_empty() {
@@ -116,7 +132,9 @@ pub async fn update(
         .update("users", &auth.id.to_string(), Value::Object(changes), None)
         .await
         .map_err(ApiError::on("user"))?;
-    Ok(Json(user_body(&warden, &auth.principal, &auth.token).await?))
+    Ok(Json(
+        user_body(&warden, &auth.principal, &auth.token).await?,
+    ))
 }
 
 /// `{"user": {email, token, username, bio, image}}` as the user reads
