@@ -935,7 +935,11 @@ async fn a_planted_session_cookie_is_never_promoted_by_a_login() {
         let me = app
             .raw(Method::GET, "/auth/me", None, &[("cookie", invented)], None)
             .await;
-        assert_eq!(me.status, 401, "an invented session id is nobody: {}", me.text);
+        assert_eq!(
+            me.status, 401,
+            "an invented session id is nobody: {}",
+            me.text
+        );
     })
     .await;
 }

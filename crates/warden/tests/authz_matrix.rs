@@ -184,7 +184,10 @@ async fn callers(app: &TestApp) -> Vec<Caller> {
             .await
             .expect("token request");
         if response.status() != 200 {
-            eprintln!("{login} cannot log in ({}); not in the matrix", response.status());
+            eprintln!(
+                "{login} cannot log in ({}); not in the matrix",
+                response.status()
+            );
             continue;
         }
         let body: Json = response.json().await.expect("token json");
@@ -260,7 +263,13 @@ fn deny_status(resource: &ResourceDef) -> u16 {
 }
 
 /// The status of `GET /api/<resource>/<id>` for a row that exists.
-fn expect_read(resource: &ResourceDef, oracle: &Oracle, caller: &Caller, row: &Row, data: &Dataset) -> u16 {
+fn expect_read(
+    resource: &ResourceDef,
+    oracle: &Oracle,
+    caller: &Caller,
+    row: &Row,
+    data: &Dataset,
+) -> u16 {
     if !holds_scopes(resource, Action::Read, caller) {
         return scope_denied(caller);
     }
@@ -314,7 +323,13 @@ struct Matrix<'a> {
 }
 
 impl Matrix<'_> {
-    async fn call(&mut self, method: Method, path: &str, caller: &Caller, body: Option<Json>) -> (u16, Json, String) {
+    async fn call(
+        &mut self,
+        method: Method,
+        path: &str,
+        caller: &Caller,
+        body: Option<Json>,
+    ) -> (u16, Json, String) {
         let mut request = self.app.client.request(method.clone(), self.app.url(path));
         if let Some(token) = &caller.token {
             request = request.bearer_auth(token);
@@ -343,27 +358,12 @@ impl Matrix<'_> {
         (status, json, text)
     }
 
-    /// Field-level visibility of one item the caller may read.
-    fn check_fields(&self, resource: &ResourceDef, oracle: &Oracle, caller: &Caller, row: &Row, data: &Dataset, item: &Json, context: &str) {
-        for field in resource.fields.values() {
-            let shown = item.get(&field.name).is_some();
-            let expected = if field.hidden || field.kind == FieldKind::Password {
-                false
-            } else if let Some((_, rule)) = oracle.fields.iter().find(|(f, _)| *f == field.name) {
-                allows(Some(rule), caller, row, data)
-            } else {
-                true
-            };
-            assert_eq!(
-                shown, expected,
-                "{context}: field {} shown={shown}, the rules say {expected}: {item}",
-                field.name
-            );
-        }
-    }
-
     /// Every page of the list, with every relation expanded.
-    async fn list_ids(&mut self, resource: &ResourceDef, caller: &Caller) -> Result<(BTreeSet<String>, Vec<Json>), u16> {
+    async fn list_ids(
+        &mut self,
+        resource: &ResourceDef,
+        caller: &Caller,
+    ) -> Result<(BTreeSet<String>, Vec<Json>), u16> {
         let expand: Vec<&str> = resource.relations.keys().map(String::as_str).collect();
         let mut ids = BTreeSet::new();
         let mut items = Vec::new();
@@ -398,13 +398,43 @@ impl Matrix<'_> {
     }
 }
 
+/// Field-level visibility of one item the caller may read.
+fn check_fields(
+    resource: &ResourceDef,
+    oracle: &Oracle,
+    caller: &Caller,
+    row: &Row,
+    data: &Dataset,
+    item: &Json,
+    context: &str,
+) {
+    for field in resource.fields.values() {
+        let shown = item.get(&field.name).is_some();
+        let expected = if field.hidden || field.kind == FieldKind::Password {
+            false
+        } else if let Some((_, rule)) = oracle.fields.iter().find(|(f, _)| *f == field.name) {
+            allows(Some(rule), caller, row, data)
+        } else {
+            true
+        };
+        assert_eq!(
+            shown, expected,
+            "{context}: field {} shown={shown}, the rules say {expected}: {item}",
+            field.name
+        );
+    }
+}
+
 async fn read_and_list_phase(matrix: &mut Matrix<'_>, callers: &[Caller]) {
     let app = matrix.app;
     let config = app.app.config();
     let (data, raw) = snapshot(app).await;
     for resource in config.resources.values() {
         let oracle = oracle(app, resource);
-        let rows: Vec<Row> = raw[&resource.name].iter().map(|r| policy_row(resource, r)).collect();
+        let rows: Vec<Row> = raw[&resource.name]
+            .iter()
+            .map(|r| policy_row(resource, r))
+            .collect();
         for caller in callers {
             let context = format!("{} {} as {}", matrix.example, resource.name, caller.label);
             // The list.
@@ -422,7 +452,10 @@ async fn read_and_list_phase(matrix: &mut Matrix<'_>, callers: &[Caller]) {
             };
             match (matrix.list_ids(resource, caller).await, expected_list) {
                 (Ok((ids, items)), Ok(expected)) => {
-                    assert_eq!(ids, expected, "{context}: list ids differ from the evaluator's");
+                    assert_eq!(
+                        ids, expected,
+                        "{context}: list ids differ from the evaluator's"
+                    );
                     for item in &items {
                         let id = match &item[&resource.primary_key] {
                             Json::String(s) => s.clone(),
@@ -432,13 +465,24 @@ async fn read_and_list_phase(matrix: &mut Matrix<'_>, callers: &[Caller]) {
                             .iter()
                             .find(|r| key_text(&r[&resource.primary_key]) == id)
                             .expect("listed row exists");
-                        matrix.check_fields(resource, &oracle, caller, row, &data, item, &format!("{context}: list item {id}"));
+                        check_fields(
+                            resource,
+                            &oracle,
+                            caller,
+                            row,
+                            &data,
+                            item,
+                            &format!("{context}: list item {id}"),
+                        );
                     }
                 }
                 (Err(status), Err(expected)) => {
                     assert_eq!(status, expected, "{context}: list status");
                 }
-                (got, want) => panic!("{context}: list gave {:?}, the evaluator says {want:?}", got.map(|(ids, _)| ids)),
+                (got, want) => panic!(
+                    "{context}: list gave {:?}, the evaluator says {want:?}",
+                    got.map(|(ids, _)| ids)
+                ),
             }
             // Each row: read and an empty update.
             for row in &rows {
@@ -448,10 +492,20 @@ async fn read_and_list_phase(matrix: &mut Matrix<'_>, callers: &[Caller]) {
                 let (status, body, _) = matrix.call(Method::GET, &path, caller, None).await;
                 assert_eq!(status, want, "{context}: GET {path}: {body}");
                 if status == 200 {
-                    matrix.check_fields(resource, &oracle, caller, row, &data, &body, &format!("{context}: GET {path}"));
+                    check_fields(
+                        resource,
+                        &oracle,
+                        caller,
+                        row,
+                        &data,
+                        &body,
+                        &format!("{context}: GET {path}"),
+                    );
                 }
                 let want = expect_write(resource, &oracle, Action::Update, caller, row, &data, 200);
-                let (status, body, _) = matrix.call(Method::PATCH, &path, caller, Some(json!({}))).await;
+                let (status, body, _) = matrix
+                    .call(Method::PATCH, &path, caller, Some(json!({})))
+                    .await;
                 assert_eq!(status, want, "{context}: PATCH {path} {{}}: {body}");
             }
         }
@@ -475,13 +529,21 @@ async fn delete_phase(matrix: &mut Matrix<'_>, callers: &[Caller]) {
         for id in keys {
             let path = format!("/api/{name}/{}", percent(&id));
             let (data, raw) = snapshot(app).await;
-            let Some(stored) = raw[name].iter().find(|r| key_text(&r[&resource.primary_key]) == id) else {
+            let Some(stored) = raw[name]
+                .iter()
+                .find(|r| key_text(&r[&resource.primary_key]) == id)
+            else {
                 continue;
             };
             let row = policy_row(resource, stored);
             let mut order: Vec<(&Caller, u16)> = callers
                 .iter()
-                .map(|c| (c, expect_write(resource, &oracle, Action::Delete, c, &row, &data, 204)))
+                .map(|c| {
+                    (
+                        c,
+                        expect_write(resource, &oracle, Action::Delete, c, &row, &data, 204),
+                    )
+                })
                 .collect();
             order.sort_by_key(|(_, want)| *want == 204);
             for (caller, want) in order {
@@ -489,7 +551,10 @@ async fn delete_phase(matrix: &mut Matrix<'_>, callers: &[Caller]) {
                 let context = format!("{} DELETE {path} as {}", matrix.example, caller.label);
                 if want == 204 && status == 422 {
                     // Allowed, but still referenced: the database refuses.
-                    assert_eq!(body["type"], "https://warden.dev/problems/invalid-reference", "{context}");
+                    assert_eq!(
+                        body["type"], "https://warden.dev/problems/invalid-reference",
+                        "{context}"
+                    );
                     continue;
                 }
                 assert_eq!(status, want, "{context}: {body}");
@@ -515,7 +580,10 @@ async fn run(config: PathBuf) {
             .unwrap_or_default();
         let (_, raw) = snapshot(&app).await;
         let never = secrets(app.app.config(), &raw);
-        assert!(!never.is_empty(), "{example}: no password hash found to look for");
+        assert!(
+            !never.is_empty(),
+            "{example}: no password hash found to look for"
+        );
         let callers = callers(&app).await;
         let mut matrix = Matrix {
             app: &app,
@@ -525,13 +593,20 @@ async fn run(config: PathBuf) {
         };
         read_and_list_phase(&mut matrix, &callers).await;
         delete_phase(&mut matrix, &callers).await;
-        let Tally { requests, allowed, denied } = matrix.tally;
+        let Tally {
+            requests,
+            allowed,
+            denied,
+        } = matrix.tally;
         eprintln!(
             "{example} on {:?}: {} callers, {requests} requests ({allowed} allowed, {denied} denied) matched the evaluator",
             app.backend,
             callers.len()
         );
-        assert!(allowed > 0 && denied > 0, "{example}: a matrix with one outcome tests nothing");
+        assert!(
+            allowed > 0 && denied > 0,
+            "{example}: a matrix with one outcome tests nothing"
+        );
     }
 }
 

@@ -84,7 +84,10 @@ async fn token(client: &reqwest::Client, base: &str, user: &str) -> String {
         .json()
         .await
         .expect("json");
-    body["access_token"].as_str().expect("access token").to_owned()
+    body["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_owned()
 }
 
 /// What the writers were told, and what was in flight when warden died.
@@ -101,12 +104,22 @@ struct Ledger {
 
 /// One writer: creates posts, then updates each of its own posts
 /// (title and content together), until the server dies.
-async fn writer(client: reqwest::Client, base: String, token: String, task: usize, ledger: Arc<Mutex<Ledger>>) {
+async fn writer(
+    client: reqwest::Client,
+    base: String,
+    token: String,
+    task: usize,
+    ledger: Arc<Mutex<Ledger>>,
+) {
     let mut mine: Vec<i64> = Vec::new();
     for step in 0.. {
         let value = format!("crash-t{task}-s{step}-{}", common::uuid_like());
         if step % 2 == 0 || mine.is_empty() {
-            ledger.lock().expect("ledger").pending_creates.push(value.clone());
+            ledger
+                .lock()
+                .expect("ledger")
+                .pending_creates
+                .push(value.clone());
             let Ok(response) = client
                 .post(format!("{base}/api/posts"))
                 .bearer_auth(&token)
@@ -171,7 +184,14 @@ async fn all_posts(client: &reqwest::Client, base: &str) -> BTreeMap<i64, (Strin
         if let Some(cursor) = &cursor {
             url.push_str(&format!("&cursor={cursor}"));
         }
-        let body: Json = client.get(&url).send().await.expect("list").json().await.expect("json");
+        let body: Json = client
+            .get(&url)
+            .send()
+            .await
+            .expect("list")
+            .json()
+            .await
+            .expect("json");
         for item in body["items"].as_array().expect("items") {
             posts.insert(
                 item["id"].as_i64().expect("id"),
@@ -204,7 +224,11 @@ async fn survive_kills(database: &str, label: &str) {
     for cycle in 0..cycles {
         let mut instance = start(&config, database, cycle == 0);
         let base = instance.base.clone();
-        let users = ["user21@example.com", "user22@example.com", "user23@example.com"];
+        let users = [
+            "user21@example.com",
+            "user22@example.com",
+            "user23@example.com",
+        ];
         let mut tokens = Vec::new();
         for user in users {
             tokens.push(token(&client, &base, user).await);
@@ -214,7 +238,13 @@ async fn survive_kills(database: &str, label: &str) {
         for task in 0..12 {
             let client = reqwest::Client::new();
             let token = tokens[task % tokens.len()].clone();
-            tasks.push(tokio::spawn(writer(client, base.clone(), token, task, ledger.clone())));
+            tasks.push(tokio::spawn(writer(
+                client,
+                base.clone(),
+                token,
+                task,
+                ledger.clone(),
+            )));
         }
         // Let the load build, then kill at a moment that varies per cycle.
         tokio::time::sleep(Duration::from_millis(700 + 250 * (cycle as u64 % 4))).await;
@@ -235,7 +265,9 @@ async fn survive_kills(database: &str, label: &str) {
         );
         for (id, title) in &ledger.created {
             let Some((stored_title, content)) = posts.get(id) else {
-                panic!("{label} cycle {cycle}: post {id} ({title}) was acknowledged with 201 and is gone");
+                panic!(
+                    "{label} cycle {cycle}: post {id} ({title}) was acknowledged with 201 and is gone"
+                );
             };
             let (acked, in_flight) = ledger.updated.get(id).cloned().unwrap_or_default();
             let allowed: Vec<&String> = [Some(title), acked.as_ref(), in_flight.as_ref()]
@@ -245,22 +277,35 @@ async fn survive_kills(database: &str, label: &str) {
             // The last acknowledged update, or one in flight after it;
             // never an older value once an update was acknowledged.
             let allowed: Vec<&String> = match &acked {
-                Some(acked) => [Some(acked), in_flight.as_ref()].into_iter().flatten().collect(),
+                Some(acked) => [Some(acked), in_flight.as_ref()]
+                    .into_iter()
+                    .flatten()
+                    .collect(),
                 None => allowed,
             };
             assert!(
                 allowed.contains(&stored_title),
                 "{label} cycle {cycle}: post {id} holds {stored_title:?}, acknowledged {acked:?}, in flight {in_flight:?}"
             );
-            assert_eq!(stored_title, content, "{label} cycle {cycle}: post {id} is half written");
+            assert_eq!(
+                stored_title, content,
+                "{label} cycle {cycle}: post {id} is half written"
+            );
         }
         for (id, (title, content)) in &posts {
             if title.starts_with("crash-") || content.starts_with("crash-") {
-                assert_eq!(title, content, "{label} cycle {cycle}: post {id} is half written");
+                assert_eq!(
+                    title, content,
+                    "{label} cycle {cycle}: post {id} is half written"
+                );
             }
         }
         let acknowledged = ledger.created.len()
-            + ledger.updated.values().filter(|(acked, _)| acked.is_some()).count();
+            + ledger
+                .updated
+                .values()
+                .filter(|(acked, _)| acked.is_some())
+                .count();
         acknowledged_total += acknowledged;
         eprintln!(
             "{label} cycle {cycle}: SIGKILL under load; {} acknowledged creates and {} updated rows all present after restart; {} creates were in flight",
@@ -302,13 +347,18 @@ async fn sigkill_under_load_loses_no_acknowledged_write_on_postgres() {
 /// Sends a request's head and half its body, and returns the stream.
 async fn half_sent_create(base: &str, token: &str, body: &str) -> tokio::net::TcpStream {
     let address = base.trim_start_matches("http://");
-    let mut stream = tokio::net::TcpStream::connect(address).await.expect("connect");
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect");
     let head = format!(
         "POST /api/posts HTTP/1.1\r\nhost: {address}\r\nauthorization: Bearer {token}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
         body.len()
     );
     stream.write_all(head.as_bytes()).await.expect("head");
-    stream.write_all(&body.as_bytes()[..body.len() / 2]).await.expect("half body");
+    stream
+        .write_all(&body.as_bytes()[..body.len() / 2])
+        .await
+        .expect("half body");
     stream.flush().await.expect("flush");
     stream
 }
@@ -320,7 +370,8 @@ async fn sigterm_lets_requests_in_flight_finish() {
     let mut instance = start(&posts_config(), &database, true);
     let client = reqwest::Client::new();
     let token = token(&client, &instance.base, "user21@example.com").await;
-    let body = json!({"title": "sent across a SIGTERM", "content": "finished after the signal"}).to_string();
+    let body = json!({"title": "sent across a SIGTERM", "content": "finished after the signal"})
+        .to_string();
     let mut stream = half_sent_create(&instance.base, &token, &body).await;
     // Let the server start handling it, then ask it to stop.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -340,7 +391,10 @@ async fn sigterm_lets_requests_in_flight_finish() {
         .timeout(Duration::from_secs(2))
         .send()
         .await;
-    assert!(refused.is_err(), "a new request was served after SIGTERM: {refused:?}");
+    assert!(
+        refused.is_err(),
+        "a new request was served after SIGTERM: {refused:?}"
+    );
     stream
         .write_all(&body.as_bytes()[body.len() / 2..])
         .await
@@ -367,7 +421,9 @@ async fn sigterm_lets_requests_in_flight_finish() {
     let restarted = start(&posts_config(), &database, false);
     let posts = all_posts(&client, &restarted.base).await;
     assert!(
-        posts.values().any(|(title, _)| title == "sent across a SIGTERM"),
+        posts
+            .values()
+            .any(|(title, _)| title == "sent across a SIGTERM"),
         "the post finished during shutdown is missing"
     );
 }

@@ -1300,7 +1300,10 @@ async fn sql_injection_through_filter_sort_search_ids_and_values_is_inert() {
         let before = table_sizes(&app).await;
         let bob_secret_filter = "row.owner_id == 3";
         let bobs_items = app
-            .list_items(&with_query("/api/items", &[("filter", bob_secret_filter)]), Some(&alice))
+            .list_items(
+                &with_query("/api/items", &[("filter", bob_secret_filter)]),
+                Some(&alice),
+            )
             .await
             .len();
         let mut failures = Vec::new();
@@ -1313,38 +1316,80 @@ async fn sql_injection_through_filter_sort_search_ids_and_values_is_inert() {
                 format!("row.name == '{payload}'"),
             ] {
                 let reply = app
-                    .raw(Method::GET, &with_query("/api/items", &[("filter", &filter)]), Some(&alice), &[], None)
+                    .raw(
+                        Method::GET,
+                        &with_query("/api/items", &[("filter", &filter)]),
+                        Some(&alice),
+                        &[],
+                        None,
+                    )
                     .await;
                 failures.extend(unhandled(&reply, &format!("filter {filter:?}")));
                 if reply.status == 200 {
                     // A literal is a literal: it matches no item name.
-                    assert_eq!(reply.json["items"], json!([]), "filter {filter:?} matched rows");
+                    assert_eq!(
+                        reply.json["items"],
+                        json!([]),
+                        "filter {filter:?} matched rows"
+                    );
                 }
             }
             // As sort, search, cursor, limit and expand.
             for param in ["sort", "search", "cursor", "limit", "expand"] {
                 let reply = app
-                    .raw(Method::GET, &with_query("/api/items", &[(param, payload)]), Some(&alice), &[], None)
+                    .raw(
+                        Method::GET,
+                        &with_query("/api/items", &[(param, payload)]),
+                        Some(&alice),
+                        &[],
+                        None,
+                    )
                     .await;
                 failures.extend(unhandled(&reply, &format!("{param}={payload:?}")));
                 if param == "search" && reply.status == 200 {
-                    assert_eq!(reply.json["items"], json!([]), "search {payload:?} matched rows");
+                    assert_eq!(
+                        reply.json["items"],
+                        json!([]),
+                        "search {payload:?} matched rows"
+                    );
                 }
             }
             // As an id.
-            let id = percent_encoding::utf8_percent_encode(payload, percent_encoding::NON_ALPHANUMERIC).to_string();
+            let id =
+                percent_encoding::utf8_percent_encode(payload, percent_encoding::NON_ALPHANUMERIC)
+                    .to_string();
             for method in [Method::GET, Method::PATCH, Method::DELETE] {
                 let body = (method == Method::PATCH).then(|| json!({"name": "x"}));
-                let reply = app.json_with(method.clone(), &format!("/api/items/{id}"), Some(&alice), &[], body).await;
+                let reply = app
+                    .json_with(
+                        method.clone(),
+                        &format!("/api/items/{id}"),
+                        Some(&alice),
+                        &[],
+                        body,
+                    )
+                    .await;
                 failures.extend(unhandled(&reply, &format!("{method} id {payload:?}")));
-                assert_eq!(reply.status, 404, "{method} /api/items/{payload:?}: {}", reply.text);
+                assert_eq!(
+                    reply.status, 404,
+                    "{method} /api/items/{payload:?}: {}",
+                    reply.text
+                );
             }
             // As a value: stored verbatim, read back verbatim.
             let code = format!("INJ-{}", common::uuid_like());
-            let reply = post_json(&app, "/api/items", Some(&alice), json!({"name": payload, "note": payload, "code": code})).await;
+            let reply = post_json(
+                &app,
+                "/api/items",
+                Some(&alice),
+                json!({"name": payload, "note": payload, "code": code}),
+            )
+            .await;
             assert_eq!(reply.status, 201, "create with {payload:?}: {}", reply.text);
             let id = reply.json["id"].as_i64().expect("id");
-            let (status, body) = app.call(Method::GET, &format!("/api/items/{id}"), Some(&alice), None).await;
+            let (status, body) = app
+                .call(Method::GET, &format!("/api/items/{id}"), Some(&alice), None)
+                .await;
             assert_eq!(status, 200);
             assert_eq!(body["name"], payload);
             assert_eq!(body["note"], payload);
@@ -1363,7 +1408,10 @@ async fn sql_injection_through_filter_sort_search_ids_and_values_is_inert() {
         assert_eq!(after[1], before[1] + injections().len(), "items");
         assert_eq!(&after[2..], &before[2..]);
         let still = app
-            .list_items(&with_query("/api/items", &[("filter", bob_secret_filter)]), Some(&alice))
+            .list_items(
+                &with_query("/api/items", &[("filter", bob_secret_filter)]),
+                Some(&alice),
+            )
             .await
             .len();
         assert_eq!(still, bobs_items);
@@ -1375,8 +1423,17 @@ async fn sql_injection_through_filter_sort_search_ids_and_values_is_inert() {
 async fn like_wildcards_in_search_and_filters_match_only_themselves() {
     on_kitchen(|app| async move {
         let alice = app.login("alice@example.com").await;
-        for (n, name) in ["100% juice", "under_score", "back\\slash"].iter().enumerate() {
-            let reply = post_json(&app, "/api/items", Some(&alice), json!({"name": name, "code": format!("W-{n}")})).await;
+        for (n, name) in ["100% juice", "under_score", "back\\slash"]
+            .iter()
+            .enumerate()
+        {
+            let reply = post_json(
+                &app,
+                "/api/items",
+                Some(&alice),
+                json!({"name": name, "code": format!("W-{n}")}),
+            )
+            .await;
             assert_eq!(reply.status, 201, "{}", reply.text);
         }
         for (term, expected) in [
@@ -1388,23 +1445,41 @@ async fn like_wildcards_in_search_and_filters_match_only_themselves() {
             ("%%", vec![]),
         ] {
             let items = app
-                .list_items(&with_query("/api/items", &[("search", term), ("limit", "100")]), Some(&alice))
+                .list_items(
+                    &with_query("/api/items", &[("search", term), ("limit", "100")]),
+                    Some(&alice),
+                )
                 .await;
             let names: Vec<Json> = common::field_values(&items, "name");
             let expected: Vec<Json> = expected.into_iter().map(Json::from).collect();
             assert_eq!(names, expected, "{:?}: search {term:?}", app.backend);
-            let filter = format!("contains(row.name, '{}')", term.replace('\\', "\\\\").replace('\'', "\\'"));
+            let filter = format!(
+                "contains(row.name, '{}')",
+                term.replace('\\', "\\\\").replace('\'', "\\'")
+            );
             let items = app
-                .list_items(&with_query("/api/items", &[("filter", &filter), ("limit", "100")]), Some(&alice))
+                .list_items(
+                    &with_query("/api/items", &[("filter", &filter), ("limit", "100")]),
+                    Some(&alice),
+                )
                 .await;
-            assert_eq!(common::field_values(&items, "name"), expected, "{:?}: filter {filter}", app.backend);
+            assert_eq!(
+                common::field_values(&items, "name"),
+                expected,
+                "{:?}: filter {filter}",
+                app.backend
+            );
         }
     })
     .await;
 }
 
 /// A request that must be refused quickly, with a 4xx problem.
-async fn assert_quick_4xx(app: &TestApp, reply_of: impl std::future::Future<Output = Reply>, what: &str) -> Reply {
+async fn assert_quick_4xx(
+    app: &TestApp,
+    reply_of: impl std::future::Future<Output = Reply>,
+    what: &str,
+) -> Reply {
     let started = std::time::Instant::now();
     let reply = tokio::time::timeout(std::time::Duration::from_secs(10), reply_of)
         .await
@@ -1418,12 +1493,18 @@ async fn assert_quick_4xx(app: &TestApp, reply_of: impl std::future::Future<Outp
     );
     if !reply.text.is_empty() {
         assert!(
-            reply.json["type"].as_str().is_some_and(|t| t.starts_with(common::PROBLEMS)),
+            reply.json["type"]
+                .as_str()
+                .is_some_and(|t| t.starts_with(common::PROBLEMS)),
             "{what}: not a problem: {}",
             reply.text.chars().take(200).collect::<String>()
         );
     }
-    assert!(started.elapsed() < std::time::Duration::from_secs(5), "{what}: took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{what}: took {:?}",
+        started.elapsed()
+    );
     reply
 }
 
@@ -1433,9 +1514,22 @@ async fn oversized_and_malformed_requests_get_a_quick_4xx_within_the_caps() {
         let alice = app.login("alice@example.com").await;
         let json_header = [("content-type", "application/json")];
         // A huge limit is capped at the resource's max_page_size.
-        let max = app.app.config().resource("items").expect("items").max_page_size as usize;
+        let max = app
+            .app
+            .config()
+            .resource("items")
+            .expect("items")
+            .max_page_size as usize;
         for limit in ["1000000", "4294967295", "99999999999999999999"] {
-            let reply = app.raw(Method::GET, &with_query("/api/items", &[("limit", limit)]), Some(&alice), &[], None).await;
+            let reply = app
+                .raw(
+                    Method::GET,
+                    &with_query("/api/items", &[("limit", limit)]),
+                    Some(&alice),
+                    &[],
+                    None,
+                )
+                .await;
             assert_handled(&reply, &format!("limit={limit}"));
             if reply.status == 200 {
                 let n = reply.json["items"].as_array().expect("items").len();
@@ -1446,51 +1540,178 @@ async fn oversized_and_malformed_requests_get_a_quick_4xx_within_the_caps() {
         // unknown ones.
         let repeated = vec!["owner"; 5000].join(",");
         let started = std::time::Instant::now();
-        let reply = app.raw(Method::GET, &with_query("/api/items", &[("expand", &repeated)]), Some(&alice), &[], None).await;
+        let reply = app
+            .raw(
+                Method::GET,
+                &with_query("/api/items", &[("expand", &repeated)]),
+                Some(&alice),
+                &[],
+                None,
+            )
+            .await;
         assert_handled(&reply, "expand=owner x5000");
-        assert!(started.elapsed() < std::time::Duration::from_secs(3), "expand x5000 took {:?}", started.elapsed());
-        let unknown: String = (0..5000).map(|i| format!("r{i}")).collect::<Vec<_>>().join(",");
-        assert_quick_4xx(&app, app.raw(Method::GET, &with_query("/api/items", &[("expand", &unknown)]), Some(&alice), &[], None), "expand of 5000 unknown relations").await;
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(3),
+            "expand x5000 took {:?}",
+            started.elapsed()
+        );
+        let unknown: String = (0..5000)
+            .map(|i| format!("r{i}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        assert_quick_4xx(
+            &app,
+            app.raw(
+                Method::GET,
+                &with_query("/api/items", &[("expand", &unknown)]),
+                Some(&alice),
+                &[],
+                None,
+            ),
+            "expand of 5000 unknown relations",
+        )
+        .await;
         // Long strings: a 60 KB filter, sort, cursor and search (near the
         // longest URL a client library sends).
         let long = "a".repeat(60_000);
         for param in ["filter", "sort", "cursor"] {
-            assert_quick_4xx(&app, app.raw(Method::GET, &with_query("/api/items", &[(param, &long)]), Some(&alice), &[], None), &format!("60 KB {param}")).await;
+            assert_quick_4xx(
+                &app,
+                app.raw(
+                    Method::GET,
+                    &with_query("/api/items", &[(param, &long)]),
+                    Some(&alice),
+                    &[],
+                    None,
+                ),
+                &format!("60 KB {param}"),
+            )
+            .await;
         }
-        let reply = app.raw(Method::GET, &with_query("/api/items", &[("search", &long)]), Some(&alice), &[], None).await;
+        let reply = app
+            .raw(
+                Method::GET,
+                &with_query("/api/items", &[("search", &long)]),
+                Some(&alice),
+                &[],
+                None,
+            )
+            .await;
         assert_handled(&reply, "60 KB search");
         // A filter nested far past the parser's depth limit, and a long
         // flat one.
         let nested = format!("{}row.id == 1{}", "(".repeat(5_000), ")".repeat(5_000));
-        assert_quick_4xx(&app, app.raw(Method::GET, &with_query("/api/items", &[("filter", &nested)]), Some(&alice), &[], None), "filter nested 5,000 deep").await;
+        assert_quick_4xx(
+            &app,
+            app.raw(
+                Method::GET,
+                &with_query("/api/items", &[("filter", &nested)]),
+                Some(&alice),
+                &[],
+                None,
+            ),
+            "filter nested 5,000 deep",
+        )
+        .await;
         let flat = vec!["row.id == 1"; 2000].join(" || ");
-        let reply = app.raw(Method::GET, &with_query("/api/items", &[("filter", &flat)]), Some(&alice), &[], None).await;
+        let reply = app
+            .raw(
+                Method::GET,
+                &with_query("/api/items", &[("filter", &flat)]),
+                Some(&alice),
+                &[],
+                None,
+            )
+            .await;
         assert_handled(&reply, "filter of 2,000 comparisons");
         // Invalid UTF-8: in the query string, in the path, in a JSON body.
-        for path in ["/api/items?filter=%FF%FE", "/api/items?search=%C3%28", "/api/items/%FF"] {
+        for path in [
+            "/api/items?filter=%FF%FE",
+            "/api/items?search=%C3%28",
+            "/api/items/%FF",
+        ] {
             let reply = app.raw(Method::GET, path, Some(&alice), &[], None).await;
             assert_handled(&reply, path);
         }
         let mut body = b"{\"name\":\"".to_vec();
         body.extend([0xff, 0xfe, 0xc3, 0x28]);
         body.extend(b"\",\"code\":\"UTF\"}");
-        assert_quick_4xx(&app, app.raw(Method::POST, "/api/items", Some(&alice), &json_header, Some(body)), "invalid UTF-8 in a JSON body").await;
+        assert_quick_4xx(
+            &app,
+            app.raw(
+                Method::POST,
+                "/api/items",
+                Some(&alice),
+                &json_header,
+                Some(body),
+            ),
+            "invalid UTF-8 in a JSON body",
+        )
+        .await;
         // Deeply nested JSON as the whole body, and wide JSON.
         let deep = format!("{}{}", "{\"a\":".repeat(100_000), "}".repeat(100_000));
-        assert_quick_4xx(&app, app.raw(Method::POST, "/api/items", Some(&alice), &json_header, Some(deep.into_bytes())), "body nested 100,000 deep").await;
-        let wide: String = format!("{{{}\"name\":\"w\"}}", (0..40_000).map(|i| format!("\"f{i}\":1,")).collect::<String>());
-        assert_quick_4xx(&app, app.raw(Method::POST, "/api/items", Some(&alice), &json_header, Some(wide.into_bytes())), "40,000 unknown fields").await;
+        assert_quick_4xx(
+            &app,
+            app.raw(
+                Method::POST,
+                "/api/items",
+                Some(&alice),
+                &json_header,
+                Some(deep.into_bytes()),
+            ),
+            "body nested 100,000 deep",
+        )
+        .await;
+        let wide: String = format!(
+            "{{{}\"name\":\"w\"}}",
+            (0..40_000)
+                .map(|i| format!("\"f{i}\":1,"))
+                .collect::<String>()
+        );
+        assert_quick_4xx(
+            &app,
+            app.raw(
+                Method::POST,
+                "/api/items",
+                Some(&alice),
+                &json_header,
+                Some(wide.into_bytes()),
+            ),
+            "40,000 unknown fields",
+        )
+        .await;
         // Bodies over the cap, with and without a truthful length.
         let huge = vec![b'a'; 8 * 1024 * 1024];
-        let reply = assert_quick_4xx(&app, app.raw(Method::POST, "/api/items", Some(&alice), &json_header, Some(huge)), "8 MiB body").await;
+        let reply = assert_quick_4xx(
+            &app,
+            app.raw(
+                Method::POST,
+                "/api/items",
+                Some(&alice),
+                &json_header,
+                Some(huge),
+            ),
+            "8 MiB body",
+        )
+        .await;
         assert_eq!(reply.status, 413);
         // A 1 MB string field value inside the cap is taken or refused,
         // never a 500.
-        let reply = post_json(&app, "/api/items", Some(&alice), json!({"name": "x".repeat(900_000), "code": "LONG"})).await;
+        let reply = post_json(
+            &app,
+            "/api/items",
+            Some(&alice),
+            json!({"name": "x".repeat(900_000), "code": "LONG"}),
+        )
+        .await;
         assert_handled(&reply, "900 KB name");
         // A request line of 1 MB (past what client libraries send): a 4xx
         // or a closed connection, never a 500 or a hang.
-        let answer = raw_request_line(&app, &format!("/api/items?filter={}", "a".repeat(1_000_000))).await;
+        let answer = raw_request_line(
+            &app,
+            &format!("/api/items?filter={}", "a".repeat(1_000_000)),
+        )
+        .await;
         assert!(
             answer.is_empty() || answer.starts_with("HTTP/1.1 4"),
             "1 MB request line: {}",
@@ -1508,11 +1729,17 @@ async fn oversized_and_malformed_requests_get_a_quick_4xx_within_the_caps() {
 async fn raw_request_line(app: &TestApp, target: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let address = app.base.trim_start_matches("http://");
-    let mut stream = tokio::net::TcpStream::connect(address).await.expect("connect");
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect");
     let request = format!("GET {target} HTTP/1.1\r\nhost: {address}\r\nconnection: close\r\n\r\n");
     let _ = stream.write_all(request.as_bytes()).await;
     let mut answer = Vec::new();
-    let read = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read_to_end(&mut answer)).await;
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut answer),
+    )
+    .await;
     assert!(read.is_ok(), "no answer and no close within 10 s");
     String::from_utf8_lossy(&answer).into_owned()
 }

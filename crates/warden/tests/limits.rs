@@ -21,7 +21,9 @@ fn posts_with(limits: &str) -> Config {
 /// (and holding its slot) until the rest comes or the deadline passes.
 async fn half_sent(app: &TestApp) -> tokio::net::TcpStream {
     let address = app.base.trim_start_matches("http://").to_owned();
-    let mut stream = tokio::net::TcpStream::connect(&address).await.expect("connect");
+    let mut stream = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("connect");
     let head = format!(
         "POST /api/posts HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{{\"title\":"
     );
@@ -74,7 +76,10 @@ fn bad_limits_are_config_errors_naming_the_key() {
         ("max_body_bytes = 0", "max_body_bytes"),
         ("max_in_flight = -1", "max_in_flight"),
         ("rate_limit = { per_second = 0 }", "rate_limit.per_second"),
-        ("rate_limit = { per_second = 5, burst = 0 }", "rate_limit.burst"),
+        (
+            "rate_limit = { per_second = 5, burst = 0 }",
+            "rate_limit.burst",
+        ),
         ("max_connections = 5", "max_connections"),
     ] {
         let error = Config::parse(&path, &format!("{text}\n[limits]\n{limits}\n"))
@@ -87,17 +92,26 @@ fn bad_limits_are_config_errors_naming_the_key() {
 #[tokio::test]
 async fn a_request_past_the_deadline_gets_a_503_timeout_problem() {
     for backend in backends() {
-        let app = TestApp::spawn_config(posts_with("request_timeout = \"1s\""), backend, true).await;
+        let app =
+            TestApp::spawn_config(posts_with("request_timeout = \"1s\""), backend, true).await;
         let started = Instant::now();
         let mut stream = half_sent(&app).await;
         let text = answer(&mut stream, Duration::from_secs(5)).await;
         assert!(text.starts_with("HTTP/1.1 503"), "{text}");
         assert!(text.contains("application/problem+json"), "{text}");
-        assert!(text.contains("https://warden.dev/problems/timeout"), "{text}");
+        assert!(
+            text.contains("https://warden.dev/problems/timeout"),
+            "{text}"
+        );
         let elapsed = started.elapsed();
-        assert!(elapsed >= Duration::from_millis(900) && elapsed < Duration::from_secs(4), "{elapsed:?}");
+        assert!(
+            elapsed >= Duration::from_millis(900) && elapsed < Duration::from_secs(4),
+            "{elapsed:?}"
+        );
         // Quick requests are unaffected.
-        let (status, _) = app.call(reqwest::Method::GET, "/api/posts", None, None).await;
+        let (status, _) = app
+            .call(reqwest::Method::GET, "/api/posts", None, None)
+            .await;
         assert_eq!(status, 200);
     }
 }
@@ -114,7 +128,9 @@ async fn past_max_in_flight_requests_are_shed_with_503_and_retry_after() {
         let mut first = half_sent(&app).await;
         let mut second = half_sent(&app).await;
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let reply = app.raw(reqwest::Method::GET, "/healthz", None, &[], None).await;
+        let reply = app
+            .raw(reqwest::Method::GET, "/healthz", None, &[], None)
+            .await;
         reply.assert_problem(503, "overloaded", "a third request");
         assert_eq!(reply.header("retry-after"), Some("1"));
         // Once the slow ones end (here: by their deadline), there is room.
@@ -135,15 +151,25 @@ async fn a_client_over_its_rate_gets_429_with_retry_after() {
         )
         .await;
         for n in 0..3 {
-            let (status, body) = app.call(reqwest::Method::GET, "/api/posts", None, None).await;
+            let (status, body) = app
+                .call(reqwest::Method::GET, "/api/posts", None, None)
+                .await;
             assert_eq!(status, 200, "request {n} of the burst: {body}");
         }
-        let reply = app.raw(reqwest::Method::GET, "/api/posts", None, &[], None).await;
+        let reply = app
+            .raw(reqwest::Method::GET, "/api/posts", None, &[], None)
+            .await;
         reply.assert_problem(429, "too-many-requests", "fourth request in a burst of 3");
-        let wait: u64 = reply.header("retry-after").expect("retry-after").parse().expect("seconds");
+        let wait: u64 = reply
+            .header("retry-after")
+            .expect("retry-after")
+            .parse()
+            .expect("seconds");
         assert!((1..=2).contains(&wait), "retry-after {wait}");
         tokio::time::sleep(Duration::from_millis(1100)).await;
-        let (status, _) = app.call(reqwest::Method::GET, "/api/posts", None, None).await;
+        let (status, _) = app
+            .call(reqwest::Method::GET, "/api/posts", None, None)
+            .await;
         assert_eq!(status, 200, "a token came back after a second");
     }
 }
@@ -154,11 +180,24 @@ async fn bodies_over_max_body_bytes_get_413_as_json_and_as_a_form() {
         let app = TestApp::spawn_config(posts_with("max_body_bytes = 2000"), backend, true).await;
         let token = app.login("user21@example.com").await;
         let fits = serde_json::json!({"title": "t", "content": "x".repeat(1500)});
-        let (status, body) = app.call(reqwest::Method::POST, "/api/posts", Some(&token), Some(fits)).await;
+        let (status, body) = app
+            .call(
+                reqwest::Method::POST,
+                "/api/posts",
+                Some(&token),
+                Some(fits),
+            )
+            .await;
         assert_eq!(status, 201, "{body}");
         let over = serde_json::json!({"title": "t", "content": "x".repeat(2500)});
         let reply = app
-            .json_with(reqwest::Method::POST, "/api/posts", Some(&token), &[], Some(over))
+            .json_with(
+                reqwest::Method::POST,
+                "/api/posts",
+                Some(&token),
+                &[],
+                Some(over),
+            )
             .await;
         reply.assert_problem(413, "payload-too-large", "JSON body over the cap");
         let form = format!("title=t&content={}", "x".repeat(2500));

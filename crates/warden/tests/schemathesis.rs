@@ -39,7 +39,10 @@ fn run(database: Option<&str>, label: &str) {
     );
     // The closing summary, for the log.
     let summary: Vec<&str> = stdout.lines().rev().take(12).collect();
-    eprintln!("schemathesis on {label}:\n{}", summary.into_iter().rev().collect::<Vec<_>>().join("\n"));
+    eprintln!(
+        "schemathesis on {label}:\n{}",
+        summary.into_iter().rev().collect::<Vec<_>>().join("\n")
+    );
 }
 
 #[test]

@@ -28,7 +28,9 @@ pub fn apply<S: Clone + Send + Sync + 'static>(router: Router<S>, limits: &Limit
             .load_shed()
             // One semaphore for all routes (`Router::layer` clones the layer
             // per route; the plain concurrency layer would count per route).
-            .layer(GlobalConcurrencyLimitLayer::new(limits.max_in_flight as usize))
+            .layer(GlobalConcurrencyLimitLayer::new(
+                limits.max_in_flight as usize,
+            ))
             .timeout(limits.request_timeout),
     );
     let Some(rate) = limits.rate_limit else {
@@ -44,7 +46,10 @@ pub fn apply<S: Clone + Send + Sync + 'static>(router: Router<S>, limits: &Limit
     };
     let limiter = std::sync::Arc::downgrade(config.limiter());
     forget_idle_clients(move || {
-        limiter.upgrade().map(|limiter| limiter.retain_recent()).is_some()
+        limiter
+            .upgrade()
+            .map(|limiter| limiter.retain_recent())
+            .is_some()
     });
     guarded.layer(
         tower_governor::GovernorLayer::new(config).error_handler(|error| match error {
@@ -78,17 +83,21 @@ fn forget_idle_clients(mut sweep: impl FnMut() -> bool + Send + 'static) {
     });
 }
 
-
 fn refusal(error: &tower::BoxError) -> Response {
     if error.is::<tower::timeout::error::Elapsed>() {
-        return Problem::new(Kind::Timeout, "the request took longer than the server allows")
-            .into_response();
+        return Problem::new(
+            Kind::Timeout,
+            "the request took longer than the server allows",
+        )
+        .into_response();
     }
     if error.is::<tower::load_shed::error::Overloaded>() {
-        let mut problem = Problem::new(Kind::Overloaded, "too many requests are in progress; retry shortly");
+        let mut problem = Problem::new(
+            Kind::Overloaded,
+            "too many requests are in progress; retry shortly",
+        );
         problem.retry_after = Some(1);
         return problem.into_response();
     }
     Problem::internal(error).into_response()
 }
-

@@ -186,20 +186,29 @@ fn json_content(
 
 /// Answers any operation may give under `[limits]`, besides its own.
 const LIMIT_ANSWERS: [(&str, &str); 2] = [
-    ("429", "this client is over its rate limit (when [limits] rate_limit is set)"),
-    ("503", "too many requests in flight, or past the request deadline"),
+    (
+        "429",
+        "this client is over its rate limit (when [limits] rate_limit is set)",
+    ),
+    (
+        "503",
+        "too many requests in flight, or past the request deadline",
+    ),
 ];
 
 fn problems(responses: ResponsesBuilder, codes: &[(&str, &str)]) -> ResponsesBuilder {
-    codes.iter().chain(&LIMIT_ANSWERS).fold(responses, |r, (code, description)| {
-        r.response(
-            *code,
-            ResponseBuilder::new().description(*description).content(
-                "application/problem+json",
-                json_content(Ref::from_schema_name("Problem")),
-            ),
-        )
-    })
+    codes
+        .iter()
+        .chain(&LIMIT_ANSWERS)
+        .fold(responses, |r, (code, description)| {
+            r.response(
+                *code,
+                ResponseBuilder::new().description(*description).content(
+                    "application/problem+json",
+                    json_content(Ref::from_schema_name("Problem")),
+                ),
+            )
+        })
 }
 
 fn query(name: &str, description: &str) -> ParameterBuilder {
