@@ -12,7 +12,9 @@
 //! decision to a status is the documented one (README, "What each answer
 //! means"). Every answer is also searched for stored password hashes and
 //! `hidden` values, and each `read = "..."` field is present exactly when
-//! its own rule admits the caller (OWASP API3).
+//! its own rule admits the caller, and whenever a caller may update a
+//! row, writing any protected field or a name that is no field is refused
+//! or ignored as configured, the stored value unchanged (OWASP API3).
 
 mod common;
 
@@ -21,7 +23,7 @@ use reqwest::Method;
 use serde_json::{Value as Json, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use warden::config::{Config, DenyStatus, FieldKind, ResourceDef};
+use warden::config::{Config, DenyStatus, FieldDef, FieldKind, ReadonlyInput, ResourceDef};
 use warden::store::select_all;
 use warden_policy::{Action, CheckOptions, Dataset, Env, Principal, Residual, Row, Rule, Value};
 
@@ -507,7 +509,112 @@ async fn read_and_list_phase(matrix: &mut Matrix<'_>, callers: &[Caller]) {
                     .call(Method::PATCH, &path, caller, Some(json!({})))
                     .await;
                 assert_eq!(status, want, "{context}: PATCH {path} {{}}: {body}");
+                if status == 200 {
+                    protected_writes(matrix, resource, caller, &path, &context).await;
+                }
             }
+        }
+    }
+}
+
+/// A value of the field's type that differs from `stored`.
+fn other_value(field: &FieldDef, stored: Option<&Value>) -> Json {
+    match field.kind {
+        FieldKind::Integer => json!(
+            stored
+                .and_then(|v| match v {
+                    Value::Int(i) => Some(i + 1000),
+                    _ => None,
+                })
+                .unwrap_or(999_999)
+        ),
+        FieldKind::Float => json!(1234.5),
+        FieldKind::Bool => json!(!matches!(stored, Some(Value::Bool(true)))),
+        FieldKind::Timestamp => json!("2001-02-03T04:05:06Z"),
+        FieldKind::Json => json!({"tampered": true}),
+        _ => json!("tampered-value"),
+    }
+}
+
+/// OWASP API3 (mass assignment): a caller who may update the row tries to
+/// write each field the config protects from a PATCH (the key, `readonly`
+/// and `owner` fields such as timestamps and `is_superuser`, `immutable`
+/// fields) and names that are no field (`scopes`, `roles`, an unknown
+/// one). Each is refused with 400 naming it, or with `readonly_input =
+/// "ignore"` accepted and dropped; the stored value never changes.
+async fn protected_writes(
+    matrix: &mut Matrix<'_>,
+    resource: &ResourceDef,
+    caller: &Caller,
+    path: &str,
+    context: &str,
+) {
+    let app = matrix.app;
+    let stored = |rows: Vec<warden::store::Row>, key: &str| {
+        rows.into_iter()
+            .find(|r| r.get(&resource.primary_key).map(key_text).as_deref() == Some(key))
+    };
+    let key = path.rsplit('/').next().unwrap_or_default().to_owned();
+    let key = percent_encoding::percent_decode_str(&key)
+        .decode_utf8_lossy()
+        .into_owned();
+    let before = stored(
+        snapshot(app)
+            .await
+            .1
+            .remove(&resource.name)
+            .unwrap_or_default(),
+        &key,
+    )
+    .expect("the row exists");
+    let mut attempts: Vec<(String, Json, bool)> = resource
+        .fields
+        .values()
+        .filter(|f| f.primary || f.readonly || f.owner || f.immutable)
+        .map(|f| (f.name.clone(), other_value(f, before.get(&f.name)), true))
+        .collect();
+    for name in ["scopes", "roles", "is_superuser", "w_not_a_field"] {
+        if resource.field(name).is_none() {
+            attempts.push((name.to_owned(), json!(["admin:write"]), false));
+        }
+    }
+    assert!(!attempts.is_empty(), "{context}: nothing to try");
+    for (name, value, is_field) in attempts {
+        let (status, body, _) = matrix
+            .call(Method::PATCH, path, caller, Some(json!({ &name: value })))
+            .await;
+        let what = format!("{context}: PATCH {path} {{{name}: {value}}}");
+        if !is_field {
+            assert_eq!(status, 400, "{what}: {body}");
+            assert_eq!(
+                body["type"], "https://warden.dev/problems/unknown-fields",
+                "{what}"
+            );
+        } else if resource.readonly_input == ReadonlyInput::Ignore {
+            assert_eq!(status, 200, "{what}: ignored, so accepted: {body}");
+        } else {
+            assert_eq!(status, 400, "{what}: {body}");
+            assert_eq!(
+                body["type"], "https://warden.dev/problems/readonly-fields",
+                "{what}"
+            );
+            assert_eq!(body["fields"], json!([name]), "{what}");
+        }
+        if is_field {
+            let after = stored(
+                snapshot(app)
+                    .await
+                    .1
+                    .remove(&resource.name)
+                    .unwrap_or_default(),
+                &key,
+            )
+            .expect("the row is still there");
+            assert_eq!(
+                after.get(&name),
+                before.get(&name),
+                "{what}: the stored value changed"
+            );
         }
     }
 }
