@@ -88,6 +88,7 @@ if [ -n "${WARDEN_SCHEMATHESIS_REPORT:-}" ]; then
 fi
 echo "schemathesis: $EXAMPLE on $DATABASE at $BASE as $LOGIN, $MAX_EXAMPLES examples per operation${MAX_SECONDS:+, for $MAX_SECONDS s}"
 set +e
+cd "$WORK"  # schemathesis keeps its example database in the working folder
 "$VENV/bin/st" run "$BASE/openapi.json" \
   --header "Authorization: Bearer $TOKEN" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \

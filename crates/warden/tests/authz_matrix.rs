@@ -12,7 +12,9 @@
 //! decision to a status is the documented one (README, "What each answer
 //! means"). Every answer is also searched for stored password hashes and
 //! `hidden` values, and each `read = "..."` field is present exactly when
-//! its own rule admits the caller (OWASP API3).
+//! its own rule admits the caller, and whenever a caller may update a
+//! row, writing any protected field or a name that is no field is refused
+//! or ignored as configured, the stored value unchanged (OWASP API3).
 
 mod common;
 
@@ -21,7 +23,7 @@ use reqwest::Method;
 use serde_json::{Value as Json, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use warden::config::{Config, DenyStatus, FieldKind, ResourceDef};
+use warden::config::{Config, DenyStatus, FieldDef, FieldKind, ReadonlyInput, ResourceDef};
 use warden::store::select_all;
 use warden_policy::{Action, CheckOptions, Dataset, Env, Principal, Residual, Row, Rule, Value};
 
@@ -358,34 +360,6 @@ impl Matrix<'_> {
         (status, json, text)
     }
 
-    /// Field-level visibility of one item the caller may read.
-    fn check_fields(
-        &self,
-        resource: &ResourceDef,
-        oracle: &Oracle,
-        caller: &Caller,
-        row: &Row,
-        data: &Dataset,
-        item: &Json,
-        context: &str,
-    ) {
-        for field in resource.fields.values() {
-            let shown = item.get(&field.name).is_some();
-            let expected = if field.hidden || field.kind == FieldKind::Password {
-                false
-            } else if let Some((_, rule)) = oracle.fields.iter().find(|(f, _)| *f == field.name) {
-                allows(Some(rule), caller, row, data)
-            } else {
-                true
-            };
-            assert_eq!(
-                shown, expected,
-                "{context}: field {} shown={shown}, the rules say {expected}: {item}",
-                field.name
-            );
-        }
-    }
-
     /// Every page of the list, with every relation expanded.
     async fn list_ids(
         &mut self,
@@ -423,6 +397,33 @@ impl Matrix<'_> {
                 None => return Ok((ids, items)),
             }
         }
+    }
+}
+
+/// Field-level visibility of one item the caller may read.
+fn check_fields(
+    resource: &ResourceDef,
+    oracle: &Oracle,
+    caller: &Caller,
+    row: &Row,
+    data: &Dataset,
+    item: &Json,
+    context: &str,
+) {
+    for field in resource.fields.values() {
+        let shown = item.get(&field.name).is_some();
+        let expected = if field.hidden || field.kind == FieldKind::Password {
+            false
+        } else if let Some((_, rule)) = oracle.fields.iter().find(|(f, _)| *f == field.name) {
+            allows(Some(rule), caller, row, data)
+        } else {
+            true
+        };
+        assert_eq!(
+            shown, expected,
+            "{context}: field {} shown={shown}, the rules say {expected}: {item}",
+            field.name
+        );
     }
 }
 
@@ -466,7 +467,7 @@ async fn read_and_list_phase(matrix: &mut Matrix<'_>, callers: &[Caller]) {
                             .iter()
                             .find(|r| key_text(&r[&resource.primary_key]) == id)
                             .expect("listed row exists");
-                        matrix.check_fields(
+                        check_fields(
                             resource,
                             &oracle,
                             caller,
@@ -493,7 +494,7 @@ async fn read_and_list_phase(matrix: &mut Matrix<'_>, callers: &[Caller]) {
                 let (status, body, _) = matrix.call(Method::GET, &path, caller, None).await;
                 assert_eq!(status, want, "{context}: GET {path}: {body}");
                 if status == 200 {
-                    matrix.check_fields(
+                    check_fields(
                         resource,
                         &oracle,
                         caller,
@@ -508,7 +509,112 @@ async fn read_and_list_phase(matrix: &mut Matrix<'_>, callers: &[Caller]) {
                     .call(Method::PATCH, &path, caller, Some(json!({})))
                     .await;
                 assert_eq!(status, want, "{context}: PATCH {path} {{}}: {body}");
+                if status == 200 {
+                    protected_writes(matrix, resource, caller, &path, &context).await;
+                }
             }
+        }
+    }
+}
+
+/// A value of the field's type that differs from `stored`.
+fn other_value(field: &FieldDef, stored: Option<&Value>) -> Json {
+    match field.kind {
+        FieldKind::Integer => json!(
+            stored
+                .and_then(|v| match v {
+                    Value::Int(i) => Some(i + 1000),
+                    _ => None,
+                })
+                .unwrap_or(999_999)
+        ),
+        FieldKind::Float => json!(1234.5),
+        FieldKind::Bool => json!(!matches!(stored, Some(Value::Bool(true)))),
+        FieldKind::Timestamp => json!("2001-02-03T04:05:06Z"),
+        FieldKind::Json => json!({"tampered": true}),
+        _ => json!("tampered-value"),
+    }
+}
+
+/// OWASP API3 (mass assignment): a caller who may update the row tries to
+/// write each field the config protects from a PATCH (the key, `readonly`
+/// and `owner` fields such as timestamps and `is_superuser`, `immutable`
+/// fields) and names that are no field (`scopes`, `roles`, an unknown
+/// one). Each is refused with 400 naming it, or with `readonly_input =
+/// "ignore"` accepted and dropped; the stored value never changes.
+async fn protected_writes(
+    matrix: &mut Matrix<'_>,
+    resource: &ResourceDef,
+    caller: &Caller,
+    path: &str,
+    context: &str,
+) {
+    let app = matrix.app;
+    let stored = |rows: Vec<warden::store::Row>, key: &str| {
+        rows.into_iter()
+            .find(|r| r.get(&resource.primary_key).map(key_text).as_deref() == Some(key))
+    };
+    let key = path.rsplit('/').next().unwrap_or_default().to_owned();
+    let key = percent_encoding::percent_decode_str(&key)
+        .decode_utf8_lossy()
+        .into_owned();
+    let before = stored(
+        snapshot(app)
+            .await
+            .1
+            .remove(&resource.name)
+            .unwrap_or_default(),
+        &key,
+    )
+    .expect("the row exists");
+    let mut attempts: Vec<(String, Json, bool)> = resource
+        .fields
+        .values()
+        .filter(|f| f.primary || f.readonly || f.owner || f.immutable)
+        .map(|f| (f.name.clone(), other_value(f, before.get(&f.name)), true))
+        .collect();
+    for name in ["scopes", "roles", "is_superuser", "w_not_a_field"] {
+        if resource.field(name).is_none() {
+            attempts.push((name.to_owned(), json!(["admin:write"]), false));
+        }
+    }
+    assert!(!attempts.is_empty(), "{context}: nothing to try");
+    for (name, value, is_field) in attempts {
+        let (status, body, _) = matrix
+            .call(Method::PATCH, path, caller, Some(json!({ &name: value })))
+            .await;
+        let what = format!("{context}: PATCH {path} {{{name}: {value}}}");
+        if !is_field {
+            assert_eq!(status, 400, "{what}: {body}");
+            assert_eq!(
+                body["type"], "https://warden.dev/problems/unknown-fields",
+                "{what}"
+            );
+        } else if resource.readonly_input == ReadonlyInput::Ignore {
+            assert_eq!(status, 200, "{what}: ignored, so accepted: {body}");
+        } else {
+            assert_eq!(status, 400, "{what}: {body}");
+            assert_eq!(
+                body["type"], "https://warden.dev/problems/readonly-fields",
+                "{what}"
+            );
+            assert_eq!(body["fields"], json!([name]), "{what}");
+        }
+        if is_field {
+            let after = stored(
+                snapshot(app)
+                    .await
+                    .1
+                    .remove(&resource.name)
+                    .unwrap_or_default(),
+                &key,
+            )
+            .expect("the row is still there");
+            assert_eq!(
+                after.get(&name),
+                before.get(&name),
+                "{what}: the stored value changed"
+            );
         }
     }
 }
@@ -537,8 +643,21 @@ async fn delete_phase(matrix: &mut Matrix<'_>, callers: &[Caller]) {
                 continue;
             };
             let row = policy_row(resource, stored);
+            // A caller whose own account was deleted has no valid token left.
+            let users = config.users_resource().expect("users resource");
+            let live: BTreeSet<String> = raw[&users.name]
+                .iter()
+                .map(|r| key_text(&r[&users.primary_key]))
+                .collect();
             let mut order: Vec<(&Caller, u16)> = callers
                 .iter()
+                .filter(|c| {
+                    c.principal.as_ref().is_none_or(|p| {
+                        p.attributes
+                            .get("id")
+                            .is_some_and(|id| live.contains(&key_text(id)))
+                    })
+                })
                 .map(|c| {
                     (
                         c,
@@ -592,6 +711,22 @@ async fn run(config: PathBuf) {
             never,
             tally: Tally::default(),
         };
+        // The document and who-am-I, as everyone.
+        for caller in &callers {
+            for path in ["/openapi.json", "/auth/me"] {
+                let (status, body, _) = matrix.call(Method::GET, path, caller, None).await;
+                let want = if path == "/auth/me" && caller.token.is_none() {
+                    401
+                } else {
+                    200
+                };
+                assert_eq!(
+                    status, want,
+                    "{example} GET {path} as {}: {body}",
+                    caller.label
+                );
+            }
+        }
         read_and_list_phase(&mut matrix, &callers).await;
         delete_phase(&mut matrix, &callers).await;
         let Tally {
@@ -634,4 +769,14 @@ async fn every_status_and_list_matches_the_rule_evaluator_in_documents() {
 #[tokio::test]
 async fn every_status_and_list_matches_the_rule_evaluator_in_articles() {
     run(example_config(EXAMPLES[4])).await;
+}
+
+#[tokio::test]
+async fn every_status_and_list_matches_the_rule_evaluator_in_the_kitchen_fixture() {
+    run(common::fixture_config("kitchen")).await;
+}
+
+#[tokio::test]
+async fn every_status_and_list_matches_the_rule_evaluator_in_the_ui_employees_fixture() {
+    run(common::fixture_config("ui_employees")).await;
 }

@@ -287,7 +287,12 @@ pub async fn login(
         }
         redirect
     } else {
-        Json(principal_json(&user, started.row.csrf_token.as_deref())).into_response()
+        Json(principal_json(
+            &app,
+            &user,
+            started.row.csrf_token.as_deref(),
+        ))
+        .into_response()
     };
     if let Ok(cookie) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
@@ -336,9 +341,37 @@ pub async fn logout(
 }
 
 /// The principal as `/auth/me` and `/auth/login` show it.
-fn principal_json(user: &User, csrf_token: Option<&str>) -> Json_ {
+/// Rules see every column of the user's row; this shows only what the
+/// API would show the user on their own row: no `hidden` field, and a
+/// field with a `read` rule only when that rule holds in memory (one that
+/// needs other rows is left out).
+fn principal_json(app: &App, user: &User, csrf_token: Option<&str>) -> Json_ {
+    let users = app.config().users_resource();
+    let field_rules = users.and_then(|u| app.policy().resource(&u.name));
+    let own_row: warden_policy::Row = user
+        .principal
+        .attributes
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let shown = |name: &str| {
+        let Some(field) = users.and_then(|u| u.field(name)) else {
+            return true;
+        };
+        if field.hidden || field.kind == FieldKind::Password {
+            return false;
+        }
+        field_rules
+            .and_then(|p| p.fields.iter().find(|(f, _)| f == name))
+            .is_none_or(|(_, rule)| {
+                rule.evaluate(&warden_policy::Env::new(
+                    Some(&user.principal),
+                    Some(&own_row),
+                ))
+            })
+    };
     let mut attributes = Map::new();
-    for (name, value) in &user.principal.attributes {
+    for (name, value) in user.principal.attributes.iter().filter(|(n, _)| shown(n)) {
         attributes.insert(
             name.clone(),
             crate::rows::output::to_json(FieldKind::Text, value),
@@ -358,7 +391,7 @@ fn principal_json(user: &User, csrf_token: Option<&str>) -> Json_ {
 
 /// `GET /auth/me`: the caller with scopes and roles, never a secret; the
 /// CSRF token when the caller came by cookie.
-pub async fn me(caller: Caller) -> Result<Response, Problem> {
+pub async fn me(State(app): State<App>, caller: Caller) -> Result<Response, Problem> {
     let Some(user) = &caller.user else {
         return Err(Problem::unauthenticated("log in to see who you are"));
     };
@@ -367,7 +400,7 @@ pub async fn me(caller: Caller) -> Result<Response, Problem> {
         .as_ref()
         .filter(|s| s.via == Via::Cookie)
         .and_then(|s| s.csrf_token.as_deref());
-    let mut response = Json(principal_json(user, csrf)).into_response();
+    let mut response = Json(principal_json(&app, user, csrf)).into_response();
     no_store(&mut response);
     Ok(response)
 }
