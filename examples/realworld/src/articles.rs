@@ -113,6 +113,7 @@ pub async fn create(
         ("description", article.description),
         ("body", article.body),
     ])?;
+    let tags = clean_tags(article.tag_list)?;
     let viewer = MaybeAuth(Some(auth));
     let guard = warden.guard(viewer.principal());
     let mut attempts = 0;
@@ -135,7 +136,7 @@ pub async fn create(
         .get("id")
         .and_then(Value::as_i64)
         .ok_or_else(|| ApiError::internal(&"the new article has no id"))?;
-    if let Some(tags) = article.tag_list {
+    if let Some(tags) = tags {
         set_tags(&warden, &guard, id, &tags).await?;
     }
     let Json(body) = one(&warden, &viewer, id).await?;
@@ -153,6 +154,7 @@ pub async fn update(
     body: Result<Json<Envelope<ArticleInput>>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Json(Envelope { article }) = body?;
+    let tags = clean_tags(article.tag_list)?;
     let viewer = MaybeAuth(Some(auth));
     let id = find(&warden, &viewer, &slug).await?;
     let mut changes = Map::new();
@@ -182,7 +184,7 @@ pub async fn update(
         .update("articles", &id.to_string(), Value::Object(changes), None)
         .await
         .map_err(ApiError::on("article"))?;
-    if let Some(tags) = article.tag_list {
+    if let Some(tags) = tags {
         set_tags(&warden, &guard, id, &tags).await?;
     }
     one(&warden, &viewer, id).await
@@ -412,25 +414,41 @@ async fn views(warden: &Warden, viewer: &MaybeAuth, ids: &[i64]) -> Result<Vec<V
         .collect())
 }
 
-/// Makes the article's tags exactly `wanted` (trimmed, blanks and repeats
-/// dropped), each change through warden (the article_tags rules).
+/// A `tagList` as stored: trimmed, blanks and repeats dropped; checked
+/// before the article is written, so a bad tag leaves nothing half done.
+fn clean_tags(tags: Option<Vec<String>>) -> Result<Option<Vec<String>>, ApiError> {
+    let Some(tags) = tags else {
+        return Ok(None);
+    };
+    if tags.iter().any(|tag| tag.contains('\0')) {
+        return Err(ApiError::invalid(vec![(
+            "tagList".into(),
+            "tags cannot contain NUL characters".into(),
+        )]));
+    }
+    let mut seen = HashSet::new();
+    Ok(Some(
+        tags.iter()
+            .map(|tag| tag.trim())
+            .filter(|tag| !tag.is_empty() && seen.insert(*tag))
+            .map(str::to_owned)
+            .collect(),
+    ))
+}
+
+/// Makes the article's tags exactly `wanted` (from [`clean_tags`]), each
+/// change through warden (the article_tags rules).
 async fn set_tags(
     warden: &Warden,
     guard: &Guard<'_>,
     article: i64,
     wanted: &[String],
 ) -> Result<(), ApiError> {
-    let mut seen = HashSet::new();
-    let wanted: Vec<&str> = wanted
-        .iter()
-        .map(|tag| tag.trim())
-        .filter(|tag| !tag.is_empty() && seen.insert(*tag))
-        .collect();
     let mut select = sql::scoped(guard, "article_tags", &["id", "tag"])?;
     select.and_where(col("article_tags", "article_id").eq(article));
     let existing: Vec<(i64, String)> = sql::fetch_all(warden, &select).await?;
     for (id, tag) in &existing {
-        if !wanted.contains(&tag.as_str()) {
+        if !wanted.contains(tag) {
             guard
                 .delete("article_tags", &id.to_string(), None)
                 .await

@@ -68,7 +68,9 @@ impl ApiError {
                     .map(|field| (field, "has already been taken".to_owned()))
                     .collect(),
             },
-            Error::Stale { .. } => ApiError::new(StatusCode::CONFLICT, what, "changed meanwhile"),
+            Error::Stale { .. } => {
+                ApiError::new(StatusCode::PRECONDITION_FAILED, what, "changed meanwhile")
+            }
             Error::Input(InputError::Invalid(fields)) => ApiError::invalid(fields),
             Error::Input(other) => ApiError::invalid(vec![("body".into(), other.to_string())]),
             Error::InvalidQuery(message) => ApiError::invalid(vec![("query".into(), message)]),

@@ -18,7 +18,8 @@ pub fn col(table: &str, column: &str) -> Expr {
     Expr::col((Alias::new(table), Alias::new(column)))
 }
 
-/// `SELECT <columns> FROM table WHERE <the caller's list rule on table>`.
+/// `SELECT <columns> FROM table WHERE <the caller's list rule on table>`
+/// (every resource of this app is stored in the table of its name).
 pub fn scoped(
     guard: &Guard<'_>,
     table: &str,

@@ -465,6 +465,17 @@ async fn creating_an_article_needs_a_login_and_its_fields() {
             .call(Method::POST, "/articles", Some(&jake), Some(json!({"article": {"title": "t", "description": "d", "body": "b", "tagList": "x"}})))
             .await;
         assert_eq!(status, 422);
+        // A bad tag is refused before anything is written.
+        let (status, body) = app
+            .call(
+                Method::POST,
+                "/articles",
+                Some(&jake),
+                Some(json!({"article": {"title": "nul", "description": "d", "body": "b", "tagList": ["a\0b"]}})),
+            )
+            .await;
+        assert_eq!((status, error_key(&body)), (422, "tagList".to_owned()), "{body}");
+        assert_eq!(app.slugs("/articles", None).await, (vec![], 0));
         // The author is the caller, whatever the body claims.
         let (status, body) = app
             .call(Method::POST, "/articles", Some(&jake), Some(json!({"article": {"title": "t", "description": "d", "body": "b", "author": {"username": "other"}}})))
