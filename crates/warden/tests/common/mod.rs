@@ -8,7 +8,6 @@ use reqwest::{Client, Method, Response};
 use serde_json::{Map, Value as Json};
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use warden::app::App;
 use warden::config::Config;
 use warden::store::{SeedData, Store};
@@ -16,22 +15,12 @@ use warden::store::{SeedData, Store};
 pub const PASSWORD: &str = "password123";
 pub const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
 
-/// Where a test's data lives.
-#[derive(Debug, Clone)]
-pub enum Backend {
-    Sqlite,
-    Postgres(String),
-}
-
-/// SQLite always; PostgreSQL too when `WARDEN_TEST_POSTGRES` is set.
-pub fn backends() -> Vec<Backend> {
-    let mut all = vec![Backend::Sqlite];
-    match std::env::var("WARDEN_TEST_POSTGRES") {
-        Ok(url) if !url.is_empty() => all.push(Backend::Postgres(url)),
-        _ => eprintln!("skipped: WARDEN_TEST_POSTGRES not set; PostgreSQL cases did not run"),
-    }
-    all
-}
+// Not every test file uses every one of these.
+#[allow(unused_imports)]
+pub use warden_testkit::{
+    Backend, TestDatabase, backends, create_database, drop_database, unique_suffix as uuid_like,
+    with_database,
+};
 
 /// Runs `scenario` once per backend on a freshly seeded example.
 pub async fn on_each_backend<F, Fut>(example: &str, scenario: F)
@@ -58,8 +47,7 @@ pub struct TestApp {
     pub client: Client,
     pub app: App,
     pub backend: Backend,
-    database: Option<(String, String)>,
-    _dir: tempfile::TempDir,
+    _database: TestDatabase,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -77,21 +65,8 @@ impl TestApp {
                 .with_test_writer()
                 .try_init();
         }
-        let dir = tempfile::tempdir().expect("temp dir");
-        let (url, database) = match &backend {
-            Backend::Sqlite => (
-                format!("sqlite://{}", dir.path().join("test.db").display()),
-                None,
-            ),
-            Backend::Postgres(admin_url) => {
-                let name = format!("warden_test_{}", uuid_like());
-                create_database(admin_url, &name).await;
-                (
-                    with_database(admin_url, &name),
-                    Some((admin_url.clone(), name)),
-                )
-            }
-        };
+        let database = TestDatabase::create(&backend).await;
+        let url = database.url.clone();
         let store = Store::open(&config, Some(&url)).await.expect("open store");
         store.migrate(&config).await.expect("migrate");
         if seed {
@@ -113,8 +88,7 @@ impl TestApp {
             client: Client::new(),
             app,
             backend,
-            database,
-            _dir: dir,
+            _database: database,
             server,
         }
     }
@@ -185,63 +159,8 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        // The server first: its pool must let go before the database goes.
         self.server.abort();
-        if let Some((admin, name)) = self.database.take() {
-            // Dropping needs async I/O; do it on a thread of its own.
-            let _ = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("runtime");
-                runtime.block_on(drop_database(&admin, &name));
-            })
-            .join();
-        }
-    }
-}
-
-pub fn uuid_like() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    format!("{}_{:x}", std::process::id(), h.finish())
-}
-
-pub fn with_database(url: &str, name: &str) -> String {
-    let options = sqlx::postgres::PgConnectOptions::from_str(url).expect("postgres url");
-    let host = options.get_host();
-    let port = options.get_port();
-    let user = options.get_username();
-    if host.starts_with('/') {
-        format!("postgres://{user}@localhost/{name}?host={host}&port={port}")
-    } else {
-        format!("postgres://{user}@{host}:{port}/{name}")
-    }
-}
-
-pub async fn create_database(admin_url: &str, name: &str) {
-    use sqlx::{Connection, Executor};
-    let mut admin = sqlx::PgConnection::connect(admin_url)
-        .await
-        .expect("connect to PostgreSQL");
-    admin
-        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-        .await
-        .expect("create database");
-}
-
-pub async fn drop_database(admin_url: &str, name: &str) {
-    use sqlx::{Connection, Executor};
-    if let Ok(mut admin) = sqlx::PgConnection::connect(admin_url).await {
-        let _ = admin
-            .execute(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-            )))
-            .await;
     }
 }
 
