@@ -23,6 +23,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// The allocator the `warden` binary uses, so `serve-warden` matches
+/// `warden serve` (the floor, served by this binary too, gets it as well).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(about = "warden vs a hand-written axum+sqlx floor vs FastAPI, side by side")]
 enum Cli {
