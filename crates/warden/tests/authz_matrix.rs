@@ -3,7 +3,8 @@
 //! SQLite (and PostgreSQL when `WARDEN_TEST_POSTGRES` is set), every seeded
 //! user and an anonymous caller, every resource and every row: the status
 //! of `GET`, `PATCH` (an empty change) and `DELETE` is the one the rule
-//! evaluator predicts, and every list (all its pages) holds exactly the
+//! evaluator predicts, so is whether `POST` is refused before its body is
+//! read, and every list (all its pages) holds exactly the
 //! ids the evaluator's list rule admits. The oracle is computed here from
 //! the config: each rule text checked for in-memory use and evaluated by
 //! `warden_policy`'s reference evaluator on the rows read back from the
@@ -59,7 +60,13 @@ fn oracle(app: &TestApp, resource: &ResourceDef) -> Oracle {
         sql_functions: false,
     };
     let mut actions = BTreeMap::new();
-    for action in [Action::List, Action::Read, Action::Update, Action::Delete] {
+    for action in [
+        Action::List,
+        Action::Read,
+        Action::Create,
+        Action::Update,
+        Action::Delete,
+    ] {
         if let Some(text) = resource.rules.get(action) {
             let name = format!("resources.{}.rules.{}", resource.name, action_name(action));
             let rule = set
@@ -485,6 +492,34 @@ async fn read_and_list_phase(matrix: &mut Matrix<'_>, callers: &[Caller]) {
                     "{context}: list gave {:?}, the evaluator says {want:?}",
                     got.map(|(ids, _)| ids)
                 ),
+            }
+            // Create, as a function: refused before the body is read when
+            // the caller lacks the scopes or the rule admits no row for
+            // them; otherwise the body is read, and this one (an unknown
+            // field) is refused without writing anything.
+            let create = oracle.actions.get("create");
+            let want = if !holds_scopes(resource, Action::Create, caller) {
+                scope_denied(caller)
+            } else if allows_nothing(create, caller) {
+                denied(create, caller, 403)
+            } else {
+                400
+            };
+            let path = format!("/api/{}", resource.name);
+            let (status, body, _) = matrix
+                .call(
+                    Method::POST,
+                    &path,
+                    caller,
+                    Some(json!({"w_not_a_field": 1})),
+                )
+                .await;
+            assert_eq!(status, want, "{context}: POST {path}: {body}");
+            if status == 400 {
+                assert_eq!(
+                    body["type"], "https://warden.dev/problems/unknown-fields",
+                    "{context}"
+                );
             }
             // Each row: read and an empty update.
             for row in &rows {
