@@ -13,61 +13,24 @@
 
 mod common;
 
+use common::process::Instance;
+use std::process::Command;
+
 use serde_json::{Value as Json, json};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const SECRET: &str = "crash-safety-secret-crash-safety-secret-0123";
 
-/// A `warden serve` child process, killed on drop.
-struct Instance {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn posts_config() -> PathBuf {
     common::example_config("posts")
 }
 
 fn start(config: &Path, database: &str, seed: bool) -> Instance {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_warden"));
-    command
-        .arg("serve")
-        .arg(config)
-        .args(["--listen", "127.0.0.1:0", "--database", database])
-        .env("WARDEN_JWT_SECRET", SECRET)
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    if seed {
-        command.arg("--seed");
-    }
-    let mut child = command.spawn().expect("start warden");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut base = None;
-    for line in BufReader::new(stdout).lines() {
-        let line = line.expect("line");
-        if let Some(address) = line.strip_prefix("warden listening on ") {
-            base = Some(address.trim().to_owned());
-            break;
-        }
-    }
-    Instance {
-        child,
-        base: base.expect("warden printed its address"),
-    }
+    common::process::start(config, database, seed, SECRET)
 }
 
 async fn token(client: &reqwest::Client, base: &str, user: &str) -> String {

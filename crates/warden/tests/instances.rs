@@ -6,54 +6,16 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
+use common::process::Instance;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// A `warden serve` child process, killed on drop.
-struct Instance {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+const SECRET: &str = "instances-secret-instances-secret-0123456789";
 
 fn start(config: &Path, database: &str, seed: bool) -> Instance {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_warden"));
-    command
-        .arg("serve")
-        .arg(config)
-        .args(["--listen", "127.0.0.1:0", "--database", database])
-        .env(
-            "WARDEN_JWT_SECRET",
-            "instances-secret-instances-secret-0123456789",
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    if seed {
-        command.arg("--seed");
-    }
-    let mut child = command.spawn().expect("start warden");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut base = None;
-    for line in BufReader::new(stdout).lines() {
-        let line = line.expect("line");
-        if let Some(address) = line.strip_prefix("warden listening on ") {
-            base = Some(address.trim().to_owned());
-            break;
-        }
-    }
-    Instance {
-        child,
-        base: base.expect("warden printed its address"),
-    }
+    common::process::start(config, database, seed, SECRET)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -4,6 +4,8 @@
 //! the test and dropped afterwards — with a reqwest client.
 #![allow(dead_code)]
 
+pub mod process;
+
 use reqwest::{Client, Method, Response};
 use serde_json::{Map, Value as Json};
 use std::future::Future;
