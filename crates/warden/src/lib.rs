@@ -12,6 +12,7 @@
 //! | [`Warden::require_scopes`] | a layer: 401/403 unless the caller holds the scopes |
 //! | [`Warden::guard`] → [`Guard`] | list, read, create, update, delete, [`Guard::authorize`] an action on a row, or [`Guard::list_scope`] for your own `SELECT` |
 //! | [`Warden::log_in`], [`Warden::issue_token`] | credentials for your own login route |
+//! | [`serve`] | serve your router as `warden serve` does (client addresses, graceful shutdown) |
 //! | [`Error`] | why a guarded action was refused; `IntoResponse` as problem+json |
 //! | [`Auth`], [`Resource`], [`Field`] | a config written in Rust |
 //!
@@ -59,6 +60,7 @@ pub use library::{
     RequireScopesLayer, Resource, Warden,
 };
 pub use rows::input::InputError;
+pub use server::serve_router as serve;
 pub use warden_policy::{Action, Dialect, Value};
 pub use {sea_query, sea_query_sqlx, sqlx};
 

@@ -89,10 +89,24 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 
 /// Serves the app until Ctrl-C / SIGTERM.
 pub async fn serve(app: App, listener: TcpListener) -> std::io::Result<()> {
+    serve_router(app.router(), listener).await
+}
+
+/// Serves `router` on `listener` as `warden serve` does: with each
+/// connection's address (the per-address login limit and rate limit need
+/// it) and a graceful shutdown on Ctrl-C or SIGTERM that lets requests in
+/// flight finish.
+///
+/// ```no_run
+/// # async fn f(warden: warden::Warden) -> std::io::Result<()> {
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+/// warden::serve(warden.router(), listener).await
+/// # }
+/// ```
+pub async fn serve_router(router: axum::Router, listener: TcpListener) -> std::io::Result<()> {
     axum::serve(
         listener,
-        app.router()
-            .into_make_service_with_connect_info::<SocketAddr>(),
+        router.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal())
     .await

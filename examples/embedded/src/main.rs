@@ -30,11 +30,6 @@ async fn main() -> anyhow::Result<()> {
         "embedded example listening on http://{}",
         listener.local_addr()?
     );
-    axum::serve(
-        listener,
-        warden_example_embedded::app(warden)
-            .into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .await?;
+    warden::serve(warden_example_embedded::app(warden), listener).await?;
     Ok(())
 }

@@ -31,11 +31,6 @@ async fn main() -> anyhow::Result<()> {
         "Conduit API listening on http://{}/api",
         listener.local_addr()?
     );
-    axum::serve(
-        listener,
-        warden_example_realworld::app(warden)
-            .into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .await?;
+    warden::serve(warden_example_realworld::app(warden), listener).await?;
     Ok(())
 }
