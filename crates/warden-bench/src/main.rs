@@ -382,10 +382,13 @@ fn run_size(
                 };
                 let generator = scenarios::generator(system, scenario, Context::new(shape, tokens));
                 let pids = server.pids();
+                let cpu_at_start = std::sync::Arc::new(std::sync::Mutex::new(0.0));
+                let cpu_mark = std::sync::Arc::clone(&cpu_at_start);
                 let reset: Box<dyn FnOnce() + Send> = Box::new(move || {
-                    for pid in pids {
+                    for pid in &pids {
                         let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
                     }
+                    *cpu_mark.lock().expect("cpu mark") = servers::cpu_seconds(&pids);
                 });
                 let (warmup, duration) = if scenario == Scenario::Token {
                     // argon2id: few requests per second (fewer still in a
@@ -410,7 +413,8 @@ fn run_size(
                     reset,
                 );
                 let rss = server.peak_rss_mib();
-                let record = Record::new(backend, shape.rows, scenario, system, &outcome, rss);
+                let cpu = server.cpu_seconds() - *cpu_at_start.lock().expect("cpu mark");
+                let record = Record::new(backend, shape.rows, scenario, system, &outcome, rss, cpu);
                 println!("{}", record.line());
                 records.push(record);
             }

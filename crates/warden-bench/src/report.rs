@@ -19,6 +19,9 @@ pub struct Record {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub peak_rss_mib: f64,
+    /// The server's own CPU time per answered request, in microseconds
+    /// (user + system, every thread and worker; not the database server).
+    pub cpu_us_per_request: f64,
     pub statuses: BTreeMap<String, u64>,
     pub unexpected: u64,
     pub errors: u64,
@@ -33,6 +36,7 @@ impl Record {
         system: System,
         outcome: &Outcome,
         rss: f64,
+        cpu_seconds: f64,
     ) -> Record {
         Record {
             backend: backend.to_owned(),
@@ -45,6 +49,7 @@ impl Record {
             p50_ms: outcome.percentile_ms(50.0),
             p99_ms: outcome.percentile_ms(99.0),
             peak_rss_mib: rss,
+            cpu_us_per_request: cpu_seconds * 1e6 / outcome.requests.max(1) as f64,
             statuses: outcome
                 .statuses
                 .iter()
@@ -70,7 +75,7 @@ impl Record {
 
     pub fn line(&self) -> String {
         let mut line = format!(
-            "{:8} {:>9} {:14} {:18} {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  peak RSS {:>6.1} MiB  [{}]",
+            "{:8} {:>9} {:14} {:18} {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  peak RSS {:>6.1} MiB  CPU {:>6.0} µs/req  [{}]",
             self.backend,
             self.rows,
             self.scenario,
@@ -79,6 +84,7 @@ impl Record {
             self.p50_ms,
             self.p99_ms,
             self.peak_rss_mib,
+            self.cpu_us_per_request,
             self.statuses_text()
         );
         if self.unexpected > 0 || self.errors > 0 {
@@ -166,30 +172,31 @@ pub fn render(
         let _ = writeln!(out, "\n### {backend}, {rows} rows\n");
         let _ = writeln!(
             out,
-            "| scenario | system | req/s | p50 ms | p99 ms | peak RSS MiB | answers |"
+            "| scenario | system | req/s | p50 ms | p99 ms | peak RSS MiB | server CPU µs/req | answers |"
         );
-        let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---|");
+        let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---|");
         for r in records
             .iter()
             .filter(|r| &r.backend == backend && r.rows == *rows)
         {
             let _ = writeln!(
                 out,
-                "| {} | {} | {:.0} | {:.2} | {:.2} | {:.1} | {} |",
+                "| {} | {} | {:.0} | {:.2} | {:.2} | {:.1} | {:.0} | {} |",
                 r.scenario,
                 r.system,
                 r.rps,
                 r.p50_ms,
                 r.p99_ms,
                 r.peak_rss_mib,
+                r.cpu_us_per_request,
                 r.statuses_text()
             );
         }
         let _ = writeln!(
             out,
-            "\n| scenario | warden/floor req/s | warden/FastAPI req/s | warden p99 / floor p99 |"
+            "\n| scenario | warden/floor req/s | warden/FastAPI req/s | warden p99 / floor p99 | warden/floor CPU per request |"
         );
-        let _ = writeln!(out, "|---|---:|---:|---:|");
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|");
         let mut seen = Vec::new();
         for r in records
             .iter()
@@ -204,11 +211,15 @@ pub fn render(
             let p = find(records, backend, *rows, r.scenario, System::Fastapi);
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} |",
                 r.scenario,
                 ratio(w.map(|r| r.rps), f.map(|r| r.rps)),
                 ratio(w.map(|r| r.rps), p.map(|r| r.rps)),
                 ratio(w.map(|r| r.p99_ms), f.map(|r| r.p99_ms)),
+                ratio(
+                    w.map(|r| r.cpu_us_per_request),
+                    f.map(|r| r.cpu_us_per_request)
+                ),
             );
         }
     }

@@ -156,6 +156,12 @@ impl Server {
             / 1024.0
     }
 
+    /// CPU time (user + system) the server's processes have used so far,
+    /// in seconds; the database server's own processes are not counted.
+    pub fn cpu_seconds(&self) -> f64 {
+        cpu_seconds(&self.pids())
+    }
+
     pub fn stop(mut self) {
         let pids = self.pids();
         for pid in &pids {
@@ -182,6 +188,27 @@ impl Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `utime + stime` of each process in `/proc/<pid>/stat` (all its
+/// threads), in seconds: Linux reports them in USER_HZ = 100 ticks.
+pub fn cpu_seconds(pids: &[u32]) -> f64 {
+    pids.iter()
+        .map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            // Fields after the parenthesised command name; utime and stime
+            // are fields 14 and 15 of the whole line.
+            let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let ticks = |i: usize| {
+                fields
+                    .get(i)
+                    .and_then(|f| f.parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
+            (ticks(11) + ticks(12)) as f64 / 100.0
+        })
+        .sum()
 }
 
 fn status_kib(pid: u32, key: &str) -> u64 {

@@ -2,6 +2,7 @@
 //! shared by every request. Built once at start; nothing in it changes per
 //! request, so any number of instances can serve one database.
 
+use crate::auth::remembered::CallerMemory;
 use crate::auth::token::{TokenError, TokenKeys};
 use crate::config::Config;
 use crate::policy::{Policy, PolicyErrors};
@@ -20,6 +21,7 @@ struct Inner {
     store: Store,
     policy: Policy,
     tokens: TokenKeys,
+    callers: CallerMemory,
 }
 
 /// Why the engine would not start.
@@ -47,6 +49,7 @@ impl App {
                 store,
                 policy,
                 tokens,
+                callers: CallerMemory::default(),
             }),
         })
     }
@@ -65,5 +68,10 @@ impl App {
 
     pub fn tokens(&self) -> &TokenKeys {
         &self.inner.tokens
+    }
+
+    /// Bearer callers remembered between requests (see `auth::remembered`).
+    pub fn callers(&self) -> &CallerMemory {
+        &self.inner.callers
     }
 }

@@ -13,6 +13,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
 use axum::routing::{get, post};
 use problem::{Kind, Problem};
+use tower::ServiceBuilder;
 use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
 use tower_http::trace::TraceLayer;
 
@@ -54,19 +55,27 @@ impl App {
                     "this endpoint does not take that method",
                 )
             })
-            .layer(axum::middleware::from_fn_with_state(
-                max_body,
-                crate::auth::csrf::form_token,
-            ))
-            .layer(DefaultBodyLimit::max(max_body))
-            .layer(axum::middleware::map_response(problem::plain_errors));
+            // Each `Router::layer` call boxes every request's future once
+            // more: stack the layers in one call (outermost first).
+            .layer(
+                ServiceBuilder::new()
+                    .layer(axum::middleware::map_response(problem::plain_errors))
+                    .layer(DefaultBodyLimit::max(max_body))
+                    .layer(axum::middleware::from_fn_with_state(
+                        max_body,
+                        crate::auth::csrf::form_token,
+                    )),
+            );
         limits::apply(routes, &limits)
-            .layer(TraceLayer::new_for_http())
-            .layer(SetSensitiveHeadersLayer::new([
-                AUTHORIZATION,
-                COOKIE,
-                SET_COOKIE,
-            ]))
+            .layer(
+                ServiceBuilder::new()
+                    .layer(SetSensitiveHeadersLayer::new([
+                        AUTHORIZATION,
+                        COOKIE,
+                        SET_COOKIE,
+                    ]))
+                    .layer(TraceLayer::new_for_http()),
+            )
             .with_state(self.clone())
     }
 }

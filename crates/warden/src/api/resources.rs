@@ -4,8 +4,8 @@
 
 use super::problem::{Kind, Problem};
 use crate::app::App;
-use crate::auth::caller::Caller;
-use crate::authz::{Authz, Item, ListParams};
+use crate::auth::caller::{Caller, CallerToConfirm};
+use crate::authz::{Authz, AuthzError, Item, ListParams};
 use crate::rows::input::WriteMode;
 use axum::Json;
 use axum::body::Bytes;
@@ -17,7 +17,7 @@ use serde_json::{Value as Json_, json};
 
 pub async fn list(
     State(app): State<App>,
-    caller: Caller,
+    who: CallerToConfirm,
     Path(resource): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, Problem> {
@@ -28,8 +28,47 @@ pub async fn list(
                 format!("{e}; parameters are limit, cursor, sort, filter, search, expand"),
             )
         })?;
-    let page = Authz::new(&app, &caller).list(&resource, &params).await?;
+    let page = answer(&app, &who, ReadPage(&resource, &params)).await?;
     Ok(Json(json!({ "items": page.items, "next": page.next })).into_response())
+}
+
+/// The two reads a remembered caller may make.
+trait Read {
+    type Answer;
+    async fn run(&self, authz: &Authz<'_>) -> Result<Self::Answer, AuthzError>;
+}
+
+struct ReadItem<'r>(&'r str, &'r str, &'r [String]);
+struct ReadPage<'r>(&'r str, &'r ListParams);
+
+impl Read for ReadItem<'_> {
+    type Answer = Item;
+    async fn run(&self, authz: &Authz<'_>) -> Result<Item, AuthzError> {
+        authz.read(self.0, self.1, self.2).await
+    }
+}
+
+impl Read for ReadPage<'_> {
+    type Answer = crate::authz::Page;
+    async fn run(&self, authz: &Authz<'_>) -> Result<Self::Answer, AuthzError> {
+        authz.list(self.0, self.1).await
+    }
+}
+
+/// Runs a read for the request's caller: a remembered caller first, and
+/// again with the caller loaded afresh when the read's statement did not
+/// confirm the remembered one (`auth::remembered`).
+async fn answer<R: Read>(app: &App, who: &CallerToConfirm, read: R) -> Result<R::Answer, Problem> {
+    let Some(unconfirmed) = &who.unconfirmed else {
+        return Ok(read.run(&Authz::new(app, &who.caller)).await?);
+    };
+    let authz = Authz::confirming(app, &who.caller, unconfirmed);
+    let answer = read.run(&authz).await;
+    if authz.confirmed() {
+        return Ok(answer?);
+    }
+    let caller = unconfirmed.reload(app).await?;
+    Ok(read.run(&Authz::new(app, &caller)).await?)
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -40,16 +79,14 @@ struct ReadParams {
 
 pub async fn read(
     State(app): State<App>,
-    caller: Caller,
+    who: CallerToConfirm,
     Path((resource, id)): Path<(String, String)>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, Problem> {
     let params: ReadParams = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
         .map_err(|e| Problem::new(Kind::InvalidQuery, format!("{e}; the parameter is expand")))?;
     let expand = crate::authz::parse_expand(params.expand.as_deref());
-    let item = Authz::new(&app, &caller)
-        .read(&resource, &id, &expand)
-        .await?;
+    let item = answer(&app, &who, ReadItem(&resource, &id, &expand)).await?;
     Ok(item_response(StatusCode::OK, item, None))
 }
 

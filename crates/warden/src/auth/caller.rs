@@ -7,6 +7,7 @@
 //! never silently anonymous. A stale cookie counts as no cookie, because
 //! browsers keep sending it to public pages.
 
+use super::remembered::{self, Remembered, Unconfirmed};
 use super::secret;
 use super::session;
 use crate::api::problem::{Kind, Problem};
@@ -72,28 +73,8 @@ impl FromRequestParts<App> for Caller {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
-        if let Some(header) = parts.headers.get(AUTHORIZATION) {
-            let extra = app
-                .config()
-                .auth
-                .as_ref()
-                .and_then(|a| a.token_scheme.as_deref());
-            let token = header
-                .to_str()
-                .ok()
-                .and_then(|h| h.split_once(' '))
-                .filter(|(scheme, _)| {
-                    scheme.eq_ignore_ascii_case("bearer")
-                        || extra.is_some_and(|extra| scheme.eq_ignore_ascii_case(extra))
-                })
-                .map(|(_, token)| token.trim())
-                .ok_or_else(|| {
-                    Problem::new(
-                        Kind::InvalidToken,
-                        "the Authorization header must be `Bearer <token>`",
-                    )
-                })?;
-            return bearer(app, token).await;
+        if let Some(token) = bearer_token(parts, app) {
+            return bearer(app, token?).await;
         }
         match session_cookie(&parts.headers) {
             Some(cookie) => cookie_caller(app, &cookie, &parts.method, &parts.headers).await,
@@ -102,19 +83,96 @@ impl FromRequestParts<App> for Caller {
     }
 }
 
-async fn bearer(app: &App, token: &str) -> Result<Caller, Problem> {
-    let claims = app.tokens().verify(token).map_err(|e| match e {
+/// The caller of a read: a bearer token's remembered caller, whose state
+/// the read's statement must confirm (`unconfirmed`), or else the caller
+/// loaded as [`Caller`] is.
+pub struct CallerToConfirm {
+    pub caller: std::sync::Arc<Caller>,
+    pub unconfirmed: Option<Unconfirmed>,
+}
+
+impl FromRequestParts<App> for CallerToConfirm {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        if let Some(Ok(token)) = bearer_token(parts, app) {
+            let claims = app.tokens().verify(token).map_err(token_problem)?;
+            if let Some(remembered) = app.callers().get(token)
+                && let Some(user_id) = remembered::subject_key(app.config(), &claims.sub)
+            {
+                return Ok(CallerToConfirm {
+                    caller: remembered.caller,
+                    unconfirmed: Some(Unconfirmed {
+                        token: token.to_owned(),
+                        user_id,
+                        sid: claims.sid.clone(),
+                        state: remembered.state,
+                    }),
+                });
+            }
+        }
+        Ok(CallerToConfirm {
+            caller: std::sync::Arc::new(Caller::from_request_parts(parts, app).await?),
+            unconfirmed: None,
+        })
+    }
+}
+
+impl Unconfirmed {
+    /// The caller loaded afresh, when the remembered one was not confirmed
+    /// (it is forgotten, and remembered again as loaded now).
+    pub async fn reload(&self, app: &App) -> Result<Caller, Problem> {
+        app.callers().forget(&self.token);
+        bearer(app, &self.token).await
+    }
+}
+
+/// The bearer token of the `Authorization` header, if there is one; a
+/// header in another form is an error.
+fn bearer_token<'p>(parts: &'p Parts, app: &App) -> Option<Result<&'p str, Problem>> {
+    let header = parts.headers.get(AUTHORIZATION)?;
+    let extra = app
+        .config()
+        .auth
+        .as_ref()
+        .and_then(|a| a.token_scheme.as_deref());
+    Some(
+        header
+            .to_str()
+            .ok()
+            .and_then(|h| h.split_once(' '))
+            .filter(|(scheme, _)| {
+                scheme.eq_ignore_ascii_case("bearer")
+                    || extra.is_some_and(|extra| scheme.eq_ignore_ascii_case(extra))
+            })
+            .map(|(_, token)| token.trim())
+            .ok_or_else(|| {
+                Problem::new(
+                    Kind::InvalidToken,
+                    "the Authorization header must be `Bearer <token>`",
+                )
+            }),
+    )
+}
+
+fn token_problem(error: TokenError) -> Problem {
+    match error {
         TokenError::Expired => Problem::new(Kind::InvalidToken, "the access token expired"),
         _ => Problem::new(Kind::InvalidToken, "the access token is invalid"),
-    })?;
+    }
+}
+
+async fn bearer(app: &App, token: &str) -> Result<Caller, Problem> {
+    let claims = app.tokens().verify(token).map_err(token_problem)?;
     let token_scopes: BTreeSet<&str> = claims.scope.split_whitespace().collect();
     // The session check rides along in the user's query: one round trip.
-    let (user, session_live) = load_user_in_session(
+    let loaded = load(
         app.config(),
         app.store(),
         &claims.sub,
         Some(&token_scopes),
         claims.sid.as_deref(),
+        true,
     )
     .await
     .map_err(|e| Problem::internal(&e))?
@@ -124,20 +182,30 @@ async fn bearer(app: &App, token: &str) -> Result<Caller, Problem> {
             "the token's user no longer exists or is deactivated",
         )
     })?;
-    if !session_live {
+    if !loaded.session_live {
         return Err(Problem::new(
             Kind::InvalidToken,
             "the access token's session has ended",
         ));
     }
-    Ok(Caller {
-        user: Some(user),
-        session: claims.sid.map(|id| CallerSession {
+    let caller = Caller {
+        user: Some(loaded.user),
+        session: claims.sid.clone().map(|id| CallerSession {
             id,
             via: Via::Bearer,
             csrf_token: None,
         }),
-    })
+    };
+    if let Some(state) = loaded.state {
+        app.callers().remember(
+            token,
+            Remembered {
+                caller: std::sync::Arc::new(caller.clone()),
+                state,
+            },
+        );
+    }
+    Ok(caller)
 }
 
 async fn cookie_caller(
@@ -209,30 +277,46 @@ pub async fn load_user(
     subject: &str,
     token_scopes: Option<&BTreeSet<&str>>,
 ) -> Result<Option<User>, StoreError> {
-    Ok(
-        load_user_in_session(config, store, subject, token_scopes, None)
-            .await?
-            .map(|(user, _)| user),
-    )
+    Ok(load(config, store, subject, token_scopes, None, false)
+        .await?
+        .map(|loaded| loaded.user))
+}
+
+/// A user as loaded for a credential.
+struct Loaded {
+    user: User,
+    /// Whether the credential's session (if it names one) is live.
+    session_live: bool,
+    /// The user's state as `remembered::state_expr` reads it, when asked.
+    state: Option<std::sync::Arc<str>>,
 }
 
 /// [`load_user`], also answering whether session `sid` (when the
-/// credential names one) is still live, in the same query.
-pub async fn load_user_in_session(
+/// credential names one) is still live, and (with `with_state`) reading
+/// the user's state to remember the caller by, in the same query.
+async fn load(
     config: &Config,
     store: &Store,
     subject: &str,
     token_scopes: Option<&BTreeSet<&str>>,
     sid: Option<&str>,
-) -> Result<Option<(User, bool)>, StoreError> {
+    with_state: bool,
+) -> Result<Option<Loaded>, StoreError> {
     let Some(users) = config.users_resource() else {
         return Ok(None);
     };
     let Some(id) = parse_key(users, subject) else {
         return Ok(None);
     };
-    let Some(row) = fetch_user_row(store, users, &id, sid).await? else {
+    let state = with_state
+        .then(|| remembered::state_expr(config, store.dialect(), &id, sid))
+        .flatten();
+    let Some(mut row) = fetch_user_row(store, users, &id, sid, state).await? else {
         return Ok(None);
+    };
+    let state = match row.shift_remove(remembered::STATE_COLUMN) {
+        Some(Value::Text(state)) => Some(std::sync::Arc::from(state)),
+        _ => None,
     };
     let session_live = sid.is_none() || matches!(row.get(SESSION_FLAG), Some(Value::Bool(true)));
     if row
@@ -275,7 +359,11 @@ pub async fn load_user_in_session(
         }
     }
     principal.attributes.insert("id".to_owned(), id.clone());
-    Ok(Some((User { id, principal }, session_live)))
+    Ok(Some(Loaded {
+        user: User { id, principal },
+        session_live,
+        state,
+    }))
 }
 
 /// The computed column saying whether the credential's session is live.
@@ -294,6 +382,7 @@ async fn fetch_user_row(
     users: &ResourceDef,
     id: &Value,
     sid: Option<&str>,
+    state: Option<Expr>,
 ) -> Result<Option<Row>, StoreError> {
     let key = crate::store::to_sql_value(users.primary_field().kind, id, store.dialect()).map_err(
         |problem| StoreError::InvalidValue {
@@ -316,6 +405,9 @@ async fn fetch_user_row(
             .and_where(Expr::col("expires_at").gte(Expr::val(super::now())))
             .to_owned();
         select.expr_as(Expr::exists(live), SESSION_FLAG);
+    }
+    if let Some(state) = state {
+        select.expr_as(state, remembered::STATE_COLUMN);
     }
     select.and_where(
         Expr::col((

@@ -8,6 +8,7 @@ pub mod csrf;
 pub mod limit;
 pub mod login;
 pub mod password;
+pub mod remembered;
 pub mod secret;
 pub mod session;
 pub mod token;

@@ -1,11 +1,14 @@
 //! Access tokens: HS256 JWTs per RFC 8725 — the algorithm pinned, `none`
 //! and every other algorithm refused, `exp iat nbf iss aud sub` required,
 //! a small leeway. Issuing and verifying only; who the subject is, and
-//! whether they still exist, is the caller module's job.
+//! whether they still exist, is the caller module's job. A token verified
+//! once is remembered by its exact text until it expires, so a client's
+//! repeated requests skip the signature and JSON work.
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The shortest secret accepted outside development mode.
@@ -14,12 +17,17 @@ pub const MIN_SECRET_BYTES: usize = 32;
 /// Clock skew tolerated on `exp` and `nbf`.
 const LEEWAY_SECONDS: u64 = 5;
 
+/// Verified tokens remembered per process (about 1 KiB each).
+const VERIFIED_CAPACITY: usize = 4096;
+
 /// The keys and settings tokens are made and checked with.
 #[derive(Clone)]
 pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    /// Tokens whose signature and claims passed, by their exact text.
+    verified: Arc<quick_cache::sync::Cache<String, Arc<Claims>>>,
     pub issuer: String,
     pub audience: String,
     pub ttl: Duration,
@@ -90,6 +98,7 @@ impl TokenKeys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
+            verified: Arc::new(quick_cache::sync::Cache::new(VERIFIED_CAPACITY)),
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
             ttl,
@@ -123,14 +132,25 @@ impl TokenKeys {
         Ok((token, claims))
     }
 
-    /// Verifies signature, algorithm and registered claims.
-    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
-        decode::<Claims>(token, &self.decoding, &self.validation)
-            .map(|data| data.claims)
+    /// Verifies signature, algorithm and registered claims. A token
+    /// verified before is looked up by its exact text (a byte changed is
+    /// another key, verified afresh); only its expiry is checked again.
+    pub fn verify(&self, token: &str) -> Result<Arc<Claims>, TokenError> {
+        if let Some(claims) = self.verified.get(token) {
+            if claims.exp + LEEWAY_SECONDS < now_seconds() {
+                self.verified.remove(token);
+                return Err(TokenError::Expired);
+            }
+            return Ok(claims);
+        }
+        let claims = decode::<Claims>(token, &self.decoding, &self.validation)
+            .map(|data| Arc::new(data.claims))
             .map_err(|error| match error.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
                 _ => TokenError::Invalid,
-            })
+            })?;
+        self.verified.insert(token.to_owned(), Arc::clone(&claims));
+        Ok(claims)
     }
 }
 
@@ -155,7 +175,10 @@ mod tests {
         let (token, claims) = keys()
             .issue("23", &["a".into(), "b".into()], Some("s1"), Map::new())
             .expect("issue");
-        assert_eq!(keys().verify(&token), Ok(claims.clone()));
+        let keys = keys();
+        assert_eq!(keys.verify(&token), Ok(Arc::new(claims.clone())));
+        // The second time from the cache: the same answer.
+        assert_eq!(keys.verify(&token), Ok(Arc::new(claims.clone())));
         assert_eq!(claims.scope, "a b");
     }
 

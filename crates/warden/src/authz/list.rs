@@ -153,8 +153,10 @@ impl<'a> Authz<'a> {
             }
         }
         page(&mut select, key_column(resource));
+        self.select_caller_state(&mut select);
 
         let mut rows = self.app.store().fetch_rows(resource, &select).await?;
+        self.note_caller_state(&rows);
         let next = if rows.len() > limit as usize {
             rows.truncate(limit as usize);
             rows.last().map(|last| cursor_after(resource, &sort, last))

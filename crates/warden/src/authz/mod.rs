@@ -18,10 +18,12 @@ pub use read::Item;
 
 use crate::app::App;
 use crate::auth::caller::Caller;
+use crate::auth::remembered::Unconfirmed;
 use crate::config::{DenyStatus, FieldKind, ResourceDef};
 use crate::rows::input::InputError;
 use crate::store::{StoreError, Violation};
 use sea_query::{Alias, Expr, ExprTrait};
+use std::sync::atomic::{AtomicBool, Ordering};
 use warden_policy::{Action, Rule, Value};
 
 /// Why an action was not carried out; as a response it is the built-in
@@ -79,11 +81,52 @@ impl From<StoreError> for AuthzError {
 pub struct Authz<'a> {
     app: &'a App,
     caller: &'a Caller,
+    /// A remembered caller's state, which the statement answering a read
+    /// must confirm (`auth::remembered`).
+    confirm: Option<&'a Unconfirmed>,
+    confirmed: AtomicBool,
 }
 
 impl<'a> Authz<'a> {
     pub fn new(app: &'a App, caller: &'a Caller) -> Self {
-        Self { app, caller }
+        Self {
+            app,
+            caller,
+            confirm: None,
+            confirmed: AtomicBool::new(false),
+        }
+    }
+
+    /// For a remembered `caller`: reads also read the caller's current
+    /// state, and [`Authz::confirmed`] tells whether it was unchanged. An
+    /// answer from an unconfirmed caller must be thrown away.
+    pub fn confirming(app: &'a App, caller: &'a Caller, unconfirmed: &'a Unconfirmed) -> Self {
+        Self {
+            confirm: Some(unconfirmed),
+            ..Self::new(app, caller)
+        }
+    }
+
+    /// Whether the caller's answer stands: always for a caller loaded
+    /// afresh; for a remembered one, when a statement confirmed its state.
+    pub fn confirmed(&self) -> bool {
+        self.confirm.is_none() || self.confirmed.load(Ordering::Relaxed)
+    }
+
+    /// Adds the remembered caller's current state to a read's statement.
+    fn select_caller_state(&self, select: &mut sea_query::SelectStatement) {
+        if let Some(unconfirmed) = self.confirm {
+            unconfirmed.select_state(self.app.config(), self.app.store().dialect(), select);
+        }
+    }
+
+    /// Notes whether the rows a statement with the caller's state read
+    /// confirm the remembered caller.
+    fn note_caller_state(&self, rows: &[crate::store::Row]) {
+        if let Some(unconfirmed) = self.confirm {
+            self.confirmed
+                .store(unconfirmed.confirmed_by(rows), Ordering::Relaxed);
+        }
     }
 
     fn resource(&self, name: &str) -> Result<&'a ResourceDef, AuthzError> {
@@ -134,7 +177,8 @@ impl<'a> Authz<'a> {
         row: Option<&crate::store::Row>,
     ) {
         // Explaining walks the rule and copies the row: only when logged.
-        if !tracing::enabled!(tracing::Level::INFO) {
+        // An unconfirmed caller's answer is thrown away: not logged either.
+        if !tracing::enabled!(tracing::Level::INFO) || !self.confirmed() {
             return;
         }
         let principal = self

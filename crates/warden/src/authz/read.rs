@@ -82,14 +82,10 @@ impl<'a> Authz<'a> {
         let fields = self.field_gates(resource);
         let mut select = self.select_by_key(resource, &key, &read)?;
         fields.select_flags(&mut select, &self.target(resource))?;
-        let row = self
-            .app
-            .store()
-            .fetch_rows(resource, &select)
-            .await?
-            .into_iter()
-            .next();
-        let row = self.seen(resource, id, &read, row)?;
+        self.select_caller_state(&mut select);
+        let rows = self.app.store().fetch_rows(resource, &select).await?;
+        self.note_caller_state(&rows);
+        let row = self.seen(resource, id, &read, rows.into_iter().next())?;
         let withheld = fields.withheld(&row);
         let json = render(resource, &row, |f| withheld.contains(f));
         Ok(Visible { row, json })

@@ -26,10 +26,23 @@ pub fn select_grants(
     users_key: &str,
     dialect: super::Dialect,
 ) {
-    for (table, column, alias) in [
+    for (aggregate, alias) in grant_aggregates(users_table, users_key, dialect) {
+        select.expr_as(aggregate, alias);
+    }
+}
+
+/// The scope and role aggregates of the user row `users_ref.users_key`
+/// (a table name or alias in the enclosing query), with their aliases.
+pub fn grant_aggregates(
+    users_ref: &str,
+    users_key: &str,
+    dialect: super::Dialect,
+) -> [(Expr, &'static str); 2] {
+    [
         (USER_SCOPES_TABLE, "scope", "w_text_scopes"),
         (USER_ROLES_TABLE, "role", "w_text_roles"),
-    ] {
+    ]
+    .map(|(table, column, alias)| {
         let aggregate = match dialect {
             super::Dialect::Sqlite => sea_query::Func::cust("group_concat")
                 .arg(Expr::col(column))
@@ -42,18 +55,17 @@ pub fn select_grants(
             .expr(aggregate)
             .from(table)
             .and_where(
-                Expr::col((table, "user_id"))
-                    .equals((users_table.to_owned(), users_key.to_owned())),
+                Expr::col((table, "user_id")).equals((users_ref.to_owned(), users_key.to_owned())),
             )
             .to_owned();
-        select.expr_as(
+        (
             Expr::SubQuery(
                 None,
                 Box::new(sea_query::SubQueryStatement::SelectStatement(sub)),
             ),
             alias,
-        );
-    }
+        )
+    })
 }
 
 impl Store {

@@ -15,7 +15,7 @@ mod tx;
 mod violation;
 
 pub use credentials::{FailureCount, NewSession, RefreshRow, SessionKind, SessionRow};
-pub use grants::{Grants, select_grants};
+pub use grants::{Grants, grant_aggregates, select_grants};
 pub use migrate::MigrationReport;
 pub use rows::{FLAG_PREFIX, TEXT_PREFIX};
 pub use rows::{Row, select_all, to_sql_value};
