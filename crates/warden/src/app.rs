@@ -43,13 +43,14 @@ impl App {
             .as_ref()
             .map_or(std::time::Duration::from_secs(3600), |a| a.token_ttl);
         let tokens = TokenKeys::new(jwt_secret, "warden", "warden", ttl)?;
+        let callers = CallerMemory::new(&config, store.dialect());
         Ok(App {
             inner: Arc::new(Inner {
                 config,
                 store,
                 policy,
                 tokens,
-                callers: CallerMemory::default(),
+                callers,
             }),
         })
     }

@@ -172,7 +172,7 @@ async fn bearer(app: &App, token: &str) -> Result<Caller, Problem> {
         &claims.sub,
         Some(&token_scopes),
         claims.sid.as_deref(),
-        true,
+        Some(app.callers()),
     )
     .await
     .map_err(|e| Problem::internal(&e))?
@@ -277,7 +277,7 @@ pub async fn load_user(
     subject: &str,
     token_scopes: Option<&BTreeSet<&str>>,
 ) -> Result<Option<User>, StoreError> {
-    Ok(load(config, store, subject, token_scopes, None, false)
+    Ok(load(config, store, subject, token_scopes, None, None)
         .await?
         .map(|loaded| loaded.user))
 }
@@ -292,15 +292,15 @@ struct Loaded {
 }
 
 /// [`load_user`], also answering whether session `sid` (when the
-/// credential names one) is still live, and (with `with_state`) reading
-/// the user's state to remember the caller by, in the same query.
+/// credential names one) is still live, and (given the caller `memory`)
+/// reading the user's state to remember the caller by, in the same query.
 async fn load(
     config: &Config,
     store: &Store,
     subject: &str,
     token_scopes: Option<&BTreeSet<&str>>,
     sid: Option<&str>,
-    with_state: bool,
+    memory: Option<&remembered::CallerMemory>,
 ) -> Result<Option<Loaded>, StoreError> {
     let Some(users) = config.users_resource() else {
         return Ok(None);
@@ -308,9 +308,7 @@ async fn load(
     let Some(id) = parse_key(users, subject) else {
         return Ok(None);
     };
-    let state = with_state
-        .then(|| remembered::state_expr(config, store.dialect(), &id, sid))
-        .flatten();
+    let state = memory.and_then(|memory| memory.state_expr(config, &id, sid));
     let Some(mut row) = fetch_user_row(store, users, &id, sid, state).await? else {
         return Ok(None);
     };

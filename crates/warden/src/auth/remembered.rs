@@ -30,9 +30,12 @@ pub struct Remembered {
     pub state: Arc<str>,
 }
 
-/// Bearer tokens' callers, by the token's exact text.
+/// Bearer tokens' callers, by the token's exact text, and the state
+/// subquery that confirms them, rendered once.
 pub struct CallerMemory {
     callers: quick_cache::sync::Cache<String, Remembered>,
+    /// For credentials without a session, and with one.
+    state_queries: Option<[StateQuery; 2]>,
 }
 
 impl std::fmt::Debug for CallerMemory {
@@ -43,15 +46,20 @@ impl std::fmt::Debug for CallerMemory {
     }
 }
 
-impl Default for CallerMemory {
-    fn default() -> Self {
+impl CallerMemory {
+    /// An empty memory for `config`'s users on `dialect`.
+    pub fn new(config: &Config, dialect: Dialect) -> Self {
         Self {
             callers: quick_cache::sync::Cache::new(CAPACITY),
+            state_queries: config.users_resource().and_then(|users| {
+                Some([
+                    StateQuery::render(users, dialect, false)?,
+                    StateQuery::render(users, dialect, true)?,
+                ])
+            }),
         }
     }
-}
 
-impl CallerMemory {
     pub fn get(&self, token: &str) -> Option<Remembered> {
         self.callers.get(token)
     }
@@ -62,6 +70,17 @@ impl CallerMemory {
 
     pub fn forget(&self, token: &str) {
         self.callers.remove(token);
+    }
+
+    /// The current state of user `id` as one text, a JSON array: each
+    /// non-secret field, the scope and role grants, and (when the
+    /// credential names a session) whether that session is live. NULL
+    /// when the user does not exist. `None` when the config has no users.
+    pub fn state_expr(&self, config: &Config, id: &Value, sid: Option<&str>) -> Option<Expr> {
+        let users = config.users_resource()?;
+        let query = &self.state_queries.as_ref()?[usize::from(sid.is_some())];
+        let key = to_sql_value(users.primary_field().kind, id, query.dialect).ok()?;
+        Some(query.bind(key, sid.unwrap_or_default(), super::now()))
     }
 }
 
@@ -77,8 +96,11 @@ pub struct Unconfirmed {
 
 impl Unconfirmed {
     /// Adds the caller's current state to `select` as [`STATE_COLUMN`].
-    pub fn select_state(&self, config: &Config, dialect: Dialect, select: &mut SelectStatement) {
-        if let Some(state) = state_expr(config, dialect, &self.user_id, self.sid.as_deref()) {
+    pub fn select_state(&self, app: &crate::app::App, select: &mut SelectStatement) {
+        if let Some(state) =
+            app.callers()
+                .state_expr(app.config(), &self.user_id, self.sid.as_deref())
+        {
             select.expr_as(state, STATE_COLUMN);
         }
     }
@@ -93,18 +115,120 @@ impl Unconfirmed {
     }
 }
 
-/// The current state of user `id` as one text, a JSON array: each
-/// non-secret field, the scope and role grants, and (when the credential
-/// names a session) whether that session is live. NULL when the user does
-/// not exist. `None` when the config has no users.
-pub fn state_expr(
-    config: &Config,
+/// The state subquery rendered once (building it with sea-query on every
+/// request cost more than the row's own statement): its SQL text cut at
+/// each placeholder, and what each placeholder is bound to, in order.
+struct StateQuery {
+    /// One more piece than slots: text, slot, text, …, text.
+    pieces: Vec<String>,
+    slots: Vec<Slot>,
     dialect: Dialect,
-    id: &Value,
-    sid: Option<&str>,
-) -> Option<Expr> {
-    let users = config.users_resource()?;
-    let key = to_sql_value(users.primary_field().kind, id, dialect).ok()?;
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Slot {
+    Key,
+    Session,
+    Now,
+    /// A value of the query's own (the grants' separator).
+    Fixed(sea_query::Value),
+}
+
+/// Placeholder values the template is rendered with; each names its slot.
+const SESSION_MARK: &str = "w_session_slot";
+const NOW_MARK: i64 = -7_000_000_001;
+
+impl StateQuery {
+    /// `None` when the rendered text cannot be cut at its placeholders
+    /// unambiguously; callers are then never remembered.
+    fn render(users: &ResourceDef, dialect: Dialect, with_session: bool) -> Option<Self> {
+        let key_mark = match users.primary_field().kind {
+            FieldKind::Integer => Value::Int(-7_000_000_002),
+            _ => Value::Text("w_key_slot".to_owned()),
+        };
+        let key = to_sql_value(users.primary_field().kind, &key_mark, dialect).ok()?;
+        let statement = state_select(users, dialect, key.clone(), with_session);
+        let (sql, values) = match dialect {
+            Dialect::Sqlite => statement.build(sea_query::SqliteQueryBuilder),
+            Dialect::Postgres => statement.build(sea_query::PostgresQueryBuilder),
+        };
+        let slots: Vec<Slot> = values
+            .iter()
+            .map(|value| {
+                if *value == key {
+                    Slot::Key
+                } else if *value == sea_query::Value::from(SESSION_MARK) {
+                    Slot::Session
+                } else if *value == sea_query::Value::from(NOW_MARK) {
+                    Slot::Now
+                } else {
+                    Slot::Fixed(value.clone())
+                }
+            })
+            .collect();
+        let sql = format!("({sql})");
+        let pieces: Vec<String> = match dialect {
+            Dialect::Sqlite => sql.split('?').map(str::to_owned).collect(),
+            Dialect::Postgres => {
+                // `$1`, `$2`, … in order; cut after each number.
+                let mut pieces = Vec::new();
+                let mut rest = sql.as_str();
+                for n in 1..=slots.len() {
+                    let mark = format!("${n}");
+                    let at = rest.find(&mark)?;
+                    pieces.push(rest[..at].to_owned());
+                    rest = &rest[at + mark.len()..];
+                    if rest.starts_with(|c: char| c.is_ascii_digit()) {
+                        return None;
+                    }
+                }
+                pieces.push(rest.to_owned());
+                pieces
+            }
+        };
+        let unambiguous = pieces.len() == slots.len() + 1
+            && pieces.iter().all(|piece| !piece.contains(['?', '$']));
+        unambiguous.then_some(StateQuery {
+            pieces,
+            slots,
+            dialect,
+        })
+    }
+
+    /// The subquery for one request: the pieces verbatim, the slots as
+    /// bound values. sea-query scans only the short joining template.
+    fn bind(&self, key: sea_query::Value, session: &str, now: i64) -> Expr {
+        let mut parts = Vec::with_capacity(self.pieces.len() + self.slots.len());
+        let mut template = String::new();
+        for (i, piece) in self.pieces.iter().enumerate() {
+            parts.push(Expr::cust(piece.clone()));
+            if let Some(slot) = self.slots.get(i) {
+                parts.push(Expr::val(match slot {
+                    Slot::Key => key.clone(),
+                    Slot::Session => session.into(),
+                    Slot::Now => now.into(),
+                    Slot::Fixed(value) => value.clone(),
+                }));
+            }
+        }
+        for n in 1..=parts.len() {
+            match self.dialect {
+                Dialect::Sqlite => template.push_str("? "),
+                Dialect::Postgres => template.push_str(&format!("${n} ")),
+            }
+        }
+        Expr::cust_with_exprs(template, parts)
+    }
+}
+
+/// `SELECT json_array(<fields>, <scopes>, <roles>[, <session live>]) FROM
+/// users AS w_caller WHERE w_caller.<key> = <key>`.
+fn state_select(
+    users: &ResourceDef,
+    dialect: Dialect,
+    key: sea_query::Value,
+    with_session: bool,
+) -> SelectStatement {
     let mut parts: Vec<Expr> = state_fields(users)
         .map(|field| Expr::col((Alias::new(CALLER_ALIAS), Alias::new(field.to_owned()))))
         .collect();
@@ -113,12 +237,12 @@ pub fn state_expr(
             .into_iter()
             .map(|(aggregate, _)| aggregate),
     );
-    if let Some(sid) = sid {
+    if with_session {
         let live = Query::select()
             .expr(Expr::cust("1"))
             .from(crate::store::ddl::SESSIONS_TABLE)
-            .and_where(Expr::col("id").eq(Expr::val(sid.to_owned())))
-            .and_where(Expr::col("expires_at").gte(Expr::val(super::now())))
+            .and_where(Expr::col("id").eq(Expr::val(SESSION_MARK)))
+            .and_where(Expr::col("expires_at").gte(Expr::val(NOW_MARK)))
             .to_owned();
         parts.push(Expr::exists(live));
     }
@@ -129,7 +253,7 @@ pub fn state_expr(
             Alias::new("text"),
         )),
     };
-    let state = Query::select()
+    Query::select()
         .expr(array)
         .from_as(Alias::new(users.table.clone()), Alias::new(CALLER_ALIAS))
         .and_where(
@@ -139,11 +263,7 @@ pub fn state_expr(
             ))
             .eq(Expr::val(key)),
         )
-        .to_owned();
-    Some(Expr::SubQuery(
-        None,
-        Box::new(sea_query::SubQueryStatement::SelectStatement(state)),
-    ))
+        .to_owned()
 }
 
 /// The users' fields a caller is built from: all but secrets.
@@ -158,4 +278,86 @@ fn state_fields(users: &ResourceDef) -> impl Iterator<Item = &str> {
 /// The token subject's key, typed for the users resource.
 pub fn subject_key(config: &Config, subject: &str) -> Option<Value> {
     parse_key(config.users_resource()?, subject)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONFIG: &str = r#"
+[auth]
+users = "users"
+login = "email"
+
+[resources.users]
+fields.id       = { type = "integer", primary = true }
+fields.email    = { type = "text", unique = true }
+fields.password = { type = "password" }
+fields.admin    = { type = "bool", default = false }
+"#;
+
+    /// The subquery rendered once and bound per request is the subquery
+    /// built with sea-query from the same values, placeholders and all.
+    #[test]
+    fn the_rendered_state_query_binds_like_the_built_one() {
+        let config = Config::parse(std::path::Path::new("warden.toml"), CONFIG).expect("config");
+        let users = config.users_resource().expect("users");
+        for dialect in [Dialect::Sqlite, Dialect::Postgres] {
+            let memory = CallerMemory::new(&config, dialect);
+            for sid in [None, Some("s-1")] {
+                let id = Value::Int(42);
+                let rendered = Query::select()
+                    .expr(memory.state_expr(&config, &id, sid).expect("state"))
+                    .to_owned();
+                // Built directly, the session and clock slots hold the marks;
+                // the SQL text must be the same, and the values the marks'
+                // places must get the request's own.
+                let direct = state_select(users, dialect, 42i64.into(), sid.is_some());
+                let direct = Query::select()
+                    .expr(Expr::SubQuery(
+                        None,
+                        Box::new(sea_query::SubQueryStatement::SelectStatement(direct)),
+                    ))
+                    .to_owned();
+                let (rendered_sql, rendered_values, direct_sql, direct_values) = match dialect {
+                    Dialect::Sqlite => {
+                        let (a, b) = rendered.build(sea_query::SqliteQueryBuilder);
+                        let (c, d) = direct.build(sea_query::SqliteQueryBuilder);
+                        (a, b, c, d)
+                    }
+                    Dialect::Postgres => {
+                        let (a, b) = rendered.build(sea_query::PostgresQueryBuilder);
+                        let (c, d) = direct.build(sea_query::PostgresQueryBuilder);
+                        (a, b, c, d)
+                    }
+                };
+                // The same text but for the joining template's spaces.
+                assert_eq!(
+                    rendered_sql.replace(' ', ""),
+                    direct_sql.replace(' ', ""),
+                    "{dialect:?}"
+                );
+                assert!(!rendered_sql.contains("password"), "{rendered_sql}");
+                let rendered_values: Vec<_> = rendered_values.into_iter().collect();
+                let direct_values: Vec<_> = direct_values.into_iter().collect();
+                assert_eq!(rendered_values.len(), direct_values.len());
+                for (rendered, direct) in rendered_values.iter().zip(&direct_values) {
+                    if *direct == sea_query::Value::from(NOW_MARK) {
+                        let sea_query::Value::BigInt(Some(now)) = rendered else {
+                            panic!("the clock slot holds {rendered:?}");
+                        };
+                        assert!((super::super::now() - now).abs() <= 2);
+                        continue;
+                    }
+                    let expected = if *direct == sea_query::Value::from(SESSION_MARK) {
+                        sea_query::Value::from(sid.unwrap_or_default())
+                    } else {
+                        direct.clone()
+                    };
+                    assert_eq!(*rendered, expected, "{dialect:?} {sid:?}");
+                }
+                assert_eq!(rendered_values.last(), Some(&sea_query::Value::from(42i64)));
+            }
+        }
+    }
 }
