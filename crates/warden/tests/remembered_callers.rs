@@ -6,39 +6,13 @@
 
 mod common;
 
-use common::{PASSWORD, Reply, TestApp, fixture_config, on_each_backend_config};
+use common::{Reply, TestApp, fixture_config, on_each_backend_config};
 use reqwest::Method;
 use sea_query::{Alias, Expr, ExprTrait, Query};
 use warden::config::FieldKind;
 use warden_policy::Value;
 
 const ALICE: &str = "alice@example.com";
-
-async fn token(app: &TestApp, user: &str) -> String {
-    let form = [
-        ("grant_type", "password"),
-        ("username", user),
-        ("password", PASSWORD),
-    ];
-    let reply = app
-        .raw(
-            Method::POST,
-            "/auth/token",
-            None,
-            &[("content-type", "application/x-www-form-urlencoded")],
-            Some(
-                serde_urlencoded::to_string(form)
-                    .expect("form")
-                    .into_bytes(),
-            ),
-        )
-        .await;
-    assert_eq!(reply.status, 200, "{:?}: {}", app.backend, reply.text);
-    reply.json["access_token"]
-        .as_str()
-        .expect("access token")
-        .to_owned()
-}
 
 async fn get(app: &TestApp, path: &str, token: &str) -> Reply {
     app.raw(Method::GET, path, Some(token), &[], None).await
@@ -56,37 +30,63 @@ async fn warm(app: &TestApp, token: &str) {
     }
 }
 
-async fn update_user(app: &TestApp, column: &str, value: sea_query::Value) {
-    app.app
-        .store()
-        .execute(
-            Query::update()
-                .table(Alias::new("users"))
-                .value(Alias::new(column), value)
-                .and_where(Expr::col(Alias::new("id")).eq(1i64)),
-        )
-        .await
-        .expect("update");
+/// Two tokens of Alice's, each remembered by reads of one row and of the
+/// list, so that after a change both paths are tried with a remembered
+/// caller (a refused caller is forgotten).
+async fn two_warm_tokens(app: &TestApp) -> [String; 2] {
+    let tokens = [app.login(ALICE).await, app.login(ALICE).await];
+    for token in &tokens {
+        warm(app, token).await;
+    }
+    tokens
+}
+
+/// The next read of one row (first token) and of the list (second) are
+/// both refused with `status` and `kind`.
+async fn both_refused(
+    app: &TestApp,
+    [row, list]: &[String; 2],
+    status: u16,
+    kind: &str,
+    after: &str,
+) {
+    get(app, "/api/notes/10", row).await.assert_problem(
+        status,
+        kind,
+        &format!("one row after {after}"),
+    );
+    get(app, "/api/notes", list).await.assert_problem(
+        status,
+        kind,
+        &format!("a list after {after}"),
+    );
+}
+
+async fn execute(app: &TestApp, statement: &impl sea_query_sqlx::SqlxBinder) {
+    app.app.store().execute(statement).await.expect("statement");
+}
+
+async fn update_user(app: &TestApp, id: i64, column: &str, value: sea_query::Value) {
+    execute(
+        app,
+        Query::update()
+            .table(Alias::new("users"))
+            .value(Alias::new(column), value)
+            .and_where(Expr::col(Alias::new("id")).eq(id)),
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn deactivation_ends_a_remembered_caller_at_once() {
     on_each_backend_config(&fixture_config("auth"), |app| async move {
-        let alice = token(&app, ALICE).await;
-        warm(&app, &alice).await;
-        update_user(&app, "active", false.into()).await;
-        get(&app, "/api/notes/10", &alice).await.assert_problem(
-            401,
-            "invalid-token",
-            "one row after deactivation",
-        );
-        get(&app, "/api/notes", &alice).await.assert_problem(
-            401,
-            "invalid-token",
-            "a list after deactivation",
-        );
-        update_user(&app, "active", true.into()).await;
-        warm(&app, &alice).await;
+        let tokens = two_warm_tokens(&app).await;
+        update_user(&app, 1, "active", false.into()).await;
+        both_refused(&app, &tokens, 401, "invalid-token", "deactivation").await;
+        update_user(&app, 1, "active", true.into()).await;
+        for token in &tokens {
+            warm(&app, token).await;
+        }
     })
     .await;
 }
@@ -94,8 +94,7 @@ async fn deactivation_ends_a_remembered_caller_at_once() {
 #[tokio::test]
 async fn a_revoked_scope_is_refused_at_once() {
     on_each_backend_config(&fixture_config("auth"), |app| async move {
-        let alice = token(&app, ALICE).await;
-        warm(&app, &alice).await;
+        let tokens = two_warm_tokens(&app).await;
         let removed = app
             .app
             .store()
@@ -108,16 +107,7 @@ async fn a_revoked_scope_is_refused_at_once() {
             .await
             .expect("revoke");
         assert_eq!(removed, 1);
-        get(&app, "/api/notes/10", &alice).await.assert_problem(
-            403,
-            "insufficient-scope",
-            "one row after revoke",
-        );
-        get(&app, "/api/notes", &alice).await.assert_problem(
-            403,
-            "insufficient-scope",
-            "a list after revoke",
-        );
+        both_refused(&app, &tokens, 403, "insufficient-scope", "the revoke").await;
     })
     .await;
 }
@@ -125,44 +115,24 @@ async fn a_revoked_scope_is_refused_at_once() {
 #[tokio::test]
 async fn a_deleted_user_and_an_ended_session_are_refused_at_once() {
     on_each_backend_config(&fixture_config("auth"), |app| async move {
-        let alice = token(&app, ALICE).await;
-        warm(&app, &alice).await;
-        let logout = app
-            .raw(Method::POST, "/auth/logout", Some(&alice), &[], None)
-            .await;
-        assert!(logout.status < 300, "{}", logout.text);
-        get(&app, "/api/notes/10", &alice).await.assert_problem(
-            401,
-            "invalid-token",
-            "one row after logout",
-        );
-        get(&app, "/api/notes", &alice).await.assert_problem(
-            401,
-            "invalid-token",
-            "a list after logout",
-        );
+        let tokens = two_warm_tokens(&app).await;
+        for token in &tokens {
+            let logout = app
+                .raw(Method::POST, "/auth/logout", Some(token), &[], None)
+                .await;
+            assert!(logout.status < 300, "{}", logout.text);
+        }
+        both_refused(&app, &tokens, 401, "invalid-token", "logout").await;
 
-        let alice = token(&app, ALICE).await;
-        warm(&app, &alice).await;
-        app.app
-            .store()
-            .execute(
-                Query::delete()
-                    .from_table(Alias::new("users"))
-                    .and_where(Expr::col(Alias::new("id")).eq(1i64)),
-            )
-            .await
-            .expect("delete");
-        get(&app, "/api/notes", &alice).await.assert_problem(
-            401,
-            "invalid-token",
-            "a list after deletion",
-        );
-        get(&app, "/api/notes/10", &alice).await.assert_problem(
-            401,
-            "invalid-token",
-            "one row after deletion",
-        );
+        let tokens = two_warm_tokens(&app).await;
+        execute(
+            &app,
+            Query::delete()
+                .from_table(Alias::new("users"))
+                .and_where(Expr::col(Alias::new("id")).eq(1i64)),
+        )
+        .await;
+        both_refused(&app, &tokens, 401, "invalid-token", "deletion").await;
     })
     .await;
 }
@@ -171,17 +141,17 @@ async fn a_deleted_user_and_an_ended_session_are_refused_at_once() {
 async fn a_changed_attribute_reaches_the_rules_at_once() {
     // `users.read` is `row.id == user.id || user.is_superuser`.
     on_each_backend_config(&fixture_config("rls_posts"), |app| async move {
-        let user21 = token(&app, "user21@example.com").await;
+        let user21 = app.login("user21@example.com").await;
         for _ in 0..2 {
             let own = get(&app, "/api/users/21", &user21).await;
             assert_eq!(own.status, 200, "{:?}: {}", app.backend, own.text);
             let other = get(&app, "/api/users/22", &user21).await;
             assert_eq!(other.status, 404, "{}", other.text);
         }
-        set_superuser(&app, true).await;
+        update_user(&app, 21, "is_superuser", true.into()).await;
         let other = get(&app, "/api/users/22", &user21).await;
         assert_eq!(other.status, 200, "promoted: {}", other.text);
-        set_superuser(&app, false).await;
+        update_user(&app, 21, "is_superuser", false.into()).await;
         let other = get(&app, "/api/users/22", &user21).await;
         assert_eq!(other.status, 404, "demoted: {}", other.text);
         // A row that does not exist answers as for a caller loaded afresh.
@@ -190,17 +160,4 @@ async fn a_changed_attribute_reaches_the_rules_at_once() {
             .assert_problem(404, "not-found", "missing row");
     })
     .await;
-}
-
-async fn set_superuser(app: &TestApp, on: bool) {
-    app.app
-        .store()
-        .execute(
-            Query::update()
-                .table(Alias::new("users"))
-                .value(Alias::new("is_superuser"), on)
-                .and_where(Expr::col(Alias::new("id")).eq(21i64)),
-        )
-        .await
-        .expect("update");
 }

@@ -284,23 +284,15 @@ pub fn subject_key(config: &Config, subject: &str) -> Option<Value> {
 mod tests {
     use super::*;
 
-    const CONFIG: &str = r#"
-[auth]
-users = "users"
-login = "email"
-
-[resources.users]
-fields.id       = { type = "integer", primary = true }
-fields.email    = { type = "text", unique = true }
-fields.password = { type = "password" }
-fields.admin    = { type = "bool", default = false }
-"#;
-
     /// The subquery rendered once and bound per request is the subquery
     /// built with sea-query from the same values, placeholders and all.
     #[test]
     fn the_rendered_state_query_binds_like_the_built_one() {
-        let config = Config::parse(std::path::Path::new("warden.toml"), CONFIG).expect("config");
+        let source = format!(
+            "{}fields.admin = {{ type = \"bool\", default = false }}\n",
+            crate::config::tests::MINIMAL
+        );
+        let config = Config::parse(std::path::Path::new("warden.toml"), &source).expect("config");
         let users = config.users_resource().expect("users");
         for dialect in [Dialect::Sqlite, Dialect::Postgres] {
             let memory = CallerMemory::new(&config, dialect);

@@ -183,6 +183,19 @@ mod tests {
     }
 
     #[test]
+    fn a_remembered_token_still_expires() {
+        let keys = keys();
+        let (token, mut claims) = keys.issue("23", &[], None, Map::new()).expect("issue");
+        assert!(keys.verify(&token).is_ok());
+        // As if the clock had moved past `exp` since it was remembered.
+        claims.exp = now_seconds() - LEEWAY_SECONDS - 1;
+        keys.verified.insert(token.clone(), Arc::new(claims));
+        assert_eq!(keys.verify(&token), Err(TokenError::Expired));
+        // And it is forgotten: verified afresh, its real `exp` holds.
+        assert!(keys.verify(&token).is_ok());
+    }
+
+    #[test]
     fn weak_secret_is_refused() {
         assert_eq!(
             TokenKeys::new(b"short", "w", "w", Duration::from_secs(1)).err(),

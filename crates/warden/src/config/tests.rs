@@ -5,7 +5,8 @@ use super::*;
 use std::time::Duration;
 use warden_policy::FieldType;
 
-const MINIMAL: &str = r#"
+/// A config with only a users resource (also used by other modules' tests).
+pub(crate) const MINIMAL: &str = r#"
 [auth]
 users = "users"
 login = "email"
