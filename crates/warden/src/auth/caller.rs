@@ -96,20 +96,22 @@ impl FromRequestParts<App> for CallerToConfirm {
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
         if let Some(Ok(token)) = bearer_token(parts, app) {
-            let claims = app.tokens().verify(token).map_err(token_problem)?;
-            if let Some(remembered) = app.callers().get(token)
-                && let Some(user_id) = remembered::subject_key(app.config(), &claims.sub)
-            {
-                return Ok(CallerToConfirm {
-                    caller: remembered.caller,
-                    unconfirmed: Some(Unconfirmed {
+            // Checked first: a remembered caller never outlives its token.
+            app.tokens().verify(token).map_err(token_problem)?;
+            let (caller, unconfirmed) = match app.callers().get(token) {
+                Some(remembered) => (
+                    remembered.caller,
+                    Some(Unconfirmed {
                         token: token.to_owned(),
-                        user_id,
-                        sid: claims.sid.clone(),
                         state: remembered.state,
                     }),
-                });
-            }
+                ),
+                None => (std::sync::Arc::new(bearer(app, token).await?), None),
+            };
+            return Ok(CallerToConfirm {
+                caller,
+                unconfirmed,
+            });
         }
         Ok(CallerToConfirm {
             caller: std::sync::Arc::new(Caller::from_request_parts(parts, app).await?),
@@ -287,7 +289,7 @@ struct Loaded {
     user: User,
     /// Whether the credential's session (if it names one) is live.
     session_live: bool,
-    /// The user's state as `remembered::state_expr` reads it, when asked.
+    /// The user's state as `CallerMemory::state_expr` reads it, when asked.
     state: Option<std::sync::Arc<str>>,
 }
 
@@ -308,7 +310,7 @@ async fn load(
     let Some(id) = parse_key(users, subject) else {
         return Ok(None);
     };
-    let state = memory.and_then(|memory| memory.state_expr(config, &id, sid));
+    let state = memory.and_then(|memory| memory.state_expr(&id, sid));
     let Some(mut row) = fetch_user_row(store, users, &id, sid, state).await? else {
         return Ok(None);
     };
@@ -396,13 +398,7 @@ async fn fetch_user_row(
         store.dialect(),
     );
     if let Some(sid) = sid {
-        let live = sea_query::Query::select()
-            .expr(Expr::cust("1"))
-            .from(crate::store::ddl::SESSIONS_TABLE)
-            .and_where(Expr::col("id").eq(Expr::val(sid.to_owned())))
-            .and_where(Expr::col("expires_at").gte(Expr::val(super::now())))
-            .to_owned();
-        select.expr_as(Expr::exists(live), SESSION_FLAG);
+        select.expr_as(remembered::session_live(sid, super::now()), SESSION_FLAG);
     }
     if let Some(state) = state {
         select.expr_as(state, remembered::STATE_COLUMN);

@@ -7,7 +7,7 @@
 //! afresh, so deactivation, revoked grants and logout still take effect
 //! at once, on every instance.
 
-use super::caller::{Caller, parse_key};
+use super::caller::Caller;
 use crate::config::{Config, FieldKind, ResourceDef};
 use crate::store::{Dialect, Row, grant_aggregates, to_sql_value};
 use sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement};
@@ -36,6 +36,8 @@ pub struct CallerMemory {
     callers: quick_cache::sync::Cache<String, Remembered>,
     /// For credentials without a session, and with one.
     state_queries: Option<[StateQuery; 2]>,
+    /// The type of the users' key, to bind it.
+    key_kind: FieldKind,
 }
 
 impl std::fmt::Debug for CallerMemory {
@@ -57,6 +59,9 @@ impl CallerMemory {
                     StateQuery::render(users, dialect, true)?,
                 ])
             }),
+            key_kind: config
+                .users_resource()
+                .map_or(FieldKind::Integer, |users| users.primary_field().kind),
         }
     }
 
@@ -76,31 +81,35 @@ impl CallerMemory {
     /// non-secret field, the scope and role grants, and (when the
     /// credential names a session) whether that session is live. NULL
     /// when the user does not exist. `None` when the config has no users.
-    pub fn state_expr(&self, config: &Config, id: &Value, sid: Option<&str>) -> Option<Expr> {
-        let users = config.users_resource()?;
+    pub fn state_expr(&self, id: &Value, sid: Option<&str>) -> Option<Expr> {
         let query = &self.state_queries.as_ref()?[usize::from(sid.is_some())];
-        let key = to_sql_value(users.primary_field().kind, id, query.dialect).ok()?;
+        let key = to_sql_value(self.key_kind, id, query.dialect).ok()?;
         Some(query.bind(key, sid.unwrap_or_default(), super::now()))
     }
 }
 
-/// A remembered caller's state, to be read again by the statement that
-/// serves the request.
+/// A remembered caller's token and state, the state to be read again by
+/// the statement that serves the request.
 #[derive(Debug, Clone)]
 pub struct Unconfirmed {
     pub token: String,
-    pub user_id: Value,
-    pub sid: Option<String>,
     pub state: Arc<str>,
 }
 
 impl Unconfirmed {
-    /// Adds the caller's current state to `select` as [`STATE_COLUMN`].
-    pub fn select_state(&self, app: &crate::app::App, select: &mut SelectStatement) {
-        if let Some(state) =
-            app.callers()
-                .state_expr(app.config(), &self.user_id, self.sid.as_deref())
-        {
+    /// Adds the current state of `caller` (the remembered one) to
+    /// `select` as [`STATE_COLUMN`].
+    pub fn select_state(
+        &self,
+        memory: &CallerMemory,
+        caller: &Caller,
+        select: &mut SelectStatement,
+    ) {
+        let Some(user) = &caller.user else {
+            return;
+        };
+        let sid = caller.session.as_ref().map(|session| session.id.as_str());
+        if let Some(state) = memory.state_expr(&user.id, sid) {
             select.expr_as(state, STATE_COLUMN);
         }
     }
@@ -238,13 +247,7 @@ fn state_select(
             .map(|(aggregate, _)| aggregate),
     );
     if with_session {
-        let live = Query::select()
-            .expr(Expr::cust("1"))
-            .from(crate::store::ddl::SESSIONS_TABLE)
-            .and_where(Expr::col("id").eq(Expr::val(SESSION_MARK)))
-            .and_where(Expr::col("expires_at").gte(Expr::val(NOW_MARK)))
-            .to_owned();
-        parts.push(Expr::exists(live));
+        parts.push(session_live(SESSION_MARK, NOW_MARK));
     }
     let array = match dialect {
         Dialect::Sqlite => Expr::from(sea_query::Func::cust("json_array").args(parts)),
@@ -266,6 +269,18 @@ fn state_select(
         .to_owned()
 }
 
+/// `EXISTS` a session `sid` that has not expired at `now`.
+pub fn session_live(sid: impl Into<sea_query::Value>, now: i64) -> Expr {
+    Expr::exists(
+        Query::select()
+            .expr(Expr::cust("1"))
+            .from(crate::store::ddl::SESSIONS_TABLE)
+            .and_where(Expr::col("id").eq(Expr::val(sid)))
+            .and_where(Expr::col("expires_at").gte(Expr::val(now)))
+            .to_owned(),
+    )
+}
+
 /// The users' fields a caller is built from: all but secrets.
 fn state_fields(users: &ResourceDef) -> impl Iterator<Item = &str> {
     users
@@ -273,11 +288,6 @@ fn state_fields(users: &ResourceDef) -> impl Iterator<Item = &str> {
         .values()
         .filter(|field| field.kind != FieldKind::Password)
         .map(|field| field.name.as_str())
-}
-
-/// The token subject's key, typed for the users resource.
-pub fn subject_key(config: &Config, subject: &str) -> Option<Value> {
-    parse_key(config.users_resource()?, subject)
 }
 
 #[cfg(test)]
@@ -299,7 +309,7 @@ mod tests {
             for sid in [None, Some("s-1")] {
                 let id = Value::Int(42);
                 let rendered = Query::select()
-                    .expr(memory.state_expr(&config, &id, sid).expect("state"))
+                    .expr(memory.state_expr(&id, sid).expect("state"))
                     .to_owned();
                 // Built directly, the session and clock slots hold the marks;
                 // the SQL text must be the same, and the values the marks'

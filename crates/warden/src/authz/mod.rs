@@ -116,7 +116,7 @@ impl<'a> Authz<'a> {
     /// Adds the remembered caller's current state to a read's statement.
     fn select_caller_state(&self, select: &mut sea_query::SelectStatement) {
         if let Some(unconfirmed) = self.confirm {
-            unconfirmed.select_state(self.app, select);
+            unconfirmed.select_state(self.app.callers(), self.caller, select);
         }
     }
 
