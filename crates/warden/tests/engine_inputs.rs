@@ -1513,6 +1513,27 @@ async fn oversized_and_malformed_requests_get_a_quick_4xx_within_the_caps() {
     on_kitchen(|app| async move {
         let alice = app.login("alice@example.com").await;
         let json_header = [("content-type", "application/json")];
+        // Alice's list with a query, and her JSON post of raw bytes.
+        let list = async |query: &[(&str, &str)]| {
+            app.raw(
+                Method::GET,
+                &with_query("/api/items", query),
+                Some(&alice),
+                &[],
+                None,
+            )
+            .await
+        };
+        let post = async |body: Vec<u8>| {
+            app.raw(
+                Method::POST,
+                "/api/items",
+                Some(&alice),
+                &json_header,
+                Some(body),
+            )
+            .await
+        };
         // A huge limit is capped at the resource's max_page_size.
         let max = app
             .app
@@ -1521,15 +1542,7 @@ async fn oversized_and_malformed_requests_get_a_quick_4xx_within_the_caps() {
             .expect("items")
             .max_page_size as usize;
         for limit in ["1000000", "4294967295", "99999999999999999999"] {
-            let reply = app
-                .raw(
-                    Method::GET,
-                    &with_query("/api/items", &[("limit", limit)]),
-                    Some(&alice),
-                    &[],
-                    None,
-                )
-                .await;
+            let reply = list(&[("limit", limit)]).await;
             assert_handled(&reply, &format!("limit={limit}"));
             if reply.status == 200 {
                 let n = reply.json["items"].as_array().expect("items").len();
@@ -1540,15 +1553,7 @@ async fn oversized_and_malformed_requests_get_a_quick_4xx_within_the_caps() {
         // unknown ones.
         let repeated = vec!["owner"; 5000].join(",");
         let started = std::time::Instant::now();
-        let reply = app
-            .raw(
-                Method::GET,
-                &with_query("/api/items", &[("expand", &repeated)]),
-                Some(&alice),
-                &[],
-                None,
-            )
-            .await;
+        let reply = list(&[("expand", &repeated)]).await;
         assert_handled(&reply, "expand=owner x5000");
         assert!(
             started.elapsed() < std::time::Duration::from_secs(3),
@@ -1561,13 +1566,7 @@ async fn oversized_and_malformed_requests_get_a_quick_4xx_within_the_caps() {
             .join(",");
         assert_quick_4xx(
             &app,
-            app.raw(
-                Method::GET,
-                &with_query("/api/items", &[("expand", &unknown)]),
-                Some(&alice),
-                &[],
-                None,
-            ),
+            list(&[("expand", &unknown)]),
             "expand of 5000 unknown relations",
         )
         .await;
@@ -1575,54 +1574,21 @@ async fn oversized_and_malformed_requests_get_a_quick_4xx_within_the_caps() {
         // longest URL a client library sends).
         let long = "a".repeat(60_000);
         for param in ["filter", "sort", "cursor"] {
-            assert_quick_4xx(
-                &app,
-                app.raw(
-                    Method::GET,
-                    &with_query("/api/items", &[(param, &long)]),
-                    Some(&alice),
-                    &[],
-                    None,
-                ),
-                &format!("60 KB {param}"),
-            )
-            .await;
+            assert_quick_4xx(&app, list(&[(param, &long)]), &format!("60 KB {param}")).await;
         }
-        let reply = app
-            .raw(
-                Method::GET,
-                &with_query("/api/items", &[("search", &long)]),
-                Some(&alice),
-                &[],
-                None,
-            )
-            .await;
+        let reply = list(&[("search", &long)]).await;
         assert_handled(&reply, "60 KB search");
         // A filter nested far past the parser's depth limit, and a long
         // flat one.
         let nested = format!("{}row.id == 1{}", "(".repeat(5_000), ")".repeat(5_000));
         assert_quick_4xx(
             &app,
-            app.raw(
-                Method::GET,
-                &with_query("/api/items", &[("filter", &nested)]),
-                Some(&alice),
-                &[],
-                None,
-            ),
+            list(&[("filter", &nested)]),
             "filter nested 5,000 deep",
         )
         .await;
         let flat = vec!["row.id == 1"; 2000].join(" || ");
-        let reply = app
-            .raw(
-                Method::GET,
-                &with_query("/api/items", &[("filter", &flat)]),
-                Some(&alice),
-                &[],
-                None,
-            )
-            .await;
+        let reply = list(&[("filter", &flat)]).await;
         assert_handled(&reply, "filter of 2,000 comparisons");
         // Invalid UTF-8: in the query string, in the path, in a JSON body.
         for path in [
@@ -1636,64 +1602,20 @@ async fn oversized_and_malformed_requests_get_a_quick_4xx_within_the_caps() {
         let mut body = b"{\"name\":\"".to_vec();
         body.extend([0xff, 0xfe, 0xc3, 0x28]);
         body.extend(b"\",\"code\":\"UTF\"}");
-        assert_quick_4xx(
-            &app,
-            app.raw(
-                Method::POST,
-                "/api/items",
-                Some(&alice),
-                &json_header,
-                Some(body),
-            ),
-            "invalid UTF-8 in a JSON body",
-        )
-        .await;
+        assert_quick_4xx(&app, post(body), "invalid UTF-8 in a JSON body").await;
         // Deeply nested JSON as the whole body, and wide JSON.
         let deep = format!("{}{}", "{\"a\":".repeat(100_000), "}".repeat(100_000));
-        assert_quick_4xx(
-            &app,
-            app.raw(
-                Method::POST,
-                "/api/items",
-                Some(&alice),
-                &json_header,
-                Some(deep.into_bytes()),
-            ),
-            "body nested 100,000 deep",
-        )
-        .await;
+        assert_quick_4xx(&app, post(deep.into_bytes()), "body nested 100,000 deep").await;
         let wide: String = format!(
             "{{{}\"name\":\"w\"}}",
             (0..40_000)
                 .map(|i| format!("\"f{i}\":1,"))
                 .collect::<String>()
         );
-        assert_quick_4xx(
-            &app,
-            app.raw(
-                Method::POST,
-                "/api/items",
-                Some(&alice),
-                &json_header,
-                Some(wide.into_bytes()),
-            ),
-            "40,000 unknown fields",
-        )
-        .await;
+        assert_quick_4xx(&app, post(wide.into_bytes()), "40,000 unknown fields").await;
         // Bodies over the cap, with and without a truthful length.
         let huge = vec![b'a'; 8 * 1024 * 1024];
-        let reply = assert_quick_4xx(
-            &app,
-            app.raw(
-                Method::POST,
-                "/api/items",
-                Some(&alice),
-                &json_header,
-                Some(huge),
-            ),
-            "8 MiB body",
-        )
-        .await;
+        let reply = assert_quick_4xx(&app, post(huge), "8 MiB body").await;
         assert_eq!(reply.status, 413);
         // A 1 MB string field value inside the cap is taken or refused,
         // never a 500.
