@@ -296,15 +296,11 @@ async fn sigkill_under_load_loses_no_acknowledged_write_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigkill_under_load_loses_no_acknowledged_write_on_postgres() {
-    let Ok(admin_url) = std::env::var("WARDEN_TEST_POSTGRES") else {
-        eprintln!("skipped: WARDEN_TEST_POSTGRES not set; the PostgreSQL crash test did not run");
+    let Some(db) = common::postgres_only("the PostgreSQL crash test").await else {
         return;
     };
-    let name = format!("warden_test_{}", common::uuid_like());
-    common::create_database(&admin_url, &name).await;
-    let database = common::with_database(&admin_url, &name);
+    let database = db.url.clone();
     survive_kills(&database, "PostgreSQL").await;
-    common::drop_database(&admin_url, &name).await;
 }
 
 /// Sends a request's head and half its body, and returns the stream.

@@ -20,13 +20,10 @@ fn start(config: &Path, database: &str, seed: bool) -> Instance {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_lose_no_update_and_answer_stale_writes_with_412() {
-    let Ok(admin_url) = std::env::var("WARDEN_TEST_POSTGRES") else {
-        eprintln!("skipped: WARDEN_TEST_POSTGRES not set; the multi-instance test did not run");
+    let Some(db) = common::postgres_only("the multi-instance test").await else {
         return;
     };
-    let name = format!("warden_test_{}", common::uuid_like());
-    common::create_database(&admin_url, &name).await;
-    let database = common::with_database(&admin_url, &name);
+    let database = db.url.clone();
     let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs/counter/warden.toml");
     let a = start(&config, &database, true);
     let b = start(&config, &database, false);
@@ -114,7 +111,6 @@ async fn two_instances_lose_no_update_and_answer_stale_writes_with_412() {
         other.load(Ordering::SeqCst),
     );
     drop((a, b));
-    common::drop_database(&admin_url, &name).await;
     assert_eq!(
         succeeded + stale + other,
         (tasks * attempts_per_task) as u64
@@ -133,13 +129,10 @@ async fn two_instances_lose_no_update_and_answer_stale_writes_with_412() {
 
 #[tokio::test]
 async fn a_logout_on_one_instance_is_refused_by_the_other() {
-    let Ok(admin_url) = std::env::var("WARDEN_TEST_POSTGRES") else {
-        eprintln!("skipped: WARDEN_TEST_POSTGRES not set; the multi-instance test did not run");
+    let Some(db) = common::postgres_only("the multi-instance test").await else {
         return;
     };
-    let name = format!("warden_test_{}", common::uuid_like());
-    common::create_database(&admin_url, &name).await;
-    let database = common::with_database(&admin_url, &name);
+    let database = db.url.clone();
     let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs/counter/warden.toml");
     let a = start(&config, &database, true);
     let b = start(&config, &database, false);
@@ -199,7 +192,6 @@ async fn a_logout_on_one_instance_is_refused_by_the_other() {
         .status()
         .as_u16();
     drop((a, b));
-    common::drop_database(&admin_url, &name).await;
     assert_eq!(on_b, 401, "B refuses the token right after the logout on A");
     assert_eq!(on_a, 401);
     assert_eq!(

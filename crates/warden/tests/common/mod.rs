@@ -24,6 +24,19 @@ pub use warden_testkit::{
     with_database,
 };
 
+/// A PostgreSQL database for a PostgreSQL-only test, dropped when the
+/// test ends, by a panic too; `None`, with the skip printed, when
+/// `WARDEN_TEST_POSTGRES` is not set.
+pub async fn postgres_only(what: &str) -> Option<TestDatabase> {
+    match std::env::var("WARDEN_TEST_POSTGRES") {
+        Ok(url) if !url.is_empty() => Some(TestDatabase::create(&Backend::Postgres(url)).await),
+        _ => {
+            eprintln!("skipped: WARDEN_TEST_POSTGRES not set; {what} did not run");
+            None
+        }
+    }
+}
+
 /// Runs `scenario` once per backend on a freshly seeded example.
 pub async fn on_each_backend<F, Fut>(example: &str, scenario: F)
 where
