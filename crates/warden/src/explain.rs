@@ -125,14 +125,7 @@ pub async fn explain(
         .into_iter()
         .next()
         .ok_or_else(|| ExplainError::NoRow(resource.name.clone(), id.to_owned()))?;
-    let row: warden_policy::Row = row
-        .into_iter()
-        .filter(|(k, _)| {
-            resource
-                .field(k)
-                .is_some_and(|f| f.kind != crate::config::FieldKind::Password)
-        })
-        .collect();
+    let row = crate::rows::output::policy_row(resource, &row);
     let mut data = Dataset::new();
     for other in rule.resources_reached() {
         if let Some(other_resource) = config.resource(&other) {

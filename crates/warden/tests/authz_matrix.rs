@@ -25,6 +25,7 @@ use serde_json::{Value as Json, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use warden::config::{Config, DenyStatus, FieldDef, FieldKind, ReadonlyInput, ResourceDef};
+use warden::rows::output::policy_row;
 use warden::store::select_all;
 use warden_policy::{Action, CheckOptions, Dataset, Env, Principal, Residual, Row, Rule, Value};
 
@@ -88,18 +89,6 @@ fn oracle(app: &TestApp, resource: &ResourceDef) -> Oracle {
         })
         .collect();
     Oracle { actions, fields }
-}
-
-/// A stored row as rules see it: the resource's fields, no passwords.
-fn policy_row(resource: &ResourceDef, row: &warden::store::Row) -> Row {
-    row.iter()
-        .filter(|(name, _)| {
-            resource
-                .field(name)
-                .is_some_and(|f| f.kind != FieldKind::Password)
-        })
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
 }
 
 /// Every row of every resource, as stored now.

@@ -11,7 +11,7 @@ use super::{Authz, AuthzError, key_equals, parse_id};
 use crate::auth::password;
 use crate::config::{FieldKind, ResourceDef, VERSION_COLUMN};
 use crate::rows::input::{WriteMode, apply_defaults, parse_body};
-use crate::rows::output::version;
+use crate::rows::output::{policy_row, version};
 use crate::store::{Row, Tx, to_sql_value};
 use sea_query::{Alias, Expr, ExprTrait, LockType, Query};
 use serde_json::Value as Json;
@@ -260,18 +260,6 @@ impl<'a> Authz<'a> {
 /// The flag column's value when the rule holds (decoded as a bool).
 fn key_column_literal() -> Expr {
     Expr::cust("TRUE")
-}
-
-/// The row as rules see it: without password fields.
-fn policy_row(resource: &ResourceDef, row: &Row) -> warden_policy::Row {
-    row.iter()
-        .filter(|(name, _)| {
-            resource
-                .field(name)
-                .is_some_and(|f| f.kind != FieldKind::Password)
-        })
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
 }
 
 async fn hash_passwords(resource: &ResourceDef, row: &mut Row) -> Result<(), AuthzError> {

@@ -7,6 +7,19 @@ use crate::store::{FLAG_PREFIX, Row};
 use serde_json::{Map, Value as Json, json};
 use warden_policy::Value;
 
+/// A stored row as rules see it: the resource's fields, without passwords
+/// (nor warden's own columns).
+pub fn policy_row(resource: &ResourceDef, row: &Row) -> warden_policy::Row {
+    row.iter()
+        .filter(|(name, _)| {
+            resource
+                .field(name)
+                .is_some_and(|f| f.kind != FieldKind::Password)
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
 /// Renders `row`, leaving out fields for which `withheld` is true.
 pub fn render(
     resource: &ResourceDef,
