@@ -19,52 +19,8 @@
 use std::sync::OnceLock;
 use warden_policy::{
     Action, CheckOptions, Dataset, Dialect, Env, Known, Principal, Residual, Row, Rule, RuleSet,
-    RuleSource, Schema, Sources, SqlTarget, Value, parser,
+    Sources, SqlTarget, Value, fixtures, parser,
 };
-
-/// Same shape as `crates/warden-policy/src/fixtures.rs` (which is test-only).
-fn schema() -> Schema {
-    use warden_policy::FieldType::{Bool, Float, Integer, Text, Timestamp};
-    let mut s = Schema::new();
-    s.resource("users", "id")
-        .field("id", Integer, false)
-        .field("email", Text, false)
-        .field("is_superuser", Bool, false)
-        .field("manager_id", Integer, true);
-    s.resource("posts", "id")
-        .field("id", Integer, false)
-        .field("title", Text, false)
-        .field("content", Text, true)
-        .field("published", Bool, true)
-        .field("owner_id", Integer, false)
-        .field("assignee_id", Integer, true)
-        .field("score", Float, true)
-        .field("created_at", Timestamp, false)
-        .to_one("owner", "users", "owner_id")
-        .to_many("votes", "votes", "post_id");
-    s.resource("votes", "id")
-        .field("id", Integer, false)
-        .field("post_id", Integer, false)
-        .field("user_id", Integer, false)
-        .to_one("post", "posts", "post_id");
-    s.resource("article_read_access", "id")
-        .field("id", Integer, false)
-        .field("article_id", Integer, false)
-        .field("user_id", Integer, false);
-    s.user_attribute("id", Integer, false)
-        .user_attribute("email", Text, false)
-        .user_attribute("is_superuser", Bool, false)
-        .user_attribute("manager_id", Integer, true);
-    s.function("check_article_access", vec![Integer, Integer], Bool);
-    s
-}
-
-fn source(text: &str) -> RuleSource {
-    RuleSource {
-        text: text.to_owned(),
-        location: None,
-    }
-}
 
 fn row(pairs: &[(&str, Value)]) -> Row {
     pairs
@@ -85,23 +41,7 @@ struct Fixed {
 fn fixed() -> &'static Fixed {
     static FIXED: OnceLock<Fixed> = OnceLock::new();
     FIXED.get_or_init(|| {
-        let mut rules = RuleSet::new(schema());
-        rules
-            .add_named(
-                Some("posts"),
-                "is_owner",
-                "posts.rules.is_owner",
-                source("row.owner_id == user.id"),
-            )
-            .expect("named rule");
-        rules
-            .add_named(
-                None,
-                "is_admin",
-                "rules.is_admin",
-                source("user.is_superuser || has_scope('admin:write')"),
-            )
-            .expect("named rule");
+        let rules = fixtures::rules();
         let post = row(&[
             ("id", 8.into()),
             ("title", "Tea".into()),
@@ -238,7 +178,7 @@ pub fn run(data: &[u8]) {
         let _ = d.render(&Sources::single("fuzz", text));
     }
 
-    let named = match rules.add_named(None, "fuzzed", "rules.fuzzed", source(text)) {
+    let named = match rules.add_named(None, "fuzzed", "rules.fuzzed", fixtures::source(text)) {
         Ok(()) => true,
         Err(d) => {
             let _ = d.render(rules.sources());
@@ -249,7 +189,7 @@ pub fn run(data: &[u8]) {
     for resource in ["posts", "votes"] {
         for action in Action::ALL {
             for options in OPTIONS {
-                match rules.compile(resource, action, "fuzz", source(text), options) {
+                match rules.compile(resource, action, "fuzz", fixtures::source(text), options) {
                     Ok(rule) => exercise(&rule, resource, action),
                     Err(diagnostics) => {
                         for d in diagnostics {
@@ -288,7 +228,7 @@ pub fn run(data: &[u8]) {
                 "posts",
                 action,
                 "uses_fuzzed",
-                source(user_text),
+                fixtures::source(user_text),
                 OPTIONS[1],
             ) {
                 Ok(rule) => exercise(&rule, "posts", action),

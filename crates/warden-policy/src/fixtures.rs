@@ -1,4 +1,5 @@
-//! A small schema shaped like the seed systems, shared by unit tests.
+//! A small schema shaped like the seed systems, shared by unit tests and
+//! the fuzz targets (`fuzz/bodies/`, feature `fixtures`).
 
 use crate::check::{Action, CheckOptions};
 use crate::diagnostic::{Diagnostic, RuleSource};

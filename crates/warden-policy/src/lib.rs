@@ -112,8 +112,11 @@ pub mod check;
 pub mod diagnostic;
 pub mod eval;
 pub mod explain;
-#[cfg(test)]
-mod fixtures;
+/// A small schema and rule set shaped like the seed systems, for this
+/// crate's tests and (with the `fixtures` feature) the fuzz targets.
+#[cfg(any(test, feature = "fixtures"))]
+#[doc(hidden)]
+pub mod fixtures;
 pub mod index;
 pub mod ir;
 mod lexer;
