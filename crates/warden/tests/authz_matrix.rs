@@ -137,21 +137,6 @@ fn secrets(config: &Config, raw: &BTreeMap<String, Vec<warden::store::Row>>) -> 
     never
 }
 
-fn seeded_logins(config: &Config) -> Vec<String> {
-    let auth = config.auth.as_ref().expect("[auth]");
-    let text = std::fs::read_to_string(config.folder().join("seed.toml")).expect("seed.toml");
-    let seed: toml::Table = toml::from_str(&text).expect("seed toml");
-    seed.get(&auth.users)
-        .and_then(toml::Value::as_array)
-        .map(|users| {
-            users
-                .iter()
-                .filter_map(|u| u.get(&auth.login)?.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// Anonymous, then each seeded user who can log in, with the principal the
 /// engine builds for their token.
 async fn callers(app: &TestApp) -> Vec<Caller> {
@@ -169,7 +154,7 @@ async fn callers(app: &TestApp) -> Vec<Caller> {
         token: None,
         principal: None,
     }];
-    for login in seeded_logins(config) {
+    for login in common::seeded_logins(config) {
         let response = app
             .client
             .post(app.url("/auth/token"))

@@ -14,7 +14,7 @@ use common::{PASSWORD, TestApp, backends, example_config, fixture_config};
 use serde_json::Value as Json;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use warden::config::{Config, FieldKind};
+use warden::config::FieldKind;
 use warden::store::select_all;
 use warden_policy::Value;
 
@@ -33,24 +33,6 @@ fn configs() -> Vec<PathBuf> {
     assert!(all.len() >= 5, "examples found: {all:?}");
     all.push(fixture_config("ui_employees"));
     all
-}
-
-/// The login names of the seeded users.
-fn seeded_logins(config: &Config) -> Vec<String> {
-    let Some(auth) = &config.auth else {
-        return Vec::new();
-    };
-    let text = std::fs::read_to_string(config.folder().join("seed.toml")).expect("seed.toml");
-    let seed: toml::Table = toml::from_str(&text).expect("seed toml");
-    seed.get(&auth.users)
-        .and_then(toml::Value::as_array)
-        .map(|users| {
-            users
-                .iter()
-                .filter_map(|u| u.get(&auth.login)?.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn text_of(value: &Value) -> Option<String> {
@@ -280,7 +262,7 @@ async fn no_page_of_any_example_shows_a_hidden_value() {
         let pages = every_page(&app, &browser(), &stored).await;
         assert_no_secret(&format!("{name} anonymous"), &pages, &secrets);
 
-        let logins = seeded_logins(&config);
+        let logins = common::seeded_logins(&config);
         assert!(
             config.auth.is_none() || !logins.is_empty(),
             "{name}: no seeded users"

@@ -332,3 +332,21 @@ impl TestApp {
 pub fn field_values(items: &[Json], field: &str) -> Vec<Json> {
     items.iter().map(|i| i[field].clone()).collect()
 }
+
+/// The login names of the seeded users.
+pub fn seeded_logins(config: &warden::config::Config) -> Vec<String> {
+    let Some(auth) = &config.auth else {
+        return Vec::new();
+    };
+    let text = std::fs::read_to_string(config.folder().join("seed.toml")).expect("seed.toml");
+    let seed: toml::Table = toml::from_str(&text).expect("seed toml");
+    seed.get(&auth.users)
+        .and_then(toml::Value::as_array)
+        .map(|users| {
+            users
+                .iter()
+                .filter_map(|u| u.get(&auth.login)?.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
