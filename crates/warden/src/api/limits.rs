@@ -7,43 +7,49 @@
 
 use super::problem::{Kind, Problem};
 use crate::config::Limits;
-use axum::Router;
 use axum::error_handling::HandleErrorLayer;
+use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
+use std::convert::Infallible;
+use std::future::Ready;
 use std::time::Duration;
-use tower::ServiceBuilder;
 use tower::limit::GlobalConcurrencyLimitLayer;
-use tower_governor::GovernorError;
+use tower::{BoxError, Layer, Service, ServiceBuilder};
 use tower_governor::governor::GovernorConfigBuilder;
+use tower_governor::{GovernorError, GovernorLayer};
 
-/// Wraps every route of `router` in the limits. Rate limiting keys on the
-/// peer address, so the app must be served with connect info
-/// (`into_make_service_with_connect_info`, as `warden serve` does).
-pub fn apply<S: Clone + Send + Sync + 'static>(router: Router<S>, limits: &Limits) -> Router<S> {
-    let guarded = router.layer(
-        ServiceBuilder::new()
-            .layer(HandleErrorLayer::new(|error: tower::BoxError| async move {
-                refusal(&error)
-            }))
-            .load_shed()
-            // One semaphore for all routes (`Router::layer` clones the layer
-            // per route; the plain concurrency layer would count per route).
-            .layer(GlobalConcurrencyLimitLayer::new(
-                limits.max_in_flight as usize,
-            ))
-            .timeout(limits.request_timeout),
-    );
-    let Some(rate) = limits.rate_limit else {
-        return guarded;
-    };
+/// The limits as one layer, for the API router's single stack. Rate
+/// limiting keys on the peer address, so the app must be served with
+/// connect info (`into_make_service_with_connect_info`, as `warden serve`
+/// does).
+pub fn layer<S: Wrappable>(
+    limits: &Limits,
+) -> impl Layer<S, Service = impl Wrappable> + Clone + Send + Sync + 'static {
+    ServiceBuilder::new()
+        .option_layer(rate_limit(limits))
+        .layer(HandleErrorLayer::new(
+            refused as fn(BoxError) -> Ready<Response>,
+        ))
+        .load_shed()
+        // One semaphore for all routes (`Router::layer` clones the layer
+        // per route; the plain concurrency layer would count per route).
+        .layer(GlobalConcurrencyLimitLayer::new(
+            limits.max_in_flight as usize,
+        ))
+        .timeout(limits.request_timeout)
+        .into_inner()
+}
+
+/// The token bucket per client address, when `[limits]` asks for one.
+fn rate_limit<S: Wrappable>(
+    limits: &Limits,
+) -> Option<impl Layer<S, Service = impl Wrappable> + Clone + Send + Sync + 'static> {
+    let rate = limits.rate_limit?;
     let period = Duration::from_secs(1) / rate.per_second.max(1);
-    let Some(config) = GovernorConfigBuilder::default()
+    let config = GovernorConfigBuilder::default()
         .period(period.max(Duration::from_nanos(1)))
         .burst_size(rate.burst.max(1))
-        .finish()
-    else {
-        return guarded;
-    };
+        .finish()?;
     let limiter = std::sync::Arc::downgrade(config.limiter());
     forget_idle_clients(move || {
         limiter
@@ -51,8 +57,8 @@ pub fn apply<S: Clone + Send + Sync + 'static>(router: Router<S>, limits: &Limit
             .map(|limiter| limiter.retain_recent())
             .is_some()
     });
-    guarded.layer(
-        tower_governor::GovernorLayer::new(config).error_handler(|error| match error {
+    Some(
+        GovernorLayer::new(config).error_handler(|error| match error {
             GovernorError::TooManyRequests { wait_time, .. } => {
                 let mut problem = Problem::new(
                     Kind::TooManyRequests,
@@ -64,6 +70,26 @@ pub fn apply<S: Clone + Send + Sync + 'static>(router: Router<S>, limits: &Limit
             other => Problem::internal(&other).into_response(),
         }),
     )
+}
+
+/// A service that `Router::layer` accepts: what a route is, and what
+/// each of the API's layers makes of one.
+pub trait Wrappable:
+    Service<Request, Response = Response, Error = Infallible, Future: Send + 'static>
+    + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<T> Wrappable for T where
+    T: Service<Request, Response = Response, Error = Infallible, Future: Send + 'static>
+        + Clone
+        + Send
+        + Sync
+        + 'static
+{
 }
 
 /// The limiter keeps one bucket per address it has seen; buckets that are
@@ -83,7 +109,11 @@ fn forget_idle_clients(mut sweep: impl FnMut() -> bool + Send + 'static) {
     });
 }
 
-fn refusal(error: &tower::BoxError) -> Response {
+fn refused(error: BoxError) -> Ready<Response> {
+    std::future::ready(refusal(&error))
+}
+
+fn refusal(error: &BoxError) -> Response {
     if error.is::<tower::timeout::error::Elapsed>() {
         return Problem::new(
             Kind::Timeout,

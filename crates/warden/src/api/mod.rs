@@ -23,23 +23,18 @@ impl App {
     pub fn router(&self) -> Router {
         let limits = self.config().limits;
         let max_body = limits.max_body_bytes as usize;
-        let routes = Router::new()
+        Router::new()
             .route(
                 "/api/{resource}",
-                get(resources::list).post(resources::create),
+                get(resources::list_or_page).post(resources::create),
             )
             .route(
                 "/api/{resource}/{id}",
-                get(resources::read)
+                get(resources::read_or_page)
                     .patch(resources::patch)
                     .put(resources::put)
                     .delete(resources::delete),
             )
-            // A browser's GET of these URLs gets the HTML page instead.
-            .route_layer(axum::middleware::from_fn_with_state(
-                self.clone(),
-                crate::ui::html_for_browsers,
-            ))
             .route("/auth/token", post(auth::token))
             .route("/auth/register", post(auth::register))
             .route("/auth/login", get(crate::ui::login).post(auth::login))
@@ -55,18 +50,9 @@ impl App {
                     "this endpoint does not take that method",
                 )
             })
-            // Each `Router::layer` call boxes every request's future once
-            // more: stack the layers in one call (outermost first).
-            .layer(
-                ServiceBuilder::new()
-                    .layer(axum::middleware::map_response(problem::plain_errors))
-                    .layer(DefaultBodyLimit::max(max_body))
-                    .layer(axum::middleware::from_fn_with_state(
-                        max_body,
-                        crate::auth::csrf::form_token,
-                    )),
-            );
-        limits::apply(routes, &limits)
+            // Each `Router::layer` call wraps every route once more, and
+            // each wrap boxes every request's future again (moving it to
+            // the heap): one call for the whole stack, outermost first.
             .layer(
                 ServiceBuilder::new()
                     .layer(SetSensitiveHeadersLayer::new([
@@ -74,7 +60,14 @@ impl App {
                         COOKIE,
                         SET_COOKIE,
                     ]))
-                    .layer(TraceLayer::new_for_http()),
+                    .layer(TraceLayer::new_for_http())
+                    .layer(limits::layer(&limits))
+                    .layer(axum::middleware::map_response(problem::plain_errors))
+                    .layer(DefaultBodyLimit::max(max_body))
+                    .layer(axum::middleware::from_fn_with_state(
+                        max_body,
+                        crate::auth::csrf::form_token,
+                    )),
             )
             .with_state(self.clone())
     }

@@ -10,12 +10,29 @@ use crate::rows::input::WriteMode;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery, Request, State};
+use axum::handler::Handler;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value as Json_, json};
 
-pub async fn list(
+/// `GET /api/<resource>`: the JSON page, or for a browser the HTML list.
+pub async fn list_or_page(State(app): State<App>, request: Request) -> Response {
+    if crate::ui::wants_html(request.headers()) {
+        return crate::ui::list_page(app, request).await;
+    }
+    list.call(request, app).await
+}
+
+/// `GET /api/<resource>/<id>`: the JSON row, or for a browser its page.
+pub async fn read_or_page(State(app): State<App>, request: Request) -> Response {
+    if crate::ui::wants_html(request.headers()) {
+        return crate::ui::view_page(app, request).await;
+    }
+    read.call(request, app).await
+}
+
+async fn list(
     State(app): State<App>,
     who: CallerToConfirm,
     Path(resource): Path<String>,
@@ -67,8 +84,12 @@ async fn answer<R: Read>(app: &App, who: &CallerToConfirm, read: R) -> Result<R:
     if authz.confirmed() {
         return Ok(answer?);
     }
-    let caller = unconfirmed.reload(app).await?;
-    Ok(read.run(&Authz::new(app, &caller)).await?)
+    // Boxed: the rare path would otherwise double every read's future.
+    Box::pin(async {
+        let caller = unconfirmed.reload(app).await?;
+        Ok(read.run(&Authz::new(app, &caller)).await?)
+    })
+    .await
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -77,7 +98,7 @@ struct ReadParams {
     expand: Option<String>,
 }
 
-pub async fn read(
+async fn read(
     State(app): State<App>,
     who: CallerToConfirm,
     Path((resource, id)): Path<(String, String)>,

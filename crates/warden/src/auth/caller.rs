@@ -73,11 +73,16 @@ impl FromRequestParts<App> for Caller {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        // The loads are boxed: inlined, they would make this future, and
+        // every handler's future that holds it, several kilobytes, copied
+        // whole into the handler's box on every request.
         if let Some(token) = bearer_token(parts, app) {
-            return bearer(app, token?).await;
+            return Box::pin(bearer(app, token?)).await;
         }
         match session_cookie(&parts.headers) {
-            Some(cookie) => cookie_caller(app, &cookie, &parts.method, &parts.headers).await,
+            Some(cookie) => {
+                Box::pin(cookie_caller(app, &cookie, &parts.method, &parts.headers)).await
+            }
             None => Ok(Caller::default()),
         }
     }
@@ -106,7 +111,11 @@ impl FromRequestParts<App> for CallerToConfirm {
                         state: remembered.state,
                     }),
                 ),
-                None => (std::sync::Arc::new(bearer(app, token).await?), None),
+                // Boxed, as in `Caller`'s extractor.
+                None => (
+                    std::sync::Arc::new(Box::pin(bearer(app, token)).await?),
+                    None,
+                ),
             };
             return Ok(CallerToConfirm {
                 caller,

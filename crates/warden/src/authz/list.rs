@@ -171,7 +171,10 @@ impl<'a> Authz<'a> {
                 Visible { row, json }
             })
             .collect();
-        self.expand(resource, &mut items, &expand, false).await?;
+        if !expand.is_empty() {
+            // Boxed: most lists expand nothing (see `read_item`).
+            Box::pin(self.expand(resource, &mut items, &expand, false)).await?;
+        }
         Ok(Page {
             items: items.into_iter().map(|v| v.json).collect(),
             next,

@@ -57,7 +57,11 @@ impl<'a> Authz<'a> {
         let visible = self.read_visible(resource, id).await?;
         let version = version(&visible.row);
         let mut items = vec![visible];
-        self.expand(resource, &mut items, expand, true).await?;
+        if !expand.is_empty() {
+            // Boxed: most reads expand nothing, and an inlined expansion
+            // would make every read's future larger.
+            Box::pin(self.expand(resource, &mut items, expand, true)).await?;
+        }
         let json = items.pop().map(|v| v.json).unwrap_or_default();
         Ok(Item { json, version })
     }

@@ -16,10 +16,10 @@ pub use pages::{logged_out, login, login_page};
 
 use crate::app::App;
 use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::Request;
 use axum::handler::Handler;
 use axum::http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -47,24 +47,16 @@ pub fn router() -> Router<App> {
         .layer(axum::middleware::from_fn(login_redirect))
 }
 
-/// A route layer for `/api/<resource>[/<id>]`: a `GET` that prefers HTML
-/// (a browser) gets the list or view page; everything else goes on to the
-/// JSON handler untouched.
-pub async fn html_for_browsers(State(app): State<App>, request: Request, next: Next) -> Response {
-    if request.method() != Method::GET || !wants_html(request.headers()) {
-        return next.run(request).await;
-    }
+/// A browser's `GET /api/<resource>`: the list page (see `wants_html`).
+pub async fn list_page(app: App, request: Request) -> Response {
     let uri = request.uri().clone();
-    let one_row = request
-        .extensions()
-        .get::<MatchedPath>()
-        .is_some_and(|path| path.as_str().ends_with("{id}"));
-    let response = if one_row {
-        pages::view.call(request, app).await
-    } else {
-        pages::list.call(request, app).await
-    };
-    to_login_when_unauthenticated(&uri, response)
+    to_login_when_unauthenticated(&uri, pages::list.call(request, app).await)
+}
+
+/// A browser's `GET /api/<resource>/<id>`: the row's page.
+pub async fn view_page(app: App, request: Request) -> Response {
+    let uri = request.uri().clone();
+    to_login_when_unauthenticated(&uri, pages::view.call(request, app).await)
 }
 
 async fn login_redirect(request: Request, next: Next) -> Response {
