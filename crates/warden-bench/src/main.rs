@@ -19,6 +19,7 @@ use data::{Backend, Database, READERS, Shape};
 use report::Record;
 use scenarios::{Context, Scenario, System, Tokens};
 use servers::Server;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -173,6 +174,9 @@ async fn serve_warden(config: &Path, database: &str, listen: &str) -> Result<()>
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,warden::authz=info")),
         )
         .with_writer(std::io::stderr)
+        // Colours only for a person at a terminal: a log file or collector
+        // gets plain text, not escape codes.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let config = warden::config::Config::load(config).map_err(|e| anyhow::anyhow!("{e}"))?;
     let store = warden::store::Store::open(&config, Some(database)).await?;

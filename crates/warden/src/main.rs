@@ -3,6 +3,7 @@
 mod cli;
 
 use clap::Parser;
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
@@ -21,6 +22,9 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| EnvFilter::new("warn,warden::authz=info")),
         )
         .with_writer(std::io::stderr)
+        // Colours only for a person at a terminal: a log file or collector
+        // gets plain text, not escape codes.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     match cli::run(cli::Cli::parse()).await {
         Ok(()) => ExitCode::SUCCESS,
