@@ -229,7 +229,7 @@ pub async fn add(
 ) -> Result<Row, AccountError> {
     let (auth, users) = auth_and_users(config)?;
     check_grants(auth, scopes, roles)?;
-    let mut row = Row::new();
+    let mut row = Row::default();
     let mut invalid = Vec::new();
     for (name, text) in fields {
         match users.field(name) {

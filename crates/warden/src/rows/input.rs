@@ -55,7 +55,7 @@ pub fn parse_body(resource: &ResourceDef, body: Json, mode: WriteMode) -> Result
     if !unknown.is_empty() {
         return Err(InputError::UnknownFields(unknown));
     }
-    let mut row = Row::new();
+    let mut row = Row::default();
     let mut readonly = Vec::new();
     let mut invalid = Vec::new();
     for (name, json) in object {

@@ -12,7 +12,7 @@ use warden_policy::Value;
 
 /// A row by column name. Timestamps are canonical RFC 3339 UTC text and
 /// json fields are JSON text; `_version` appears when selected.
-pub type Row = IndexMap<String, Value>;
+pub type Row = IndexMap<String, Value, foldhash::fast::RandomState>;
 
 /// `SELECT <every field>, _version FROM <table>`; callers add their rule
 /// predicate, filters, order and limit.
@@ -126,7 +126,7 @@ pub(crate) fn decode_sqlite(
     row: &sqlx::sqlite::SqliteRow,
 ) -> Result<Row, sqlx::Error> {
     use sqlx::Column as _;
-    let mut decoded = Row::new();
+    let mut decoded = Row::default();
     for (index, column) in row.columns().iter().enumerate() {
         let value = decode_column!(row, index, column_kind(resource, column.name()),
             timestamp: String => |text: String| text,
@@ -141,7 +141,7 @@ pub(crate) fn decode_postgres(
     row: &sqlx::postgres::PgRow,
 ) -> Result<Row, sqlx::Error> {
     use sqlx::Column as _;
-    let mut decoded = Row::new();
+    let mut decoded = Row::default();
     for (index, column) in row.columns().iter().enumerate() {
         let value = decode_column!(row, index, column_kind(resource, column.name()),
             timestamp: chrono::DateTime<chrono::Utc> => timestamp::format,

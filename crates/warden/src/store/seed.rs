@@ -112,7 +112,7 @@ fn seed_row(
     config: &Config,
 ) -> Result<SeedRow, String> {
     let mut seed = SeedRow {
-        values: Row::new(),
+        values: Row::default(),
         scopes: Vec::new(),
         roles: Vec::new(),
     };

@@ -77,7 +77,7 @@ async fn seed_twice_then_check(store: &Store) -> TestResult {
     assert!(crate::auth::password::verify("password123".into(), hash.clone()).await?);
 
     // A new row gets a fresh id past the seeded ones, and its defaults.
-    let mut row = Row::new();
+    let mut row = Row::default();
     row.insert("title".into(), Value::from("new"));
     row.insert("content".into(), Value::from("body"));
     row.insert("owner_id".into(), Value::Int(21));
