@@ -73,13 +73,11 @@ impl FromRequestParts<App> for Caller {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
-        // The loads are boxed: inlined, they would make this future, and
-        // every handler's future that holds it, several kilobytes, copied
-        // whole into the handler's box on every request.
         if let Some(token) = bearer_token(parts, app) {
-            return Box::pin(bearer(app, token?)).await;
+            return bearer(app, token?).await;
         }
         match session_cookie(&parts.headers) {
+            // Boxed, for the reason `bearer` boxes its load.
             Some(cookie) => {
                 Box::pin(cookie_caller(app, &cookie, &parts.method, &parts.headers)).await
             }
@@ -111,11 +109,7 @@ impl FromRequestParts<App> for CallerToConfirm {
                         state: remembered.state,
                     }),
                 ),
-                // Boxed, as in `Caller`'s extractor.
-                None => (
-                    std::sync::Arc::new(Box::pin(bearer(app, token)).await?),
-                    None,
-                ),
+                None => (std::sync::Arc::new(bearer(app, token).await?), None),
             };
             return Ok(CallerToConfirm {
                 caller,
@@ -177,14 +171,17 @@ async fn bearer(app: &App, token: &str) -> Result<Caller, Problem> {
     let claims = app.tokens().verify(token).map_err(token_problem)?;
     let token_scopes: BTreeSet<&str> = claims.scope.split_whitespace().collect();
     // The session check rides along in the user's query: one round trip.
-    let loaded = load(
+    // Boxed: an awaited future is held inline by its caller, so the load
+    // would otherwise make every handler's future that extracts a caller
+    // several kilobytes, moved whole into axum's box on every request.
+    let loaded = Box::pin(load(
         app.config(),
         app.store(),
         &claims.sub,
         Some(&token_scopes),
         claims.sid.as_deref(),
         Some(app.callers()),
-    )
+    ))
     .await
     .map_err(|e| Problem::internal(&e))?
     .ok_or_else(|| {

@@ -171,10 +171,7 @@ impl<'a> Authz<'a> {
                 Visible { row, json }
             })
             .collect();
-        if !expand.is_empty() {
-            // Boxed: most lists expand nothing (see `read_item`).
-            Box::pin(self.expand(resource, &mut items, &expand, false)).await?;
-        }
+        self.expand(resource, &mut items, &expand, false).await?;
         Ok(Page {
             items: items.into_iter().map(|v| v.json).collect(),
             next,

@@ -57,11 +57,7 @@ impl<'a> Authz<'a> {
         let visible = self.read_visible(resource, id).await?;
         let version = version(&visible.row);
         let mut items = vec![visible];
-        if !expand.is_empty() {
-            // Boxed: most reads expand nothing, and an inlined expansion
-            // would make every read's future larger.
-            Box::pin(self.expand(resource, &mut items, expand, true)).await?;
-        }
+        self.expand(resource, &mut items, expand, true).await?;
         let json = items.pop().map(|v| v.json).unwrap_or_default();
         Ok(Item { json, version })
     }
@@ -97,6 +93,22 @@ impl<'a> Authz<'a> {
 
     /// Adds each relation in `expand` to every item's JSON.
     pub(super) async fn expand(
+        &self,
+        resource: &ResourceDef,
+        items: &mut [Visible],
+        expand: &[String],
+        single: bool,
+    ) -> Result<(), AuthzError> {
+        if expand.is_empty() {
+            return Ok(());
+        }
+        // Boxed: most reads expand nothing, and an awaited future is held
+        // inline by its caller, so the expansion would otherwise grow every
+        // read's future (which axum moves whole into a box per request).
+        Box::pin(self.expand_each(resource, items, expand, single)).await
+    }
+
+    async fn expand_each(
         &self,
         resource: &ResourceDef,
         items: &mut [Visible],
