@@ -120,6 +120,7 @@ pub mod fixtures;
 pub mod index;
 pub mod ir;
 mod lexer;
+pub mod parameters;
 pub mod parser;
 pub mod partial;
 pub mod rules;

@@ -1,9 +1,11 @@
 //! The running engine: config, store, compiled policy and token keys,
-//! shared by every request. Built once at start; nothing in it changes per
-//! request, so any number of instances can serve one database.
+//! shared by every request. Built once at start; per request only caches
+//! change (remembered callers, statement templates), so any number of
+//! instances can serve one database.
 
 use crate::auth::remembered::CallerMemory;
 use crate::auth::token::{TokenError, TokenKeys};
+use crate::authz::ByKeyTemplates;
 use crate::config::Config;
 use crate::policy::{Policy, PolicyErrors};
 use crate::store::Store;
@@ -22,6 +24,7 @@ struct Inner {
     policy: Policy,
     tokens: TokenKeys,
     callers: CallerMemory,
+    by_key_templates: ByKeyTemplates,
 }
 
 /// Why the engine would not start.
@@ -51,6 +54,7 @@ impl App {
                 policy,
                 tokens,
                 callers,
+                by_key_templates: ByKeyTemplates::default(),
             }),
         })
     }
@@ -74,5 +78,10 @@ impl App {
     /// Bearer callers remembered between requests (see `auth::remembered`).
     pub fn callers(&self) -> &CallerMemory {
         &self.inner.callers
+    }
+
+    /// Templates of the statements reading one row by key.
+    pub fn by_key_templates(&self) -> &ByKeyTemplates {
+        &self.inner.by_key_templates
     }
 }

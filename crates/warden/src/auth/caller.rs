@@ -316,7 +316,8 @@ async fn load(
     let Some(id) = parse_key(users, subject) else {
         return Ok(None);
     };
-    let state = memory.and_then(|memory| memory.state_expr(&id, sid));
+    let state =
+        memory.and_then(|memory| memory.state_expr(&remembered::StateInputs::new(&id, sid)));
     let Some(mut row) = fetch_user_row(store, users, &id, sid, state).await? else {
         return Ok(None);
     };

@@ -9,6 +9,7 @@
 
 use super::caller::Caller;
 use crate::config::{Config, FieldKind, ResourceDef};
+use crate::store::template::{Shape, replace_parameter};
 use crate::store::{Dialect, Row, grant_aggregates, to_sql_value};
 use sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement};
 use std::sync::Arc;
@@ -77,14 +78,59 @@ impl CallerMemory {
         self.callers.remove(token);
     }
 
-    /// The current state of user `id` as one text, a JSON array: each
-    /// non-secret field, the scope and role grants, and (when the
-    /// credential names a session) whether that session is live. NULL
+    /// The current state of the user `inputs` name as one text, a JSON
+    /// array: each non-secret field, the scope and role grants, and (when
+    /// the credential names a session) whether that session is live. NULL
     /// when the user does not exist. `None` when the config has no users.
-    pub fn state_expr(&self, id: &Value, sid: Option<&str>) -> Option<Expr> {
-        let query = &self.state_queries.as_ref()?[usize::from(sid.is_some())];
-        let key = to_sql_value(self.key_kind, id, query.dialect).ok()?;
-        Some(query.bind(key, sid.unwrap_or_default(), super::now()))
+    pub fn state_expr(&self, inputs: &StateInputs) -> Option<Expr> {
+        let query = &self.state_queries.as_ref()?[usize::from(inputs.session.is_some())];
+        let key = to_sql_value(self.key_kind, &inputs.user, query.dialect).ok()?;
+        let session = match &inputs.session {
+            Some(Value::Text(session)) => session.as_str(),
+            Some(_) => return None,
+            None => "",
+        };
+        let Value::Int(now) = inputs.now else {
+            return None;
+        };
+        Some(query.bind(key, session, now))
+    }
+}
+
+/// What the state subquery binds for one caller: the user's key, the
+/// session their credential names, and the time a session must be live at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateInputs {
+    pub user: Value,
+    pub session: Option<Value>,
+    pub now: Value,
+}
+
+impl StateInputs {
+    /// For user `id` with session `sid`, now.
+    pub fn new(id: &Value, sid: Option<&str>) -> Self {
+        Self {
+            user: id.clone(),
+            session: sid.map(|sid| Value::Text(sid.to_owned())),
+            now: Value::Int(super::now()),
+        }
+    }
+
+    /// Adds the state these inputs select to `select` as [`STATE_COLUMN`].
+    pub fn select(&self, memory: &CallerMemory, select: &mut SelectStatement) {
+        if let Some(state) = memory.state_expr(self) {
+            select.expr_as(state, STATE_COLUMN);
+        }
+    }
+}
+
+impl Shape for StateInputs {
+    fn replace_parameters(&mut self, each: &mut dyn FnMut(Value) -> Value) {
+        replace_parameter(&mut self.user, each);
+        if let Some(session) = &mut self.session {
+            replace_parameter(session, each);
+        }
+        replace_parameter(&mut self.now, each);
     }
 }
 
@@ -97,21 +143,12 @@ pub struct Unconfirmed {
 }
 
 impl Unconfirmed {
-    /// Adds the current state of `caller` (the remembered one) to
-    /// `select` as [`STATE_COLUMN`].
-    pub fn select_state(
-        &self,
-        memory: &CallerMemory,
-        caller: &Caller,
-        select: &mut SelectStatement,
-    ) {
-        let Some(user) = &caller.user else {
-            return;
-        };
+    /// What the statement answering `caller` (the remembered one) binds
+    /// to read their current state.
+    pub fn state_inputs(&self, caller: &Caller) -> Option<StateInputs> {
+        let user = caller.user.as_ref()?;
         let sid = caller.session.as_ref().map(|session| session.id.as_str());
-        if let Some(state) = memory.state_expr(&user.id, sid) {
-            select.expr_as(state, STATE_COLUMN);
-        }
+        Some(StateInputs::new(&user.id, sid))
     }
 
     /// Whether `rows` (read by a statement with [`Self::select_state`])
@@ -309,7 +346,11 @@ mod tests {
             for sid in [None, Some("s-1")] {
                 let id = Value::Int(42);
                 let rendered = Query::select()
-                    .expr(memory.state_expr(&id, sid).expect("state"))
+                    .expr(
+                        memory
+                            .state_expr(&StateInputs::new(&id, sid))
+                            .expect("state"),
+                    )
                     .to_owned();
                 // Built directly, the session and clock slots hold the marks;
                 // the SQL text must be the same, and the values the marks'

@@ -43,27 +43,14 @@ impl<'r> Gate<'r> {
             .map_err(|e| AuthzError::Internal(e.to_string()))
     }
 
-    /// Adds `CASE WHEN <rule> THEN TRUE ELSE FALSE END AS w_flag_<name>`
-    /// when the answer differs per row.
+    /// Adds the rule's flag column `name` ([`select_flag`]).
     pub fn select_flag(
         &self,
         select: &mut SelectStatement,
         target: &SqlTarget,
         name: &str,
     ) -> Result<(), AuthzError> {
-        if let Residual::Predicate(_) = self.residual {
-            // A flag is computed per fetched row (usually one, by key):
-            // a correlated probe, not a semi-join over the whole ACL.
-            let predicate = self
-                .residual
-                .to_sql(&target.correlated())
-                .map_err(|e| AuthzError::Internal(e.to_string()))?;
-            select.expr_as(
-                Expr::case(predicate, Expr::cust("TRUE")).finally(Expr::cust("FALSE")),
-                flag_name(name),
-            );
-        }
-        Ok(())
+        select_flag(&self.residual, select, target, name)
     }
 
     /// The answer for one fetched row (which carries the flag if needed).
@@ -73,6 +60,28 @@ impl<'r> Gate<'r> {
             Residual::Predicate(_) => matches!(row.get(&flag_name(name)), Some(Value::Bool(true))),
         }
     }
+}
+
+/// Adds `CASE WHEN <residual> THEN TRUE ELSE FALSE END AS w_flag_<name>`
+/// when the answer differs per row.
+pub(super) fn select_flag(
+    residual: &Residual,
+    select: &mut SelectStatement,
+    target: &SqlTarget,
+    name: &str,
+) -> Result<(), AuthzError> {
+    if let Residual::Predicate(_) = residual {
+        // A flag is computed per fetched row (usually one, by key):
+        // a correlated probe, not a semi-join over the whole ACL.
+        let predicate = residual
+            .to_sql(&target.correlated())
+            .map_err(|e| AuthzError::Internal(e.to_string()))?;
+        select.expr_as(
+            Expr::case(predicate, Expr::cust("TRUE")).finally(Expr::cust("FALSE")),
+            flag_name(name),
+        );
+    }
+    Ok(())
 }
 
 pub(super) fn flag_name(name: &str) -> String {
@@ -90,8 +99,31 @@ impl<'r> FieldGates<'r> {
         select: &mut SelectStatement,
         target: &SqlTarget,
     ) -> Result<(), AuthzError> {
-        for (field, gate) in &self.gates {
-            gate.select_flag(select, target, &format!("field_{field}"))?;
+        self.select_flags_of(
+            self.gates.iter().map(|(_, gate)| &gate.residual),
+            select,
+            target,
+        )
+    }
+
+    /// The field rules' residuals, in the order [`Self::select_flags_of`]
+    /// takes them.
+    pub fn residuals(&self) -> Vec<Residual> {
+        self.gates
+            .iter()
+            .map(|(_, gate)| gate.residual.clone())
+            .collect()
+    }
+
+    /// Adds the flags of these residuals of the field rules, in order.
+    pub fn select_flags_of<'x>(
+        &self,
+        residuals: impl Iterator<Item = &'x Residual>,
+        select: &mut SelectStatement,
+        target: &SqlTarget,
+    ) -> Result<(), AuthzError> {
+        for ((field, _), residual) in self.gates.iter().zip(residuals) {
+            select_flag(residual, select, target, &format!("field_{field}"))?;
         }
         Ok(())
     }

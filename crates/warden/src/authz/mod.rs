@@ -6,6 +6,7 @@
 //! when it does not exist). Lists are filtered in SQL, never in Rust.
 
 mod authorize;
+mod by_key;
 mod gate;
 mod list;
 mod may;
@@ -13,12 +14,13 @@ mod read;
 mod scopes;
 mod write;
 
+pub use by_key::ByKeyTemplates;
 pub use list::{ListParams, Page, parse_expand};
 pub use read::Item;
 
 use crate::app::App;
 use crate::auth::caller::Caller;
-use crate::auth::remembered::Unconfirmed;
+use crate::auth::remembered::{StateInputs, Unconfirmed};
 use crate::config::{DenyStatus, FieldKind, ResourceDef};
 use crate::rows::input::InputError;
 use crate::store::{StoreError, Violation};
@@ -113,10 +115,16 @@ impl<'a> Authz<'a> {
         self.confirm.is_none() || self.confirmed.load(Ordering::Relaxed)
     }
 
+    /// What a read's statement binds to read the remembered caller's
+    /// current state.
+    fn caller_state(&self) -> Option<StateInputs> {
+        self.confirm?.state_inputs(self.caller)
+    }
+
     /// Adds the remembered caller's current state to a read's statement.
     fn select_caller_state(&self, select: &mut sea_query::SelectStatement) {
-        if let Some(unconfirmed) = self.confirm {
-            unconfirmed.select_state(self.app.callers(), self.caller, select);
+        if let Some(state) = self.caller_state() {
+            state.select(self.app.callers(), select);
         }
     }
 

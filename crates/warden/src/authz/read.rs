@@ -80,12 +80,8 @@ impl<'a> Authz<'a> {
             return Err(self.unseen(read.rule, resource));
         }
         let fields = self.field_gates(resource);
-        let mut select = self.select_by_key(resource, &key, &read)?;
-        fields.select_flags(&mut select, &self.target(resource))?;
-        self.select_caller_state(&mut select);
-        let rows = self.app.store().fetch_rows(resource, &select).await?;
-        self.note_caller_state(&rows);
-        let row = self.seen(resource, id, &read, rows.into_iter().next())?;
+        let row = self.fetch_by_key(resource, &key, &read, &fields).await?;
+        let row = self.seen(resource, id, &read, row)?;
         let withheld = fields.withheld(&row);
         let json = render(resource, &row, |f| withheld.contains(f));
         Ok(Visible { row, json })

@@ -11,6 +11,7 @@ mod migrate;
 mod rows;
 mod seed;
 mod target;
+pub mod template;
 mod tx;
 mod violation;
 

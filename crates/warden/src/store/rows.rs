@@ -7,6 +7,7 @@ use crate::config::{FieldKind, ResourceDef, VERSION_COLUMN};
 use crate::timestamp;
 use indexmap::IndexMap;
 use sea_query::{Alias, Query, SelectStatement};
+use sea_query_sqlx::SqlxValues;
 use sqlx::Row as _;
 use warden_policy::Value;
 
@@ -220,6 +221,28 @@ impl Store {
                 .iter()
                 .map(|row| decode_postgres(resource, row))
                 .collect::<Result<_, _>>()?,
+        })
+    }
+
+    /// Runs a rendered select that reads at most one row (by key) and
+    /// decodes it; the first row if it reads more.
+    pub async fn fetch_row(
+        &self,
+        resource: &ResourceDef,
+        sql: std::sync::Arc<str>,
+        values: sea_query::Values,
+    ) -> Result<Option<Row>, StoreError> {
+        let (sql, values) = (sqlx::AssertSqlSafe(sql), SqlxValues(values));
+        Ok(match &self.pool {
+            Pool::Sqlite(pool) => match sqlx::query_with(sql, values).fetch_optional(pool).await? {
+                Some(row) => Some(decode_sqlite(resource, &row)?),
+                None => None,
+            },
+            Pool::Postgres(pool) => match sqlx::query_with(sql, values).fetch_optional(pool).await?
+            {
+                Some(row) => Some(decode_postgres(resource, &row)?),
+                None => None,
+            },
         })
     }
 
