@@ -120,7 +120,30 @@ impl Store {
                 Pool::Postgres(PgPoolOptions::new().connect(url).await?)
             }
         };
-        Ok(Store { pool })
+        let store = Store { pool };
+        if store.plans_are_stable().await? == Some(false) {
+            tracing::warn!(
+                "this SQLite was built without SQLITE_ENABLE_QPSG: every statement whose plan \
+                 reads a bound value (a list's LIMIT) is prepared again on each run; build \
+                 with LIBSQLITE3_FLAGS=-DSQLITE_ENABLE_QPSG (this repository's .cargo/config.toml does)"
+            );
+        }
+        Ok(store)
+    }
+
+    /// Whether SQLite plans without reading bound values (the query planner
+    /// stability guarantee, compiled in), so its prepared statements are
+    /// reused; `None` on PostgreSQL, which re-plans on its own terms.
+    pub async fn plans_are_stable(&self) -> Result<Option<bool>, StoreError> {
+        let Pool::Sqlite(pool) = &self.pool else {
+            return Ok(None);
+        };
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM pragma_compile_options WHERE compile_options = 'ENABLE_QPSG'",
+        )
+        .fetch_optional(pool)
+        .await?;
+        Ok(Some(found.is_some()))
     }
 
     pub fn dialect(&self) -> Dialect {

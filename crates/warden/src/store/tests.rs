@@ -25,6 +25,16 @@ async fn temp_sqlite() -> Result<(tempfile::TempDir, Store), Box<dyn std::error:
     Ok((folder, store))
 }
 
+/// The workspace builds SQLite with its query planner stability guarantee
+/// (`.cargo/config.toml`), so a list's `LIMIT ?` does not make SQLite
+/// prepare the statement again on every run.
+#[tokio::test]
+async fn sqlite_plans_without_reading_bound_values() -> TestResult {
+    let (_folder, store) = temp_sqlite().await?;
+    assert_eq!(store.plans_are_stable().await?, Some(true));
+    Ok(())
+}
+
 async fn seed_twice_then_check(store: &Store) -> TestResult {
     let config = example()?;
     store.migrate(&config).await?;
