@@ -5,7 +5,7 @@
 
 use crate::auth::remembered::CallerMemory;
 use crate::auth::token::{TokenError, TokenKeys};
-use crate::authz::ByKeyTemplates;
+use crate::authz::StatementTemplates;
 use crate::config::Config;
 use crate::policy::{Policy, PolicyErrors};
 use crate::store::Store;
@@ -24,7 +24,7 @@ struct Inner {
     policy: Policy,
     tokens: TokenKeys,
     callers: CallerMemory,
-    by_key_templates: ByKeyTemplates,
+    templates: StatementTemplates,
 }
 
 /// Why the engine would not start.
@@ -54,7 +54,7 @@ impl App {
                 policy,
                 tokens,
                 callers,
-                by_key_templates: ByKeyTemplates::default(),
+                templates: StatementTemplates::default(),
             }),
         })
     }
@@ -80,8 +80,8 @@ impl App {
         &self.inner.callers
     }
 
-    /// Templates of the statements reading one row by key.
-    pub fn by_key_templates(&self) -> &ByKeyTemplates {
-        &self.inner.by_key_templates
+    /// Statements rendered once per shape: reads by key and lists.
+    pub fn templates(&self) -> &StatementTemplates {
+        &self.inner.templates
     }
 }

@@ -7,7 +7,7 @@ use super::gate::{FieldGates, Gate, select_flag};
 use super::{Authz, AuthzError, key_equals};
 use crate::auth::remembered::StateInputs;
 use crate::config::ResourceDef;
-use crate::store::template::{Shape, Templates, replace_parameter};
+use crate::store::template::{Shape, replace_parameter};
 use crate::store::{Row, select_all};
 use warden_policy::{Residual, Value};
 
@@ -33,9 +33,6 @@ impl Shape for ByKey {
     }
 }
 
-/// The templates of by-key reads, per resource.
-pub type ByKeyTemplates = Templates<ByKey>;
-
 impl Authz<'_> {
     /// Fetches the row whose key is `key`, with the flags of `read` and
     /// `fields`, and notes whether it confirms a remembered caller.
@@ -54,7 +51,7 @@ impl Authz<'_> {
         };
         let target = self.target(resource);
         let store = self.app.store();
-        let (sql, values) = self.app.by_key_templates().statement(
+        let (sql, values) = self.app.templates().by_key.statement(
             &resource.name,
             store.dialect(),
             built_from,

@@ -7,7 +7,7 @@ use crate::config::ResourceDef;
 use crate::store::{FLAG_PREFIX, Row};
 use sea_query::{Expr, SelectStatement};
 use std::collections::BTreeSet;
-use warden_policy::{Action, Alternative, Known, Residual, Rule, SqlTarget, Value};
+use warden_policy::{Action, Known, Residual, Rule, SqlTarget, Value};
 
 /// A rule (or its absence) specialised for the caller.
 pub(super) struct Gate<'r> {
@@ -22,25 +22,7 @@ impl<'r> Gate<'r> {
 
     /// As a WHERE condition; `None` when it holds for every row.
     pub fn condition(&self, target: &SqlTarget) -> Result<Option<Expr>, AuthzError> {
-        match &self.residual {
-            Residual::Always(true) => Ok(None),
-            residual => residual
-                .to_sql(target)
-                .map(Some)
-                .map_err(|e| AuthzError::Internal(e.to_string())),
-        }
-    }
-
-    /// The rule's alternatives for a list keyed by `key`, when reading
-    /// each in key order beats one `OR` (see `warden_policy::alternatives`).
-    pub fn alternatives(
-        &self,
-        target: &SqlTarget,
-        key: &str,
-    ) -> Result<Option<Vec<Alternative>>, AuthzError> {
-        self.residual
-            .alternatives(target, key)
-            .map_err(|e| AuthzError::Internal(e.to_string()))
+        condition(&self.residual, target)
     }
 
     /// Adds the rule's flag column `name` ([`select_flag`]).
@@ -59,6 +41,20 @@ impl<'r> Gate<'r> {
             Residual::Always(b) => b,
             Residual::Predicate(_) => matches!(row.get(&flag_name(name)), Some(Value::Bool(true))),
         }
+    }
+}
+
+/// `residual` as a WHERE condition; `None` when it holds for every row.
+pub(super) fn condition(
+    residual: &Residual,
+    target: &SqlTarget,
+) -> Result<Option<Expr>, AuthzError> {
+    match residual {
+        Residual::Always(true) => Ok(None),
+        residual => residual
+            .to_sql(target)
+            .map(Some)
+            .map_err(|e| AuthzError::Internal(e.to_string())),
     }
 }
 

@@ -3,11 +3,14 @@
 //! see) and search, all in one WHERE clause; keyset pagination over the
 //! sort field and the key; expansions. Nothing is filtered in Rust.
 
+use super::gate::{FieldGates, condition};
 use super::read::Visible;
 use super::{Authz, AuthzError, key_column};
+use crate::auth::remembered::StateInputs;
 use crate::config::{FieldDef, FieldKind, ResourceDef};
 use crate::policy::publicly_readable;
 use crate::rows::output::{render, to_json};
+use crate::store::template::{Shape, replace_parameter};
 use crate::store::{Row, select_all, to_sql_value};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -49,7 +52,9 @@ pub struct ListParams {
 /// if let Some(cursor) = page.next { println!("more after {cursor}"); }
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone)]
+///
+/// Serialised, it is the list's answer: `{"items": [...], "next": ...}`.
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Page {
     pub items: Vec<Map<String, Json>>,
     /// Cursor of the next page, if there is one.
@@ -95,67 +100,46 @@ impl<'a> Authz<'a> {
         let target = self.target(resource);
         let fields = self.field_gates(resource);
 
-        // The client's narrowing (filter, search, cursor): on the page, and
-        // on each alternative of the rule when it is read per alternative.
-        let mut narrowing: Vec<Cond> = Vec::new();
-        if let Some(text) = params.filter.as_deref() {
-            let filter = self
+        let filter = match params.filter.as_deref() {
+            None => None,
+            Some(text) => match self
                 .app
                 .policy()
                 .filter(&resource.name, text)
-                .map_err(AuthzError::InvalidQuery)?;
-            match filter.specialize(self.caller.principal()) {
-                Residual::Always(true) => {}
+                .map_err(AuthzError::InvalidQuery)?
+                .specialize(self.caller.principal())
+            {
+                Residual::Always(true) => None,
                 Residual::Always(false) => {
                     return Ok(Page {
                         items: Vec::new(),
                         next: None,
                     });
                 }
-                residual => {
-                    narrowing.push(
-                        Cond::all().add(
-                            residual
-                                .to_sql(&target)
-                                .map_err(|e| AuthzError::InvalidQuery(e.to_string()))?,
-                        ),
-                    );
-                }
-            }
-        }
-        if let Some(term) = params.search.as_deref() {
-            narrowing.push(search_condition(resource, term, target.dialect)?);
-        }
-        if let Some(cursor) = params.cursor.as_deref() {
-            narrowing.push(after_cursor(resource, &sort, cursor, target.dialect)?);
-        }
-        let page = |select: &mut SelectStatement, key: Expr| {
-            for condition in &narrowing {
-                select.cond_where(condition.clone());
-            }
-            order(select, resource, &sort, key);
-            select.limit(u64::from(limit) + 1);
+                residual => Some(residual),
+            },
         };
-
-        let mut select = select_all(resource);
-        fields.select_flags(&mut select, &target)?;
-        let keys = list
-            .alternatives(&target, &resource.primary_key)?
-            .and_then(|alternatives| first_keys(alternatives, resource, &sort, &page));
-        match keys {
-            Some(keys) => {
-                select.and_where(key_column(resource).in_subquery(keys));
-            }
-            None => {
-                if let Some(condition) = list.condition(&target)? {
-                    select.and_where(condition);
-                }
-            }
-        }
-        page(&mut select, key_column(resource));
-        self.select_caller_state(&mut select);
-
-        let mut rows = self.app.store().fetch_rows(resource, &select).await?;
+        let built_from = ListShape {
+            list: list.residual.clone(),
+            fields: fields.residuals(),
+            filter,
+            search: params.search.as_deref().map(|t| Value::Text(t.to_owned())),
+            cursor: params
+                .cursor
+                .as_deref()
+                .map(|c| parse_cursor(resource, &sort, c))
+                .transpose()?,
+            sort: (sort.field.name.clone(), sort.descending),
+            limit,
+            state: self.caller_state(),
+        };
+        let (sql, values) = self.app.templates().list.statement(
+            &resource.name,
+            target.dialect,
+            built_from,
+            |shape| self.list_select(resource, &sort, &fields, shape),
+        )?;
+        let mut rows = self.app.store().fetch_bound(resource, sql, values).await?;
         self.note_caller_state(&rows);
         let next = if rows.len() > limit as usize {
             rows.truncate(limit as usize);
@@ -176,6 +160,105 @@ impl<'a> Authz<'a> {
             items: items.into_iter().map(|v| v.json).collect(),
             next,
         })
+    }
+}
+
+impl Authz<'_> {
+    /// The list's one statement: the rows on the page, with their field
+    /// flags and the remembered caller's state.
+    fn list_select(
+        &self,
+        resource: &ResourceDef,
+        sort: &Sort<'_>,
+        fields: &FieldGates<'_>,
+        shape: &ListShape,
+    ) -> Result<SelectStatement, AuthzError> {
+        let target = self.target(resource);
+        // The client's narrowing (filter, search, cursor): on the page, and
+        // on each alternative of the rule when it is read per alternative.
+        let mut narrowing: Vec<Cond> = Vec::new();
+        if let Some(filter) = &shape.filter {
+            narrowing.push(
+                Cond::all().add(
+                    filter
+                        .to_sql(&target)
+                        .map_err(|e| AuthzError::InvalidQuery(e.to_string()))?,
+                ),
+            );
+        }
+        if let Some(Value::Text(term)) = &shape.search {
+            narrowing.push(search_condition(resource, term, target.dialect)?);
+        }
+        if let Some(cursor) = &shape.cursor {
+            narrowing.push(after_cursor(resource, sort, cursor, target.dialect)?);
+        }
+        let page = |select: &mut SelectStatement, key: Expr| {
+            for condition in &narrowing {
+                select.cond_where(condition.clone());
+            }
+            order(select, resource, sort, key);
+            select.limit(u64::from(shape.limit) + 1);
+        };
+
+        let mut select = select_all(resource);
+        fields.select_flags_of(shape.fields.iter(), &mut select, &target)?;
+        let keys = shape
+            .list
+            .alternatives(&target, &resource.primary_key)
+            .map_err(|e| AuthzError::Internal(e.to_string()))?
+            .and_then(|alternatives| first_keys(alternatives, resource, sort, &page));
+        match keys {
+            Some(keys) => {
+                select.and_where(key_column(resource).in_subquery(keys));
+            }
+            None => {
+                if let Some(condition) = condition(&shape.list, &target)? {
+                    select.and_where(condition);
+                }
+            }
+        }
+        page(&mut select, key_column(resource));
+        if let Some(state) = &shape.state {
+            state.select(self.app.callers(), &mut select);
+        }
+        Ok(select)
+    }
+}
+
+/// What a list's statement is built from (`store::template`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListShape {
+    list: Residual,
+    fields: Vec<Residual>,
+    /// The client's filter, specialised; `None` when it holds for all.
+    filter: Option<Residual>,
+    search: Option<Value>,
+    cursor: Option<Cursor>,
+    /// The sort field's name, and whether descending.
+    sort: (String, bool),
+    limit: u32,
+    state: Option<StateInputs>,
+}
+
+impl Shape for ListShape {
+    fn replace_parameters(&mut self, each: &mut dyn FnMut(Value) -> Value) {
+        self.list.replace_parameters(&mut |value| each(value));
+        for field in &mut self.fields {
+            field.replace_parameters(&mut |value| each(value));
+        }
+        if let Some(filter) = &mut self.filter {
+            filter.replace_parameters(&mut |value| each(value));
+        }
+        if let Some(search) = &mut self.search {
+            replace_parameter(search, each);
+        }
+        if let Some(cursor) = &mut self.cursor {
+            replace_parameter(&mut cursor.sort, each);
+            replace_parameter(&mut cursor.key, each);
+        }
+        if let Some(state) = &mut self.state {
+            state.replace_parameters(each);
+        }
     }
 }
 
@@ -353,30 +436,52 @@ fn cursor_after(resource: &ResourceDef, sort: &Sort<'_>, last: &Row) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(&data).unwrap_or_default())
 }
 
+/// A cursor's values: the sort field's on the last row (null when that
+/// was null, or when sorting by key), and the last row's key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cursor {
+    sort: Value,
+    key: Value,
+}
+
+fn invalid_cursor() -> AuthzError {
+    AuthzError::InvalidQuery("the cursor is not one this list returned".to_owned())
+}
+
+fn parse_cursor(resource: &ResourceDef, sort: &Sort<'_>, text: &str) -> Result<Cursor, AuthzError> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(text.trim())
+        .map_err(|_| invalid_cursor())?;
+    let data: CursorData = serde_json::from_slice(&bytes).map_err(|_| invalid_cursor())?;
+    let key = json_to_value(resource.primary_field().kind, &data.k)
+        .filter(|key| !key.is_null())
+        .ok_or_else(invalid_cursor)?;
+    let sort = if sort.field.primary {
+        Value::Null
+    } else {
+        // serde reads `"s": null` as None: both mean the last value was null.
+        json_to_value(sort.field.kind, data.s.as_ref().unwrap_or(&Json::Null))
+            .ok_or_else(invalid_cursor)?
+    };
+    Ok(Cursor { sort, key })
+}
+
 /// Rows strictly after the cursor's row in the page order.
 fn after_cursor(
     resource: &ResourceDef,
     sort: &Sort<'_>,
-    cursor: &str,
+    cursor: &Cursor,
     dialect: warden_policy::Dialect,
 ) -> Result<Cond, AuthzError> {
-    let invalid =
-        || AuthzError::InvalidQuery("the cursor is not one this list returned".to_owned());
-    let bytes = URL_SAFE_NO_PAD
-        .decode(cursor.trim())
-        .map_err(|_| invalid())?;
-    let data: CursorData = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
-    let bind = |field: &FieldDef, json: &Json| -> Result<Option<Expr>, AuthzError> {
-        let value = json_to_value(field.kind, json).ok_or_else(invalid)?;
+    let bind = |field: &FieldDef, value: &Value| -> Result<Option<Expr>, AuthzError> {
         if value.is_null() {
             return Ok(None);
         }
         Ok(Some(Expr::val(
-            to_sql_value(field.kind, &value, dialect).map_err(|_| invalid())?,
+            to_sql_value(field.kind, value, dialect).map_err(|_| invalid_cursor())?,
         )))
     };
-    let key_field = resource.primary_field();
-    let key = bind(key_field, &data.k)?.ok_or_else(invalid)?;
+    let key = bind(resource.primary_field(), &cursor.key)?.ok_or_else(invalid_cursor)?;
     let key_after = |key: Expr| {
         if sort.descending {
             key_column(resource).lt(key)
@@ -388,8 +493,7 @@ fn after_cursor(
         return Ok(Cond::all().add(key_after(key)));
     }
     let col = || column(resource, &sort.field.name);
-    // serde reads `"s": null` as None: both mean the last value was null.
-    let sort_value = bind(sort.field, data.s.as_ref().unwrap_or(&Json::Null))?;
+    let sort_value = bind(sort.field, &cursor.sort)?;
     Ok(match (sort_value, sort.descending) {
         // Ascending, nulls first: after a null come later nulls, then values.
         (None, false) => Cond::any()

@@ -14,7 +14,13 @@ mod read;
 mod scopes;
 mod write;
 
-pub use by_key::ByKeyTemplates;
+/// Statements rendered once per shape (`store::template`), per kind.
+#[derive(Debug, Default)]
+pub struct StatementTemplates {
+    pub by_key: store_template::Templates<by_key::ByKey>,
+    pub list: store_template::Templates<list::ListShape>,
+}
+
 pub use list::{ListParams, Page, parse_expand};
 pub use read::Item;
 
@@ -23,6 +29,7 @@ use crate::auth::caller::Caller;
 use crate::auth::remembered::{StateInputs, Unconfirmed};
 use crate::config::{DenyStatus, FieldKind, ResourceDef};
 use crate::rows::input::InputError;
+use crate::store::template as store_template;
 use crate::store::{StoreError, Violation};
 use sea_query::{Alias, Expr, ExprTrait};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -119,13 +126,6 @@ impl<'a> Authz<'a> {
     /// current state.
     fn caller_state(&self) -> Option<StateInputs> {
         self.confirm?.state_inputs(self.caller)
-    }
-
-    /// Adds the remembered caller's current state to a read's statement.
-    fn select_caller_state(&self, select: &mut sea_query::SelectStatement) {
-        if let Some(state) = self.caller_state() {
-            state.select(self.app.callers(), select);
-        }
     }
 
     /// Notes whether the rows a statement with the caller's state read

@@ -20,24 +20,25 @@ pub fn policy_row(resource: &ResourceDef, row: &Row) -> warden_policy::Row {
         .collect()
 }
 
-/// Renders `row`, leaving out fields for which `withheld` is true.
+/// Renders `row` in the resource's field order, leaving out fields for
+/// which `withheld` is true.
 pub fn render(
     resource: &ResourceDef,
     row: &Row,
     withheld: impl Fn(&str) -> bool,
 ) -> Map<String, Json> {
-    let mut object = Map::new();
-    for (name, value) in row {
-        if name == VERSION_COLUMN || name.starts_with(FLAG_PREFIX) {
+    let mut object = Map::with_capacity(resource.fields.len());
+    for field in resource.fields.values() {
+        if field.hidden
+            || field.kind == FieldKind::Password
+            || field.name.starts_with(FLAG_PREFIX)
+            || withheld(&field.name)
+        {
             continue;
         }
-        let Some(field) = resource.field(name) else {
-            continue;
-        };
-        if field.hidden || field.kind == FieldKind::Password || withheld(name) {
-            continue;
+        if let Some(value) = row.get(&field.name) {
+            object.insert(field.name.clone(), to_json(field.kind, value));
         }
-        object.insert(name.clone(), to_json(field.kind, value));
     }
     object
 }

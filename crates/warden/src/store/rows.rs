@@ -122,14 +122,30 @@ fn column_kind(resource: &ResourceDef, column: &str) -> Option<FieldKind> {
     resource.field(column).map(|field| field.kind)
 }
 
+/// Each column's type, worked out once per statement: every row of one
+/// statement has the same columns.
+fn column_kinds<C: sqlx::Column>(resource: &ResourceDef, columns: &[C]) -> Vec<Option<FieldKind>> {
+    columns
+        .iter()
+        .map(|column| column_kind(resource, column.name()))
+        .collect()
+}
+
 pub(crate) fn decode_sqlite(
     resource: &ResourceDef,
     row: &sqlx::sqlite::SqliteRow,
 ) -> Result<Row, sqlx::Error> {
+    decode_sqlite_as(&column_kinds(resource, row.columns()), row)
+}
+
+fn decode_sqlite_as(
+    kinds: &[Option<FieldKind>],
+    row: &sqlx::sqlite::SqliteRow,
+) -> Result<Row, sqlx::Error> {
     use sqlx::Column as _;
-    let mut decoded = Row::default();
-    for (index, column) in row.columns().iter().enumerate() {
-        let value = decode_column!(row, index, column_kind(resource, column.name()),
+    let mut decoded = Row::with_capacity_and_hasher(kinds.len(), Default::default());
+    for ((index, column), kind) in row.columns().iter().enumerate().zip(kinds) {
+        let value = decode_column!(row, index, *kind,
             timestamp: String => |text: String| text,
             json: String => |text: String| text);
         decoded.insert(column.name().to_owned(), value);
@@ -141,10 +157,17 @@ pub(crate) fn decode_postgres(
     resource: &ResourceDef,
     row: &sqlx::postgres::PgRow,
 ) -> Result<Row, sqlx::Error> {
+    decode_postgres_as(&column_kinds(resource, row.columns()), row)
+}
+
+fn decode_postgres_as(
+    kinds: &[Option<FieldKind>],
+    row: &sqlx::postgres::PgRow,
+) -> Result<Row, sqlx::Error> {
     use sqlx::Column as _;
-    let mut decoded = Row::default();
-    for (index, column) in row.columns().iter().enumerate() {
-        let value = decode_column!(row, index, column_kind(resource, column.name()),
+    let mut decoded = Row::with_capacity_and_hasher(kinds.len(), Default::default());
+    for ((index, column), kind) in row.columns().iter().enumerate().zip(kinds) {
+        let value = decode_column!(row, index, *kind,
             timestamp: chrono::DateTime<chrono::Utc> => timestamp::format,
             json: serde_json::Value => |json: serde_json::Value| json.to_string());
         decoded.insert(column.name().to_owned(), value);
@@ -208,19 +231,48 @@ impl Store {
         select: &SelectStatement,
     ) -> Result<Vec<Row>, StoreError> {
         let (sql, values) = self.build(select).into_parts();
+        self.fetch_all(resource, sql, values).await
+    }
+
+    /// [`Store::fetch_rows`] for a statement already rendered (from a
+    /// template: `store::template`).
+    pub async fn fetch_bound(
+        &self,
+        resource: &ResourceDef,
+        sql: std::sync::Arc<str>,
+        values: sea_query::Values,
+    ) -> Result<Vec<Row>, StoreError> {
+        self.fetch_all(resource, sqlx::AssertSqlSafe(sql), SqlxValues(values))
+            .await
+    }
+
+    async fn fetch_all(
+        &self,
+        resource: &ResourceDef,
+        sql: impl sqlx::SqlSafeStr,
+        values: SqlxValues,
+    ) -> Result<Vec<Row>, StoreError> {
         Ok(match &self.pool {
-            Pool::Sqlite(pool) => sqlx::query_with(sql, values)
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(|row| decode_sqlite(resource, row))
-                .collect::<Result<_, _>>()?,
-            Pool::Postgres(pool) => sqlx::query_with(sql, values)
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(|row| decode_postgres(resource, row))
-                .collect::<Result<_, _>>()?,
+            Pool::Sqlite(pool) => {
+                let rows = sqlx::query_with(sql, values).fetch_all(pool).await?;
+                let kinds = rows
+                    .first()
+                    .map(|row| column_kinds(resource, row.columns()))
+                    .unwrap_or_default();
+                rows.iter()
+                    .map(|row| decode_sqlite_as(&kinds, row))
+                    .collect::<Result<_, _>>()?
+            }
+            Pool::Postgres(pool) => {
+                let rows = sqlx::query_with(sql, values).fetch_all(pool).await?;
+                let kinds = rows
+                    .first()
+                    .map(|row| column_kinds(resource, row.columns()))
+                    .unwrap_or_default();
+                rows.iter()
+                    .map(|row| decode_postgres_as(&kinds, row))
+                    .collect::<Result<_, _>>()?
+            }
         })
     }
 

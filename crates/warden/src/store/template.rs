@@ -227,12 +227,18 @@ impl<S: Shape> Templates<S> {
                     index += 1;
                     Markers::Second.marker(index - 1, &value)
                 });
-                let template = Template::derive(
-                    render(&build(&shape)?, dialect),
-                    render(&build(&second)?, dialect),
-                    &parameters,
-                )
-                .map(Arc::new);
+                // A shape whose markers do not build (a marker is not a
+                // valid timestamp, say) is rendered per request, where the
+                // request's own values decide.
+                let template = match (build(&shape), build(&second)) {
+                    (Ok(first), Ok(second)) => Template::derive(
+                        render(&first, dialect),
+                        render(&second, dialect),
+                        &parameters,
+                    )
+                    .map(Arc::new),
+                    _ => None,
+                };
                 self.keep(bucket, shape.clone(), template.clone());
                 template
             }
@@ -308,6 +314,66 @@ mod tests {
                 .bind(&[Value::Null, parameters[1].clone()])
                 .is_none()
         );
+    }
+
+    /// A shape of one value, built into `SELECT id FROM t WHERE n = <value>`
+    /// only when `accept` says so.
+    #[derive(Debug, Clone, PartialEq)]
+    struct Probe(Value);
+
+    impl Shape for Probe {
+        fn replace_parameters(&mut self, each: &mut dyn FnMut(Value) -> Value) {
+            replace_parameter(&mut self.0, each);
+        }
+    }
+
+    fn probe_select(
+        probe: &Probe,
+        accept: impl Fn(&Value) -> bool,
+    ) -> Result<sea_query::SelectStatement, &'static str> {
+        if !accept(&probe.0) {
+            return Err("refused");
+        }
+        Ok(Query::select()
+            .column("id")
+            .from("t")
+            .and_where(Expr::col("n").eq(Expr::val(bound(&probe.0).ok_or("no value")?)))
+            .to_owned())
+    }
+
+    #[test]
+    fn the_second_caller_of_a_shape_is_bound_from_the_first_callers_template() {
+        let templates: Templates<Probe> = Templates::default();
+        for name in ["ann", "bob"] {
+            let probe = Probe(Value::Text(name.into()));
+            let (sql, values) = templates
+                .statement("t", Dialect::Sqlite, probe.clone(), |p| {
+                    probe_select(p, |_| true)
+                })
+                .expect("built");
+            let direct = render(
+                &probe_select(&probe, |_| true).expect("built"),
+                Dialect::Sqlite,
+            );
+            assert_eq!((sql.to_string(), values), direct);
+        }
+        let shape = Probe(Markers::First.marker(0, &Value::Text(String::new())));
+        assert!(matches!(templates.find("t", &shape), Found::Template(_)));
+    }
+
+    #[test]
+    fn a_shape_whose_markers_do_not_build_is_rendered_per_request() {
+        let templates: Templates<Probe> = Templates::default();
+        let date = Value::Text("2026-01-01".into());
+        let only_dates = |v: &Value| matches!(v, Value::Text(t) if t.starts_with("20"));
+        let (_, values) = templates
+            .statement("t", Dialect::Sqlite, Probe(date.clone()), |p| {
+                probe_select(p, only_dates)
+            })
+            .expect("built from the request's own value");
+        assert_eq!(values.0, vec![bound(&date).expect("a parameter")]);
+        let shape = Probe(Markers::First.marker(0, &date));
+        assert!(matches!(templates.find("t", &shape), Found::Untemplatable));
     }
 
     #[test]
