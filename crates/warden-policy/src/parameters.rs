@@ -20,14 +20,14 @@ pub fn is_parameter(value: &Value) -> bool {
 impl Residual {
     /// Replaces each parameter by what `each` returns for it, in a fixed
     /// order (the same for every residual of one shape).
-    pub fn replace_parameters(&mut self, each: &mut impl FnMut(Value) -> Value) {
+    pub fn replace_parameters(&mut self, each: &mut dyn FnMut(Value) -> Value) {
         if let Residual::Predicate(node) = self {
             replace_in(node, each);
         }
     }
 }
 
-fn replace_in(node: &mut Node, each: &mut impl FnMut(Value) -> Value) {
+fn replace_in(node: &mut Node, each: &mut dyn FnMut(Value) -> Value) {
     match &mut node.kind {
         NodeKind::Const(value) if is_parameter(value) => {
             let taken = std::mem::replace(value, Value::Null);

@@ -151,7 +151,7 @@ impl Unconfirmed {
         Some(StateInputs::new(&user.id, sid))
     }
 
-    /// Whether `rows` (read by a statement with [`Self::select_state`])
+    /// Whether `rows` (read by a statement with [`StateInputs::select`])
     /// show the caller unchanged. No row confirms nothing.
     pub fn confirmed_by(&self, rows: &[Row]) -> bool {
         !rows.is_empty()
@@ -194,10 +194,7 @@ impl StateQuery {
         };
         let key = to_sql_value(users.primary_field().kind, &key_mark, dialect).ok()?;
         let statement = state_select(users, dialect, key.clone(), with_session);
-        let (sql, values) = match dialect {
-            Dialect::Sqlite => statement.build(sea_query::SqliteQueryBuilder),
-            Dialect::Postgres => statement.build(sea_query::PostgresQueryBuilder),
-        };
+        let (sql, values) = warden_policy::sql::build(&statement, dialect);
         let slots: Vec<Slot> = values
             .iter()
             .map(|value| {

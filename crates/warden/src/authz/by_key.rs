@@ -3,12 +3,13 @@
 //! It is bound from its shape's template (`store::template`) when it has
 //! one: a caller's rules specialise to a shape shared by many callers.
 
-use super::gate::{FieldGates, Gate, select_flag};
-use super::{Authz, AuthzError, key_equals};
+use super::Authz;
+use super::AuthzError;
+use super::gate::{FieldGates, Gate};
 use crate::auth::remembered::StateInputs;
 use crate::config::ResourceDef;
+use crate::store::Row;
 use crate::store::template::{Shape, replace_parameter};
-use crate::store::{Row, select_all};
 use warden_policy::{Residual, Value};
 
 /// What a by-key read's statement is built from.
@@ -22,10 +23,10 @@ pub struct ByKey {
 
 impl Shape for ByKey {
     fn replace_parameters(&mut self, each: &mut dyn FnMut(Value) -> Value) {
-        self.read.replace_parameters(&mut |value| each(value));
+        self.read.replace_parameters(each);
         replace_parameter(&mut self.key, each);
         for field in &mut self.fields {
-            field.replace_parameters(&mut |value| each(value));
+            field.replace_parameters(each);
         }
         if let Some(state) = &mut self.state {
             state.replace_parameters(each);
@@ -56,9 +57,7 @@ impl Authz<'_> {
             store.dialect(),
             built_from,
             |shape| {
-                let mut select = select_all(resource);
-                select_flag(&shape.read, &mut select, &target, "read")?;
-                select.and_where(key_equals(resource, &shape.key, target.dialect)?);
+                let mut select = self.select_by_key(resource, &shape.key, &shape.read)?;
                 fields.select_flags_of(shape.fields.iter(), &mut select, &target)?;
                 if let Some(state) = &shape.state {
                     state.select(self.app.callers(), &mut select);

@@ -242,12 +242,12 @@ pub struct ListShape {
 
 impl Shape for ListShape {
     fn replace_parameters(&mut self, each: &mut dyn FnMut(Value) -> Value) {
-        self.list.replace_parameters(&mut |value| each(value));
+        self.list.replace_parameters(each);
         for field in &mut self.fields {
-            field.replace_parameters(&mut |value| each(value));
+            field.replace_parameters(each);
         }
         if let Some(filter) = &mut self.filter {
-            filter.replace_parameters(&mut |value| each(value));
+            filter.replace_parameters(each);
         }
         if let Some(search) = &mut self.search {
             replace_parameter(search, each);

@@ -216,17 +216,18 @@ impl<'a> Authz<'a> {
 }
 
 impl Authz<'_> {
-    /// `SELECT` of one row by key, with its read-rule flag beside it: the
-    /// start of every single-row read and write.
+    /// `SELECT` of one row by key, with the flag of its read rule (as
+    /// specialised: `read`) beside it: the start of every single-row read
+    /// and write.
     fn select_by_key(
         &self,
         resource: &ResourceDef,
         key: &Value,
-        read: &gate::Gate<'_>,
+        read: &warden_policy::Residual,
     ) -> Result<sea_query::SelectStatement, AuthzError> {
         let target = self.target(resource);
         let mut select = crate::store::select_all(resource);
-        read.select_flag(&mut select, &target, "read")?;
+        gate::select_flag(read, &mut select, &target, "read")?;
         select.and_where(key_equals(resource, key, target.dialect)?);
         Ok(select)
     }

@@ -224,7 +224,7 @@ impl<'a> Authz<'a> {
         let key = parse_id(resource, id)
             .ok_or_else(|| AuthzError::NotFound(super::singular(resource)))?;
         let read = self.gate(resource, Action::Read);
-        let mut select = self.select_by_key(resource, &key, &read)?;
+        let mut select = self.select_by_key(resource, &key, &read.residual)?;
         if self.target(resource).dialect == warden_policy::Dialect::Postgres {
             select.lock(LockType::Update);
         }

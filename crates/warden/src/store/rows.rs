@@ -131,6 +131,20 @@ fn column_kinds<C: sqlx::Column>(resource: &ResourceDef, columns: &[C]) -> Vec<O
         .collect()
 }
 
+/// Decodes every row of one statement with `decode`, the column types
+/// worked out from the first row.
+fn decode_all<R: sqlx::Row>(
+    resource: &ResourceDef,
+    rows: &[R],
+    decode: fn(&[Option<FieldKind>], &R) -> Result<Row, sqlx::Error>,
+) -> Result<Vec<Row>, sqlx::Error> {
+    let kinds = rows
+        .first()
+        .map(|row| column_kinds(resource, row.columns()))
+        .unwrap_or_default();
+    rows.iter().map(|row| decode(&kinds, row)).collect()
+}
+
 pub(crate) fn decode_sqlite(
     resource: &ResourceDef,
     row: &sqlx::sqlite::SqliteRow,
@@ -253,26 +267,16 @@ impl Store {
         values: SqlxValues,
     ) -> Result<Vec<Row>, StoreError> {
         Ok(match &self.pool {
-            Pool::Sqlite(pool) => {
-                let rows = sqlx::query_with(sql, values).fetch_all(pool).await?;
-                let kinds = rows
-                    .first()
-                    .map(|row| column_kinds(resource, row.columns()))
-                    .unwrap_or_default();
-                rows.iter()
-                    .map(|row| decode_sqlite_as(&kinds, row))
-                    .collect::<Result<_, _>>()?
-            }
-            Pool::Postgres(pool) => {
-                let rows = sqlx::query_with(sql, values).fetch_all(pool).await?;
-                let kinds = rows
-                    .first()
-                    .map(|row| column_kinds(resource, row.columns()))
-                    .unwrap_or_default();
-                rows.iter()
-                    .map(|row| decode_postgres_as(&kinds, row))
-                    .collect::<Result<_, _>>()?
-            }
+            Pool::Sqlite(pool) => decode_all(
+                resource,
+                &sqlx::query_with(sql, values).fetch_all(pool).await?,
+                decode_sqlite_as,
+            )?,
+            Pool::Postgres(pool) => decode_all(
+                resource,
+                &sqlx::query_with(sql, values).fetch_all(pool).await?,
+                decode_postgres_as,
+            )?,
         })
     }
 

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use warden_policy::Value;
 use warden_policy::parameters::is_parameter;
+use warden_policy::sql::build as render;
 
 /// Shapes kept per bucket (a resource and statement kind); more are
 /// rendered per request. Shapes differ by which rule branches a caller
@@ -174,14 +175,6 @@ impl<S: PartialEq> Templates<S> {
         if shapes.len() < SHAPES_PER_BUCKET && !shapes.iter().any(|(known, _)| *known == shape) {
             shapes.push((shape, template));
         }
-    }
-}
-
-/// Renders a statement for `dialect`, values apart.
-pub fn render(statement: &sea_query::SelectStatement, dialect: Dialect) -> (String, Values) {
-    match dialect {
-        Dialect::Sqlite => statement.build(sea_query::SqliteQueryBuilder),
-        Dialect::Postgres => statement.build(sea_query::PostgresQueryBuilder),
     }
 }
 
