@@ -44,7 +44,14 @@ pub async fn router(database_url: &str, jwt_secret: &[u8]) -> Result<Router> {
             .busy_timeout(Duration::from_secs(5))
             .synchronous(SqliteSynchronous::Normal)
             .journal_mode(SqliteJournalMode::Wal);
-        Pool::Sqlite(SqlitePoolOptions::new().connect_with(options).await?)
+        // As warden's `Store::connect`: no liveness ping before each use
+        // of a local file's connection.
+        Pool::Sqlite(
+            SqlitePoolOptions::new()
+                .test_before_acquire(false)
+                .connect_with(options)
+                .await?,
+        )
     } else {
         Pool::Postgres(PgPoolOptions::new().connect(database_url).await?)
     };

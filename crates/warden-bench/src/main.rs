@@ -310,7 +310,7 @@ fn run(options: Options, smoke: bool) -> Result<()> {
 
 fn options_line(options: &Options, smoke: bool) -> String {
     format!(
-        "{}rows {} and {}, users {}, {} connections, {} s warm-up + {} s measured per cell, load generator: 1 thread (built-in, hyper)",
+        "{}rows {} and {}, users {}, {} connections, {} s warm-up + {} s measured per cell, load generator: 1 thread (built-in, httparse)",
         if smoke { "smoke: " } else { "" },
         options.rows,
         options.small_rows,

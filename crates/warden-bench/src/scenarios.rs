@@ -5,8 +5,8 @@
 
 use crate::data::{PASSWORD, READERS, Shape};
 use crate::load::{Generator, Request, Rng};
+use axum::http::Method;
 use bytes::Bytes;
-use hyper::Method;
 use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
