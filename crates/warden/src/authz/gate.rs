@@ -90,6 +90,11 @@ pub(super) struct FieldGates<'r> {
 }
 
 impl<'r> FieldGates<'r> {
+    /// No field rules: for reads that answer no fields to the caller.
+    pub fn none() -> FieldGates<'r> {
+        FieldGates { gates: Vec::new() }
+    }
+
     pub fn select_flags(
         &self,
         select: &mut SelectStatement,

@@ -19,7 +19,7 @@ pub use credentials::{FailureCount, NewSession, RefreshRow, SessionKind, Session
 pub use grants::{Grants, grant_aggregates, select_grants};
 pub use migrate::MigrationReport;
 pub use rows::{FLAG_PREFIX, TEXT_PREFIX};
-pub use rows::{Row, select_all, to_sql_value};
+pub use rows::{Row, select_all, to_sql_value, unchanged_since_read};
 pub use seed::{SeedData, SeedReport};
 pub use target::{DatabaseTarget, Dialect};
 pub use tx::Tx;

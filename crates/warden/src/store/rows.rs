@@ -6,7 +6,7 @@ use super::{Dialect, Pool, Store, StoreError};
 use crate::config::{FieldKind, ResourceDef, VERSION_COLUMN};
 use crate::timestamp;
 use indexmap::IndexMap;
-use sea_query::{Alias, Query, SelectStatement};
+use sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement};
 use sea_query_sqlx::SqlxValues;
 use sqlx::Row as _;
 use warden_policy::Value;
@@ -81,6 +81,33 @@ pub fn to_sql_value(
             ));
         }
     })
+}
+
+/// Conditions that hold while a row is still `stored` in its version and
+/// in every column but its key and those `changes` sets: added to an
+/// `UPDATE` of `changes`, they make it touch the row only if the row it
+/// produces is the one its caller decided on, whoever else wrote to it
+/// (another request, a cascade, any other SQL).
+pub fn unchanged_since_read(
+    resource: &ResourceDef,
+    stored: &Row,
+    changes: &Row,
+    dialect: Dialect,
+) -> Result<Vec<Expr>, String> {
+    let column = |name: &str| Expr::col((Alias::new(resource.table.clone()), Alias::new(name)));
+    let kept = resource
+        .fields
+        .values()
+        .filter(|f| f.name != resource.primary_key && !changes.contains_key(&f.name))
+        .map(|f| (f.name.as_str(), f.kind));
+    let mut guards = Vec::with_capacity(resource.fields.len() + 1);
+    for (name, kind) in kept.chain([(VERSION_COLUMN, FieldKind::Integer)]) {
+        guards.push(match stored.get(name).unwrap_or(&Value::Null) {
+            Value::Null => column(name).is_null(),
+            value => column(name).eq(Expr::val(to_sql_value(kind, value, dialect)?)),
+        });
+    }
+    Ok(guards)
 }
 
 /// Decodes one column of a result row by the field's type.

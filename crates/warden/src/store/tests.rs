@@ -3,7 +3,7 @@
 //! and drops its own database).
 
 use super::*;
-use crate::config::Config;
+use crate::config::{Config, VERSION_COLUMN};
 use sea_query::{Alias, Expr, ExprTrait};
 use std::path::{Path, PathBuf};
 use warden_policy::Value;
@@ -270,6 +270,85 @@ async fn postgres_migration_is_repeatable_and_refuses_type_changes() -> TestResu
         Ok(())
     }
     .await;
+    database.finish().await?;
+    outcome
+}
+
+/// An update guarded by `unchanged_since_read` touches the row only while
+/// it is as read: not after another update (its version moved), nor after
+/// other SQL changed a column the update leaves alone without touching the
+/// version (as a foreign key's `ON DELETE SET NULL` would).
+async fn guarded_update_needs_the_row_as_read(store: &Store) -> TestResult {
+    let config = example()?;
+    store.migrate(&config).await?;
+    let data = SeedData::load(&example_path().with_file_name("seed.toml"), &config)?;
+    store.seed(&config, &data).await?;
+    let posts = config.resources.get("posts").ok_or("posts")?;
+    let first_post = store.fetch_rows(posts, &select_all(posts)).await?;
+    let Some(Value::Int(id)) = first_post.first().and_then(|row| row.get("id")).cloned() else {
+        return Err("a seeded post".into());
+    };
+    let the_post = || Expr::col((Alias::new("posts"), Alias::new("id"))).eq(id);
+    let read = || async {
+        let mut select = select_all(posts);
+        select.and_where(the_post());
+        let rows = store.fetch_rows(posts, &select).await?;
+        rows.into_iter()
+            .next()
+            .ok_or_else(|| Box::<dyn std::error::Error>::from("the post is still there"))
+    };
+    let mut changes = Row::default();
+    changes.insert("title".to_owned(), Value::Text("guarded".to_owned()));
+    let update = |stored: &Row| -> Result<sea_query::UpdateStatement, String> {
+        let mut update = sea_query::Query::update();
+        update
+            .table(Alias::new("posts"))
+            .value(Alias::new("title"), "guarded")
+            .value(
+                Alias::new(VERSION_COLUMN),
+                Expr::col(Alias::new(VERSION_COLUMN)).add(1),
+            )
+            .and_where(the_post());
+        for guard in unchanged_since_read(posts, stored, &changes, store.dialect())? {
+            update.and_where(guard);
+        }
+        Ok(update)
+    };
+
+    let stored = read().await?;
+    let first = update(&stored)?;
+    assert_eq!(store.execute(&first).await?, 1, "the row is as read");
+    assert_eq!(store.execute(&first).await?, 0, "its version has moved");
+
+    let stored = read().await?;
+    let mut other_sql = sea_query::Query::update();
+    other_sql
+        .table(Alias::new("posts"))
+        .value(Alias::new("content"), "changed behind the reader's back")
+        .and_where(the_post());
+    assert_eq!(store.execute(&other_sql).await?, 1);
+    assert_eq!(
+        store.execute(&update(&stored)?).await?,
+        0,
+        "a column the update leaves alone has changed"
+    );
+    let stored = read().await?;
+    assert_eq!(store.execute(&update(&stored)?).await?, 1, "read again");
+    Ok(())
+}
+
+#[tokio::test]
+async fn sqlite_guarded_update_needs_the_row_as_read() -> TestResult {
+    let (_folder, store) = temp_sqlite().await?;
+    guarded_update_needs_the_row_as_read(&store).await
+}
+
+#[tokio::test]
+async fn postgres_guarded_update_needs_the_row_as_read() -> TestResult {
+    let Some(database) = TestPostgres::create("guarded_update").await? else {
+        return Ok(());
+    };
+    let outcome = guarded_update_needs_the_row_as_read(&database.store).await;
     database.finish().await?;
     outcome
 }
