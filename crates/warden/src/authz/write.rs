@@ -13,7 +13,7 @@ use crate::config::{FieldKind, ResourceDef, VERSION_COLUMN};
 use crate::rows::input::{WriteMode, apply_defaults, parse_body};
 use crate::rows::output::{policy_row, version};
 use crate::store::{Row, Tx, to_sql_value, unchanged_since_read};
-use sea_query::{Alias, Expr, ExprTrait, LockType, Query, UpdateStatement};
+use sea_query::{Alias, DeleteStatement, Expr, ExprTrait, LockType, Query, UpdateStatement};
 use serde_json::Value as Json;
 use warden_policy::{Action, Dialect, Known, Residual, Value};
 
@@ -189,7 +189,10 @@ impl<'a> Authz<'a> {
         self.forbidden(rule, Action::Update, resource)
     }
 
-    /// `DELETE /api/<resource>/<id>`.
+    /// `DELETE /api/<resource>/<id>`. As [`Authz::update`]: first one
+    /// `DELETE` carrying the rule (and the `If-Match` version), outside a
+    /// transaction; when it touches nothing, decided again with the row
+    /// locked, to tell a refusal from a row that changed or went.
     pub async fn delete(
         &self,
         resource: &str,
@@ -199,24 +202,42 @@ impl<'a> Authz<'a> {
         let resource = self.resource(resource)?;
         self.require_scopes(resource, Action::Delete)?;
         self.refuse_anonymous_early(resource)?;
-        let mut tx = self.app.store().begin().await?;
-        let (key, stored) = self.lock_visible(&mut tx, resource, id).await?;
+        let (key, stored) = self.visible_row(resource, id).await?;
         self.refuse_outright(resource, Action::Delete, id, &stored)?;
         check_version(&stored, if_match)?;
-        let gate = self.gate(resource, Action::Delete);
+        let mut delete = self.delete_statement(resource, &key)?;
+        if let Some(version) = if_match {
+            delete.and_where(Expr::col(Alias::new(VERSION_COLUMN)).eq(version));
+        }
+        if self.app.store().execute(&delete).await? == 0 {
+            let mut tx = self.app.store().begin().await?;
+            let (key, stored) = self.lock_visible(&mut tx, resource, id).await?;
+            check_version(&stored, if_match)?;
+            if tx.execute(&self.delete_statement(resource, &key)?).await? == 0 {
+                let rule = self.rule(&resource.name, Action::Delete);
+                self.log_denial(Action::Delete, resource, id, rule, Some(&stored));
+                return Err(self.forbidden(rule, Action::Delete, resource));
+            }
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    /// The `DELETE` of the row `key`, carrying the delete rule (which
+    /// `refuse_outright` has checked is not refused outright).
+    fn delete_statement(
+        &self,
+        resource: &ResourceDef,
+        key: &Value,
+    ) -> Result<DeleteStatement, AuthzError> {
         let target = self.target(resource);
         let mut delete = Query::delete();
         delete.from_table(Alias::new(resource.table.clone()));
-        delete.and_where(key_equals(resource, &key, target.dialect)?);
-        if let Some(condition) = gate.condition(&target)? {
+        delete.and_where(key_equals(resource, key, target.dialect)?);
+        if let Some(condition) = self.gate(resource, Action::Delete).condition(&target)? {
             delete.and_where(condition);
         }
-        if gate.allows_nothing() || tx.execute(&delete).await? == 0 {
-            self.log_denial(Action::Delete, resource, id, gate.rule, Some(&stored));
-            return Err(self.forbidden(gate.rule, Action::Delete, resource));
-        }
-        tx.commit().await?;
-        Ok(())
+        Ok(delete)
     }
 
     /// An anonymous caller who may not see any row of the resource gets
