@@ -3,7 +3,8 @@
 //! are rendered against the config file. It must not touch the database.
 
 use crate::config::{Config, FieldDef, FieldKind, ResourceDef, RuleText};
-use std::collections::HashMap;
+// foldhash: looked up by resource name on every request.
+use foldhash::HashMap;
 use warden_policy::{Action, CheckOptions, Dialect, Rule, RuleSet, Schema, Sources};
 
 /// The compiled rules of a whole config.
@@ -68,7 +69,7 @@ impl Policy {
             in_memory: false,
             sql_functions: dialect == Dialect::Postgres,
         };
-        let mut resources = HashMap::new();
+        let mut resources = HashMap::default();
         for resource in config.resources.values() {
             let mut compiled = ResourcePolicy::default();
             let mut compile =

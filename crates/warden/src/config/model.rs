@@ -3,6 +3,11 @@
 //! nor compile rules (the policy crate does that from [`RuleText`]).
 
 use indexmap::IndexMap;
+
+/// A map by name in the config's order. Looked up on every request (a
+/// resource by its path segment, a field by its column), so hashed with
+/// foldhash; its keys are fixed at load, so nobody can flood it.
+pub type NameMap<V> = IndexMap<String, V, foldhash::fast::RandomState>;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,11 +24,11 @@ pub struct Config {
     pub auth: Option<AuthConfig>,
     /// Request limits (`[limits]`), defaults when absent.
     pub limits: Limits,
-    pub resources: IndexMap<String, ResourceDef>,
+    pub resources: NameMap<ResourceDef>,
     /// Named rules usable from every resource (`[rules]`).
-    pub rules: IndexMap<String, RuleText>,
+    pub rules: NameMap<RuleText>,
     /// SQL functions rules may call (PostgreSQL only).
-    pub functions: IndexMap<String, FunctionDef>,
+    pub functions: NameMap<FunctionDef>,
     /// Policy test cases (`[[tests]]`), run by `warden test`.
     pub tests: Vec<PolicyTest>,
 }
@@ -94,7 +99,7 @@ pub struct AuthConfig {
     pub login: String,
     pub token_ttl: Duration,
     /// Role name -> scopes it grants.
-    pub roles: IndexMap<String, Vec<String>>,
+    pub roles: NameMap<Vec<String>>,
     /// Declared scopes; empty means "any scope string is accepted".
     pub scopes: Vec<String>,
     /// Whether `POST /auth/register` is open.
@@ -167,8 +172,8 @@ pub struct ResourceDef {
     /// Name of the primary-key field.
     pub primary_key: String,
     /// In declaration order (the column order of a new table).
-    pub fields: IndexMap<String, FieldDef>,
-    pub relations: IndexMap<String, RelationDef>,
+    pub fields: NameMap<FieldDef>,
+    pub relations: NameMap<RelationDef>,
     /// Composite unique constraints (single-field ones are `FieldDef::unique`).
     pub unique: Vec<Vec<String>>,
     pub deny_status: DenyStatus,
@@ -177,7 +182,7 @@ pub struct ResourceDef {
     pub readonly_input: ReadonlyInput,
     pub rules: ActionRules,
     /// Rules usable by bare name in this resource's rules.
-    pub named_rules: IndexMap<String, RuleText>,
+    pub named_rules: NameMap<RuleText>,
     /// `require_scopes.<action>`: scopes needed before any rule runs.
     pub require_scopes: RequiredScopes,
 }

@@ -206,7 +206,7 @@ impl Validator<'_> {
             Some(limits) => self.limits(limits.into_inner()),
             None => Limits::default(),
         };
-        let mut resources = IndexMap::new();
+        let mut resources = NameMap::default();
         let mut tables = HashSet::new();
         for (name, resource) in raw.resources {
             let name_span = name.span();
@@ -292,11 +292,7 @@ impl Validator<'_> {
         }
     }
 
-    fn auth(
-        &mut self,
-        raw: Spanned<RawAuth>,
-        resources: &IndexMap<String, ResourceDef>,
-    ) -> AuthConfig {
+    fn auth(&mut self, raw: Spanned<RawAuth>, resources: &NameMap<ResourceDef>) -> AuthConfig {
         let raw = raw.into_inner();
         let users = resources.get(raw.users.get_ref());
         match users {
@@ -394,7 +390,7 @@ impl Validator<'_> {
                 );
             }
         }
-        let mut roles = IndexMap::new();
+        let mut roles = NameMap::default();
         for (role, granted) in raw.roles {
             self.identifier(&role, "role");
             for scope in granted.get_ref() {
@@ -555,7 +551,7 @@ impl Validator<'_> {
             );
         }
 
-        let mut fields = IndexMap::new();
+        let mut fields = NameMap::default();
         let mut primary_keys = Vec::new();
         let mut owners = Vec::new();
         for (field_name, field) in raw.fields {
@@ -601,7 +597,7 @@ impl Validator<'_> {
             );
         }
 
-        let mut relations = IndexMap::new();
+        let mut relations = NameMap::default();
         for (relation_name, relation) in raw.relations {
             if fields.contains_key(relation_name.get_ref()) {
                 self.error(
@@ -693,7 +689,7 @@ impl Validator<'_> {
         };
 
         let mut rules = ActionRules::default();
-        let mut named_rules = IndexMap::new();
+        let mut named_rules = NameMap::default();
         for (key, text) in raw.rules {
             match Action::parse(key.get_ref()) {
                 Some(action) => *rules.slot(action) = Some(self.rule(text)),
@@ -915,7 +911,7 @@ impl Validator<'_> {
     fn relation(
         &mut self,
         resource: &str,
-        fields: &IndexMap<String, FieldDef>,
+        fields: &NameMap<FieldDef>,
         name: Spanned<String>,
         raw: Spanned<RawRelation>,
     ) -> RelationDef {
@@ -993,7 +989,7 @@ impl Validator<'_> {
         &self,
         path: &str,
         resource: &str,
-        fields: &IndexMap<String, FieldDef>,
+        fields: &NameMap<FieldDef>,
         target: &IndexedResource,
         via: &str,
     ) -> Option<String> {
@@ -1015,7 +1011,7 @@ impl Validator<'_> {
         })
     }
 
-    fn named_rules(&mut self, raw: SpannedMap<String>) -> IndexMap<String, RuleText> {
+    fn named_rules(&mut self, raw: SpannedMap<String>) -> NameMap<RuleText> {
         raw.into_iter()
             .map(|(name, text)| {
                 self.identifier(&name, "rule");

@@ -9,7 +9,8 @@
 
 use super::Dialect;
 use sea_query::Values;
-use std::collections::HashMap;
+// foldhash: looked up by resource name on every request.
+use foldhash::HashMap;
 use std::sync::{Arc, RwLock};
 use warden_policy::Value;
 use warden_policy::parameters::is_parameter;
@@ -136,7 +137,7 @@ type Bucket<S> = Vec<(S, Option<Arc<Template>>)>;
 impl<S> Default for Templates<S> {
     fn default() -> Self {
         Self {
-            buckets: RwLock::new(HashMap::new()),
+            buckets: RwLock::new(HashMap::default()),
         }
     }
 }
