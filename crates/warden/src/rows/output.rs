@@ -28,7 +28,7 @@ pub fn render(
     withheld: impl Fn(&str) -> bool,
 ) -> Map<String, Json> {
     let mut object = Map::with_capacity(resource.fields.len());
-    for field in resource.fields.values() {
+    for (position, field) in resource.fields.values().enumerate() {
         if field.hidden
             || field.kind == FieldKind::Password
             || field.name.starts_with(FLAG_PREFIX)
@@ -36,7 +36,13 @@ pub fn render(
         {
             continue;
         }
-        if let Some(value) = row.get(&field.name) {
+        // Rows read with `select_all` start with the fields in this order:
+        // a comparison finds each, where a lookup would hash its name.
+        let value = match row.get_index(position) {
+            Some((name, value)) if *name == field.name => Some(value),
+            _ => row.get(&field.name),
+        };
+        if let Some(value) = value {
             object.insert(field.name.clone(), to_json(field.kind, value));
         }
     }
