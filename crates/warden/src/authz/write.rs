@@ -1,5 +1,8 @@
-//! Create, update and delete, each in one transaction in which the rule
-//! check and the write cannot be separated by another request. The owner
+//! Create, update and delete, each decided so that no other request can
+//! come between the rule check and the write: a create in one
+//! transaction; an update or delete in one statement that carries the
+//! rule and requires the row to be as read, or, when that statement
+//! touches nothing, in a transaction with the row locked. The owner
 //! field is always the caller; a create rule sees the row as it would be
 //! stored; an update must pass its rule on the stored row and again on the
 //! row as it would become (so nobody hands a row to someone else unless a
