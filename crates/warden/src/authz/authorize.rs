@@ -4,7 +4,7 @@
 //! as the built-in API. It must not write: the handler acts afterwards.
 
 use super::read::Item;
-use super::{Authz, AuthzError, parse_id};
+use super::{Authz, AuthzError, parse_key};
 use crate::rows::output::{render, version};
 use sea_query::Expr;
 use warden_policy::Action;
@@ -31,8 +31,7 @@ impl Authz<'_> {
         }
         self.require_scopes(resource, action)?;
         self.refuse_anonymous_early(resource)?;
-        let key = parse_id(resource, id)
-            .ok_or_else(|| AuthzError::NotFound(super::singular(resource)))?;
+        let key = parse_key(resource, id)?;
         let read = self.gate(resource, Action::Read);
         let gate = self.gate(resource, action);
         let fields = self.field_gates(resource);

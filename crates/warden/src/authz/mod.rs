@@ -262,6 +262,11 @@ fn parse_id(resource: &ResourceDef, id: &str) -> Option<Value> {
     }
 }
 
+/// The key in a URL path; 404 when it cannot be one.
+fn parse_key(resource: &ResourceDef, id: &str) -> Result<Value, AuthzError> {
+    parse_id(resource, id).ok_or_else(|| AuthzError::NotFound(singular(resource)))
+}
+
 fn key_column(resource: &ResourceDef) -> Expr {
     Expr::col((
         Alias::new(resource.table.clone()),

@@ -3,7 +3,7 @@
 //! visible: null, or the target's deny status when one row was asked for
 //! and the target answers 403).
 
-use super::{Authz, AuthzError, key_column, key_equals, parse_id};
+use super::{Authz, AuthzError, key_column, key_equals, parse_key};
 use crate::config::{DenyStatus, RelationKind, ResourceDef};
 use crate::rows::output::{render, version};
 use crate::store::{Row, select_all, to_sql_value};
@@ -69,8 +69,7 @@ impl<'a> Authz<'a> {
         resource: &ResourceDef,
         id: &str,
     ) -> Result<Visible, AuthzError> {
-        let not_found = || AuthzError::NotFound(super::singular(resource));
-        let key = parse_id(resource, id).ok_or_else(not_found)?;
+        let key = parse_key(resource, id)?;
         let read = self.gate(resource, Action::Read);
         if read.allows_nothing()
             && (resource.deny_status == DenyStatus::NotFound || self.caller.is_anonymous())

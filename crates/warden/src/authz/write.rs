@@ -10,7 +10,7 @@
 
 use super::gate::{FieldGates, Gate};
 use super::read::Item;
-use super::{Authz, AuthzError, key_equals, parse_id};
+use super::{Authz, AuthzError, key_equals, parse_key};
 use crate::auth::password;
 use crate::config::{FieldKind, ResourceDef, VERSION_COLUMN};
 use crate::rows::input::{WriteMode, apply_defaults, parse_body};
@@ -124,7 +124,7 @@ impl<'a> Authz<'a> {
             check_version(&stored, if_match)?;
             let update = self.update_statement(resource, id, &key, &stored, &changes)?;
             if tx.execute(&update).await? == 0 {
-                return Err(self.refuse_update(resource, id, &stored));
+                return Err(self.refuse(resource, Action::Update, id, &stored));
             }
             tx.commit().await?;
         }
@@ -176,7 +176,7 @@ impl<'a> Authz<'a> {
         update.and_where(key_equals(resource, key, target.dialect)?);
         for gate in [&on_stored, &on_proposed] {
             if gate.allows_nothing() {
-                return Err(self.refuse_update(resource, id, stored));
+                return Err(self.refuse(resource, Action::Update, id, stored));
             }
             if let Some(condition) = gate.condition(&target)? {
                 update.and_where(condition);
@@ -185,11 +185,11 @@ impl<'a> Authz<'a> {
         Ok(update)
     }
 
-    /// Logs and answers a refused update.
-    fn refuse_update(&self, resource: &ResourceDef, id: &str, stored: &Row) -> AuthzError {
-        let rule = self.rule(&resource.name, Action::Update);
-        self.log_denial(Action::Update, resource, id, rule, Some(stored));
-        self.forbidden(rule, Action::Update, resource)
+    /// Logs and answers `action` refused on the row `stored`.
+    fn refuse(&self, resource: &ResourceDef, action: Action, id: &str, stored: &Row) -> AuthzError {
+        let rule = self.rule(&resource.name, action);
+        self.log_denial(action, resource, id, rule, Some(stored));
+        self.forbidden(rule, action, resource)
     }
 
     /// `DELETE /api/<resource>/<id>`. As [`Authz::update`]: first one
@@ -217,9 +217,7 @@ impl<'a> Authz<'a> {
             let (key, stored) = self.lock_visible(&mut tx, resource, id).await?;
             check_version(&stored, if_match)?;
             if tx.execute(&self.delete_statement(resource, &key)?).await? == 0 {
-                let rule = self.rule(&resource.name, Action::Delete);
-                self.log_denial(Action::Delete, resource, id, rule, Some(&stored));
-                return Err(self.forbidden(rule, Action::Delete, resource));
+                return Err(self.refuse(resource, Action::Delete, id, &stored));
             }
             tx.commit().await?;
         }
@@ -267,10 +265,8 @@ impl<'a> Authz<'a> {
         id: &str,
         stored: &Row,
     ) -> Result<(), AuthzError> {
-        let gate = self.gate(resource, action);
-        if gate.allows_nothing() {
-            self.log_denial(action, resource, id, gate.rule, Some(stored));
-            return Err(self.forbidden(gate.rule, action, resource));
+        if self.gate(resource, action).allows_nothing() {
+            return Err(self.refuse(resource, action, id, stored));
         }
         Ok(())
     }
@@ -282,8 +278,7 @@ impl<'a> Authz<'a> {
         resource: &ResourceDef,
         id: &str,
     ) -> Result<(Value, Row), AuthzError> {
-        let key = parse_id(resource, id)
-            .ok_or_else(|| AuthzError::NotFound(super::singular(resource)))?;
+        let key = parse_key(resource, id)?;
         let read = self.gate(resource, Action::Read);
         let row = self
             .fetch_by_key(resource, &key, &read, &FieldGates::none())
@@ -300,8 +295,7 @@ impl<'a> Authz<'a> {
         resource: &ResourceDef,
         id: &str,
     ) -> Result<(Value, Row), AuthzError> {
-        let key = parse_id(resource, id)
-            .ok_or_else(|| AuthzError::NotFound(super::singular(resource)))?;
+        let key = parse_key(resource, id)?;
         let read = self.gate(resource, Action::Read);
         let mut select = self.select_by_key(resource, &key, &read.residual)?;
         if self.target(resource).dialect == Dialect::Postgres {
