@@ -1,14 +1,16 @@
-//! A bearer token's caller is remembered between reads; these check that a
+//! A bearer token's caller is remembered between requests; these check that a
 //! remembered caller never outlives a change to what it was built from.
 //! Each change is made in the database behind the app's back (as another
-//! instance or `warden user` would), after reads that warmed the memory,
-//! and the very next read must see it: on one row and on a list.
+//! instance or `warden user` would), after requests that warmed the
+//! memory, and the very next request must see it: a read of one row, a
+//! list, an update or a delete (which must then write nothing).
 
 mod common;
 
 use common::{Reply, TestApp, fixture_config, on_each_backend_config};
 use reqwest::Method;
 use sea_query::{Alias, Expr, ExprTrait, Query};
+use serde_json::{Value as Json, json};
 use warden::config::FieldKind;
 use warden_policy::Value;
 
@@ -158,6 +160,64 @@ async fn a_changed_attribute_reaches_the_rules_at_once() {
         get(&app, "/api/posts/999", &user21)
             .await
             .assert_problem(404, "not-found", "missing row");
+    })
+    .await;
+}
+
+async fn send(app: &TestApp, method: Method, path: &str, token: &str, body: Option<Json>) -> Reply {
+    app.json_with(method, path, Some(token), &[], body).await
+}
+
+#[tokio::test]
+async fn a_remembered_caller_writes_nothing_once_deactivated() {
+    on_each_backend_config(&fixture_config("auth"), |app| async move {
+        let tokens = two_warm_tokens(&app).await;
+        // Writes with the remembered caller succeed and answer the new row.
+        for (n, token) in tokens.iter().enumerate() {
+            let body = json!({ "body": format!("edited {n}") });
+            let edited = send(&app, Method::PATCH, "/api/notes/10", token, Some(body)).await;
+            assert_eq!(edited.status, 200, "{:?}: {}", app.backend, edited.text);
+            assert_eq!(edited.json["body"], format!("edited {n}"));
+        }
+        update_user(&app, 1, "active", false.into()).await;
+        let [patcher, deleter] = &tokens;
+        let body = json!({ "body": "after deactivation" });
+        send(&app, Method::PATCH, "/api/notes/10", patcher, Some(body))
+            .await
+            .assert_problem(401, "invalid-token", "a PATCH after deactivation");
+        send(&app, Method::DELETE, "/api/notes/10", deleter, None)
+            .await
+            .assert_problem(401, "invalid-token", "a DELETE after deactivation");
+        update_user(&app, 1, "active", true.into()).await;
+        let note = get(&app, "/api/notes/10", patcher).await;
+        assert_eq!(note.status, 200, "the note is still there: {}", note.text);
+        assert_eq!(note.json["body"], "edited 1", "and as last edited");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_demoted_caller_may_no_longer_delete_what_only_a_superuser_may() {
+    // `posts.delete` is `row.owner_id == user.id || user.is_superuser`;
+    // post 5 belongs to user 22.
+    on_each_backend_config(&fixture_config("rls_posts"), |app| async move {
+        update_user(&app, 21, "is_superuser", true.into()).await;
+        let user21 = app.login("user21@example.com").await;
+        for n in 0..2 {
+            let body = json!({ "title": format!("own post, edit {n}") });
+            let own = send(&app, Method::PATCH, "/api/posts/4", &user21, Some(body)).await;
+            assert_eq!(own.status, 200, "{:?}: {}", app.backend, own.text);
+        }
+        update_user(&app, 21, "is_superuser", false.into()).await;
+        send(&app, Method::DELETE, "/api/posts/5", &user21, None)
+            .await
+            .assert_problem(403, "forbidden", "a DELETE after demotion");
+        let post = get(&app, "/api/posts/5", &user21).await;
+        assert_eq!(post.status, 200, "post 5 is still there: {}", post.text);
+        // And promoted again, the remembered (demoted) caller is replaced.
+        update_user(&app, 21, "is_superuser", true.into()).await;
+        let deleted = send(&app, Method::DELETE, "/api/posts/5", &user21, None).await;
+        assert_eq!(deleted.status, 204, "{}", deleted.text);
     })
     .await;
 }

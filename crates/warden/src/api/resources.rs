@@ -51,45 +51,77 @@ async fn list(
     Ok(Json(page).into_response())
 }
 
-/// The two reads a remembered caller may make.
-trait Read {
+/// What a remembered caller may do: read, list, update and delete, each
+/// of which reads a row (or page) before it decides, and so can confirm
+/// the caller in that statement.
+trait Act {
     type Answer;
     async fn run(&self, authz: &Authz<'_>) -> Result<Self::Answer, AuthzError>;
 }
 
 struct ReadItem<'r>(&'r str, &'r str, &'r [String]);
 struct ReadPage<'r>(&'r str, &'r ListParams);
+struct UpdateItem<'r> {
+    resource: &'r str,
+    id: &'r str,
+    body: Json_,
+    mode: WriteMode,
+    if_match: Option<i64>,
+}
+struct DeleteItem<'r> {
+    resource: &'r str,
+    id: &'r str,
+    if_match: Option<i64>,
+}
 
-impl Read for ReadItem<'_> {
+impl Act for ReadItem<'_> {
     type Answer = Item;
     async fn run(&self, authz: &Authz<'_>) -> Result<Item, AuthzError> {
         authz.read(self.0, self.1, self.2).await
     }
 }
 
-impl Read for ReadPage<'_> {
+impl Act for ReadPage<'_> {
     type Answer = crate::authz::Page;
     async fn run(&self, authz: &Authz<'_>) -> Result<Self::Answer, AuthzError> {
         authz.list(self.0, self.1).await
     }
 }
 
-/// Runs a read for the request's caller: a remembered caller first, and
-/// again with the caller loaded afresh when the read's statement did not
-/// confirm the remembered one (`auth::remembered`).
-async fn answer<R: Read>(app: &App, who: &CallerToConfirm, read: R) -> Result<R::Answer, Problem> {
+impl Act for UpdateItem<'_> {
+    type Answer = Item;
+    async fn run(&self, authz: &Authz<'_>) -> Result<Item, AuthzError> {
+        let body = self.body.clone();
+        authz
+            .update(self.resource, self.id, body, self.mode, self.if_match)
+            .await
+    }
+}
+
+impl Act for DeleteItem<'_> {
+    type Answer = ();
+    async fn run(&self, authz: &Authz<'_>) -> Result<(), AuthzError> {
+        authz.delete(self.resource, self.id, self.if_match).await
+    }
+}
+
+/// Acts for the request's caller: a remembered caller first, and again
+/// with the caller loaded afresh when the act's first statement did not
+/// confirm the remembered one (`auth::remembered`); a write writes
+/// nothing before that confirmation (`Authz::settle`).
+async fn answer<A: Act>(app: &App, who: &CallerToConfirm, act: A) -> Result<A::Answer, Problem> {
     let Some(unconfirmed) = &who.unconfirmed else {
-        return Ok(read.run(&Authz::new(app, &who.caller)).await?);
+        return Ok(act.run(&Authz::new(app, &who.caller)).await?);
     };
     let authz = Authz::confirming(app, &who.caller, unconfirmed);
-    let answer = read.run(&authz).await;
+    let answer = act.run(&authz).await;
     if authz.confirmed() {
         return Ok(answer?);
     }
-    // Boxed: the rare path would otherwise double every read's future.
+    // Boxed: the rare path would otherwise double every act's future.
     Box::pin(async {
         let caller = unconfirmed.reload(app).await?;
-        Ok(read.run(&Authz::new(app, &caller)).await?)
+        Ok(act.run(&Authz::new(app, &caller)).await?)
     })
     .await
 }
@@ -136,7 +168,7 @@ pub async fn create(
 
 pub async fn patch(
     state: State<App>,
-    caller: Caller,
+    caller: CallerToConfirm,
     path: Path<(String, String)>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -146,7 +178,7 @@ pub async fn patch(
 
 pub async fn put(
     state: State<App>,
-    caller: Caller,
+    caller: CallerToConfirm,
     path: Path<(String, String)>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -156,7 +188,7 @@ pub async fn put(
 
 async fn update(
     State(app): State<App>,
-    caller: Caller,
+    who: CallerToConfirm,
     Path((resource, id)): Path<(String, String)>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -164,22 +196,30 @@ async fn update(
 ) -> Result<Response, Problem> {
     let if_match = if_match(&headers)?;
     let body = json_body(&headers, body)?;
-    let item = Authz::new(&app, &caller)
-        .update(&resource, &id, body, mode, if_match)
-        .await?;
+    let update = UpdateItem {
+        resource: &resource,
+        id: &id,
+        body,
+        mode,
+        if_match,
+    };
+    let item = answer(&app, &who, update).await?;
     Ok(item_response(StatusCode::OK, item, None))
 }
 
 pub async fn delete(
     State(app): State<App>,
-    caller: Caller,
+    who: CallerToConfirm,
     Path((resource, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
     let if_match = if_match(&headers)?;
-    Authz::new(&app, &caller)
-        .delete(&resource, &id, if_match)
-        .await?;
+    let delete = DeleteItem {
+        resource: &resource,
+        id: &id,
+        if_match,
+    };
+    answer(&app, &who, delete).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

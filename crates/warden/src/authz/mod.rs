@@ -94,6 +94,9 @@ pub struct Authz<'a> {
     /// must confirm (`auth::remembered`).
     confirm: Option<&'a Unconfirmed>,
     confirmed: AtomicBool,
+    /// Set once a write has decided with the confirmed caller: later
+    /// statements neither read nor judge the caller's state again.
+    settled: AtomicBool,
 }
 
 impl<'a> Authz<'a> {
@@ -103,6 +106,7 @@ impl<'a> Authz<'a> {
             caller,
             confirm: None,
             confirmed: AtomicBool::new(false),
+            settled: AtomicBool::new(false),
         }
     }
 
@@ -125,16 +129,37 @@ impl<'a> Authz<'a> {
     /// What a read's statement binds to read the remembered caller's
     /// current state.
     fn caller_state(&self) -> Option<StateInputs> {
+        if self.settled.load(Ordering::Relaxed) {
+            return None;
+        }
         self.confirm?.state_inputs(self.caller)
     }
 
     /// Notes whether the rows a statement with the caller's state read
     /// confirm the remembered caller.
     fn note_caller_state(&self, rows: &[crate::store::Row]) {
+        if self.settled.load(Ordering::Relaxed) {
+            return;
+        }
         if let Some(unconfirmed) = self.confirm {
             self.confirmed
                 .store(unconfirmed.confirmed_by(rows), Ordering::Relaxed);
         }
+    }
+
+    /// Called by a write after the statement that read its row and before
+    /// anything is written: a remembered caller must have been confirmed
+    /// by that statement (else nothing is written, and the caller answers
+    /// again with the caller loaded afresh). From here on the decision
+    /// stands: the read-back of the written row does not judge the caller.
+    fn settle(&self) -> Result<(), AuthzError> {
+        if !self.confirmed() {
+            return Err(AuthzError::Internal(
+                "the remembered caller was not confirmed; answer again".to_owned(),
+            ));
+        }
+        self.settled.store(true, Ordering::Relaxed);
+        Ok(())
     }
 
     fn resource(&self, name: &str) -> Result<&'a ResourceDef, AuthzError> {

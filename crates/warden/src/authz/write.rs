@@ -107,6 +107,7 @@ impl<'a> Authz<'a> {
         self.require_scopes(resource, Action::Update)?;
         self.refuse_anonymous_early(resource)?;
         let (key, stored) = self.visible_row(resource, id).await?;
+        self.settle()?;
         self.refuse_outright(resource, Action::Update, id, &stored)?;
         let mut changes = parse_body(resource, body, mode)?;
         check_version(&stored, if_match)?;
@@ -206,6 +207,7 @@ impl<'a> Authz<'a> {
         self.require_scopes(resource, Action::Delete)?;
         self.refuse_anonymous_early(resource)?;
         let (key, stored) = self.visible_row(resource, id).await?;
+        self.settle()?;
         self.refuse_outright(resource, Action::Delete, id, &stored)?;
         check_version(&stored, if_match)?;
         let mut delete = self.delete_statement(resource, &key)?;
