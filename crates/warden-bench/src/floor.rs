@@ -16,7 +16,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value as Json, json};
 use sqlx::Row;
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::PgPool;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -53,7 +53,12 @@ pub async fn router(database_url: &str, jwt_secret: &[u8]) -> Result<Router> {
                 .await?,
         )
     } else {
-        Pool::Postgres(PgPoolOptions::new().connect(database_url).await?)
+        // As warden's: a connection in steady use is not pinged first.
+        Pool::Postgres(
+            warden::store::postgres_pool_options()
+                .connect(database_url)
+                .await?,
+        )
     };
     let state = Arc::new(Inner {
         pool,

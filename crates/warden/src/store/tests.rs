@@ -352,3 +352,35 @@ async fn postgres_guarded_update_needs_the_row_as_read() -> TestResult {
     database.finish().await?;
     outcome
 }
+
+/// A pooled connection whose server process ended while it sat idle (a
+/// restarted server, an administrator's `pg_terminate_backend`) is not
+/// handed to the next statement: that statement succeeds on a new
+/// connection. (sqlx notices the ended connection here even without the
+/// idle ping; the test guards the pool options against losing that.)
+#[tokio::test]
+async fn postgres_a_connection_ended_while_idle_is_replaced() -> TestResult {
+    let Some(database) = TestPostgres::create("idle_end").await? else {
+        return Ok(());
+    };
+    let outcome = async {
+        let pool = database.store.postgres_pool().ok_or("a PostgreSQL pool")?;
+        let before: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(pool)
+            .await?;
+        let ended: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+            .bind(before)
+            .fetch_one(&database.admin)
+            .await?;
+        assert!(ended, "the pooled connection's server process ended");
+        tokio::time::sleep(PING_AFTER_IDLE + Duration::from_millis(200)).await;
+        let after: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(pool)
+            .await?;
+        assert_ne!(after, before, "a new connection served the statement");
+        Ok(())
+    }
+    .await;
+    database.finish().await?;
+    outcome
+}
