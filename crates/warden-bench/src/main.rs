@@ -4,11 +4,13 @@
 //! ```sh
 //! cargo run --release -p warden-bench -- all [--postgres URL] [--rows N] [--duration SECS]
 //! cargo run --release -p warden-bench -- smoke
+//! cargo run --release -p warden-bench -- medians run1.json run2.json …
 //! ```
 
 mod data;
 mod floor;
 mod load;
+mod medians;
 mod report;
 mod scenarios;
 mod servers;
@@ -55,6 +57,12 @@ enum Cli {
         rows: u64,
         #[arg(long, default_value_t = 10_000)]
         users: u64,
+    },
+    /// Each cell's ratios over several runs (their `--json` files), and
+    /// the median: one run's cell moves with the machine's neighbours.
+    Medians {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
     },
     /// (internal) Serves the floor on a bench database.
     ServeFloor {
@@ -150,6 +158,10 @@ fn main() -> Result<()> {
             println!("{database}: {rows} rows over {users} users in {seconds:.1} s");
             Ok(())
         }),
+        Cli::Medians { files } => {
+            print!("{}", medians::render(&medians::read(&files)?));
+            Ok(())
+        }
         Cli::ServeFloor { database, listen } => runtime()?.block_on(async {
             let router = floor::router(&database, servers::JWT_SECRET.as_bytes()).await?;
             let listener = tokio::net::TcpListener::bind(&listen).await?;

@@ -1,0 +1,153 @@
+//! Several runs side by side: the ratios of each run's cells (warden
+//! against the floor and against FastAPI) and their median, from the JSON
+//! files `--json` wrote. One run's cell moves by ±30% on a noisy machine;
+//! the median of a few runs is what the docs quote.
+
+use anyhow::{Context, Result};
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+/// The fields of a record (`report::Record`) the ratios need.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Cell {
+    pub backend: String,
+    pub rows: u64,
+    pub scenario: String,
+    pub system: String,
+    pub rps: f64,
+}
+
+/// The systems warden is compared with, as the records label them.
+const BASELINES: [(&str, &str); 2] = [
+    ("floor (axum+sqlx)", "warden/floor req/s"),
+    ("FastAPI", "warden/FastAPI req/s"),
+];
+
+pub fn read(files: &[PathBuf]) -> Result<Vec<Vec<Cell>>> {
+    files
+        .iter()
+        .map(|file| {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", file.display()))
+        })
+        .collect()
+}
+
+/// One Markdown table per baseline: a row per cell (backend, rows,
+/// scenario, in the order of the first run), a column per run, the median.
+pub fn render(runs: &[Vec<Cell>]) -> String {
+    let mut out = String::new();
+    let Some(first) = runs.first() else {
+        return out;
+    };
+    for (baseline, title) in BASELINES {
+        let _ = write!(out, "\n| {title} |");
+        for n in 1..=runs.len() {
+            let _ = write!(out, " run {n} |");
+        }
+        let _ = writeln!(out, " median |");
+        let _ = writeln!(out, "|---|{}---:|", "---:|".repeat(runs.len()));
+        for cell in first.iter().filter(|c| c.system == "warden") {
+            let ratios: Vec<Option<f64>> =
+                runs.iter().map(|run| ratio(run, cell, baseline)).collect();
+            let Some(middle) = median(ratios.iter().flatten().copied().collect()) else {
+                continue;
+            };
+            let _ = write!(
+                out,
+                "| {} {} {} |",
+                cell.backend,
+                rows_text(cell.rows),
+                cell.scenario
+            );
+            for r in &ratios {
+                match r {
+                    Some(r) => {
+                        let _ = write!(out, " {r:.2} |");
+                    }
+                    None => out.push_str(" – |"),
+                }
+            }
+            let _ = writeln!(out, " **{middle:.2}** |");
+        }
+    }
+    out
+}
+
+/// warden's req/s over `baseline`'s in `run`, for `cell`'s backend, rows
+/// and scenario.
+fn ratio(run: &[Cell], cell: &Cell, baseline: &str) -> Option<f64> {
+    let find = |system: &str| {
+        run.iter().find(|c| {
+            c.backend == cell.backend
+                && c.rows == cell.rows
+                && c.scenario == cell.scenario
+                && c.system == system
+        })
+    };
+    let (warden, other) = (find("warden")?, find(baseline)?);
+    (other.rps > 0.0).then(|| warden.rps / other.rps)
+}
+
+fn median(mut values: Vec<f64>) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(values[n / 2]),
+        _ => Some((values[n / 2 - 1] + values[n / 2]) / 2.0),
+    }
+}
+
+fn rows_text(rows: u64) -> String {
+    match rows {
+        r if r >= 1_000_000 && r % 1_000_000 == 0 => format!("{}M", r / 1_000_000),
+        r if r >= 1_000 && r % 1_000 == 0 => format!("{}k", r / 1_000),
+        r => r.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cell(system: &str, rps: f64) -> Cell {
+        Cell {
+            backend: "sqlite".to_owned(),
+            rows: 1_000_000,
+            scenario: "get_post".to_owned(),
+            system: system.to_owned(),
+            rps,
+        }
+    }
+
+    #[test]
+    fn the_median_of_each_cells_ratios() {
+        let runs: Vec<Vec<Cell>> = [(80.0, 100.0, 2.0), (90.0, 100.0, 3.0), (50.0, 100.0, 1.0)]
+            .into_iter()
+            .map(|(warden, floor, fastapi)| {
+                vec![
+                    cell("warden", warden),
+                    cell("floor (axum+sqlx)", floor),
+                    cell("FastAPI", fastapi),
+                ]
+            })
+            .collect();
+        let table = render(&runs);
+        assert!(
+            table.contains("| sqlite 1M get_post | 0.80 | 0.90 | 0.50 | **0.80** |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| sqlite 1M get_post | 40.00 | 30.00 | 50.00 | **40.00** |"),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn an_even_count_takes_the_mean_of_the_middle_two() {
+        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), Some(2.5));
+        assert_eq!(median(Vec::new()), None);
+    }
+}
