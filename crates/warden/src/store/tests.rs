@@ -220,6 +220,18 @@ impl TestPostgres {
         Ok(Some(Self { admin, name, store }))
     }
 
+    /// Runs `test` on a fresh database named after it, then drops the
+    /// database and answers the test's outcome; skipped (and passing)
+    /// without `WARDEN_TEST_POSTGRES`.
+    async fn run(name: &str, test: impl AsyncFnOnce(&TestPostgres) -> TestResult) -> TestResult {
+        let Some(database) = TestPostgres::create(name).await? else {
+            return Ok(());
+        };
+        let outcome = test(&database).await;
+        database.finish().await?;
+        outcome
+    }
+
     async fn finish(self) -> TestResult {
         self.store.close().await;
         sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -234,20 +246,15 @@ impl TestPostgres {
 
 #[tokio::test]
 async fn postgres_seed_is_idempotent_and_rows_round_trip() -> TestResult {
-    let Some(database) = TestPostgres::create("seed").await? else {
-        return Ok(());
-    };
-    let outcome = seed_twice_then_check(&database.store).await;
-    database.finish().await?;
-    outcome
+    TestPostgres::run("seed", async |database| {
+        seed_twice_then_check(&database.store).await
+    })
+    .await
 }
 
 #[tokio::test]
 async fn postgres_migration_is_repeatable_and_refuses_type_changes() -> TestResult {
-    let Some(database) = TestPostgres::create("migrate").await? else {
-        return Ok(());
-    };
-    let outcome = async {
+    TestPostgres::run("migrate", async |database| {
         let config = example()?;
         database.store.migrate(&config).await?;
         assert!(database.store.migrate(&config).await?.is_empty());
@@ -268,10 +275,8 @@ async fn postgres_migration_is_repeatable_and_refuses_type_changes() -> TestResu
             "{problems:?}"
         );
         Ok(())
-    }
-    .await;
-    database.finish().await?;
-    outcome
+    })
+    .await
 }
 
 /// An update guarded by `unchanged_since_read` touches the row only while
@@ -345,12 +350,10 @@ async fn sqlite_guarded_update_needs_the_row_as_read() -> TestResult {
 
 #[tokio::test]
 async fn postgres_guarded_update_needs_the_row_as_read() -> TestResult {
-    let Some(database) = TestPostgres::create("guarded_update").await? else {
-        return Ok(());
-    };
-    let outcome = guarded_update_needs_the_row_as_read(&database.store).await;
-    database.finish().await?;
-    outcome
+    TestPostgres::run("guarded_update", async |database| {
+        guarded_update_needs_the_row_as_read(&database.store).await
+    })
+    .await
 }
 
 /// A pooled connection whose server process ended while it sat idle (a
@@ -360,10 +363,7 @@ async fn postgres_guarded_update_needs_the_row_as_read() -> TestResult {
 /// idle ping; the test guards the pool options against losing that.)
 #[tokio::test]
 async fn postgres_a_connection_ended_while_idle_is_replaced() -> TestResult {
-    let Some(database) = TestPostgres::create("idle_end").await? else {
-        return Ok(());
-    };
-    let outcome = async {
+    TestPostgres::run("idle_end", async |database| {
         let pool = database.store.postgres_pool().ok_or("a PostgreSQL pool")?;
         let before: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
             .fetch_one(pool)
@@ -379,8 +379,6 @@ async fn postgres_a_connection_ended_while_idle_is_replaced() -> TestResult {
             .await?;
         assert_ne!(after, before, "a new connection served the statement");
         Ok(())
-    }
-    .await;
-    database.finish().await?;
-    outcome
+    })
+    .await
 }
