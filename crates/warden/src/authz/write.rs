@@ -107,7 +107,6 @@ impl<'a> Authz<'a> {
         self.require_scopes(resource, Action::Update)?;
         self.refuse_anonymous_early(resource)?;
         let (key, stored) = self.visible_row(resource, id).await?;
-        self.settle()?;
         self.refuse_outright(resource, Action::Update, id, &stored)?;
         let mut changes = parse_body(resource, body, mode)?;
         check_version(&stored, if_match)?;
@@ -207,7 +206,6 @@ impl<'a> Authz<'a> {
         self.require_scopes(resource, Action::Delete)?;
         self.refuse_anonymous_early(resource)?;
         let (key, stored) = self.visible_row(resource, id).await?;
-        self.settle()?;
         self.refuse_outright(resource, Action::Delete, id, &stored)?;
         check_version(&stored, if_match)?;
         let mut delete = self.delete_statement(resource, &key)?;
@@ -273,8 +271,10 @@ impl<'a> Authz<'a> {
         Ok(())
     }
 
-    /// Reads the row the caller may see; 404 / deny status / 401 when
-    /// missing or not visible to the caller.
+    /// Reads the row a write will act on, as the caller may see it; 404 /
+    /// deny status / 401 when missing or not visible to the caller. The
+    /// statement also confirms a remembered caller, and the write goes on
+    /// only when it did (`Authz::settle`): nothing is written before.
     async fn visible_row(
         &self,
         resource: &ResourceDef,
@@ -286,6 +286,7 @@ impl<'a> Authz<'a> {
             .fetch_by_key(resource, &key, &read, &FieldGates::none())
             .await?;
         let row = self.seen(resource, id, &read, row)?;
+        self.settle()?;
         Ok((key, row))
     }
 
