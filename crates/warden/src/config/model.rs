@@ -3,15 +3,15 @@
 //! nor compile rules (the policy crate does that from [`RuleText`]).
 
 use indexmap::IndexMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use warden_policy::value::{FieldType, Value};
 
 /// A map by name in the config's order. Looked up on every request (a
 /// resource by its path segment, a field by its column), so hashed with
 /// foldhash; its keys are fixed at load, so nobody can flood it.
 pub type NameMap<V> = IndexMap<String, V, foldhash::fast::RandomState>;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
-use warden_policy::value::{FieldType, Value};
 
 /// The whole config file, validated.
 #[derive(Debug, Clone)]
