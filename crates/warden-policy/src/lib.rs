@@ -109,6 +109,7 @@
 pub mod alternatives;
 pub mod ast;
 pub mod check;
+pub mod cost;
 pub mod diagnostic;
 pub mod eval;
 pub mod explain;
@@ -130,6 +131,7 @@ pub mod value;
 
 pub use alternatives::Alternative;
 pub use check::{Action, CheckOptions};
+pub use cost::Cost;
 pub use diagnostic::{Diagnostic, Location, RuleSource, Sources};
 pub use eval::{Dataset, Env, Principal, Row};
 pub use explain::{Explanation, Step};

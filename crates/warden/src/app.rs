@@ -25,6 +25,7 @@ struct Inner {
     tokens: TokenKeys,
     callers: CallerMemory,
     templates: StatementTemplates,
+    searches: tokio::sync::Semaphore,
 }
 
 /// Why the engine would not start.
@@ -47,6 +48,7 @@ impl App {
             .map_or(std::time::Duration::from_secs(3600), |a| a.token_ttl);
         let tokens = TokenKeys::new(jwt_secret, "warden", "warden", ttl)?;
         let callers = CallerMemory::new(&config, store.dialect());
+        let searches = tokio::sync::Semaphore::new(config.limits.max_searches as usize);
         Ok(App {
             inner: Arc::new(Inner {
                 config,
@@ -55,6 +57,7 @@ impl App {
                 tokens,
                 callers,
                 templates: StatementTemplates::default(),
+                searches,
             }),
         })
     }
@@ -78,6 +81,12 @@ impl App {
     /// Bearer callers remembered between requests (see `auth::remembered`).
     pub fn callers(&self) -> &CallerMemory {
         &self.inner.callers
+    }
+
+    /// Turns for lists whose filter, search or sort the client chose
+    /// (`[limits] max_searches`).
+    pub fn searches(&self) -> &tokio::sync::Semaphore {
+        &self.inner.searches
     }
 
     /// Statements rendered once per shape: reads by key and lists.

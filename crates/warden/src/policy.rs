@@ -2,7 +2,7 @@
 //! checked rule per action and one per field read rule. Load-time errors
 //! are rendered against the config file. It must not touch the database.
 
-use crate::config::{Config, FieldDef, FieldKind, ResourceDef, RuleText};
+use crate::config::{Config, FieldDef, FieldKind, FilterBudget, ResourceDef, RuleText};
 // foldhash: looked up by resource name on every request.
 use foldhash::HashMap;
 use warden_policy::{Action, CheckOptions, Dialect, Rule, RuleSet, Schema, Sources};
@@ -165,15 +165,25 @@ impl Policy {
         &self.rule_set
     }
 
-    /// Checks a client's list filter; errors come rendered with a caret.
-    pub fn filter(&self, resource: &str, text: &str) -> Result<Rule, String> {
+    /// Checks a client's list filter against the resource's filter schema
+    /// and `budget`; a filter over budget is refused before it is parsed
+    /// (too long) or before any SQL is built (too many terms or patterns).
+    pub fn filter(
+        &self,
+        resource: &str,
+        text: &str,
+        budget: &FilterBudget,
+    ) -> Result<Rule, FilterError> {
         if text.contains('\0') {
-            return Err("the filter contains a NUL character".to_owned());
+            return Err(FilterError::Invalid(
+                "the filter contains a NUL character".to_owned(),
+            ));
         }
+        FilterLimit::Bytes.check(budget, "filter", text.len())?;
         let set = self
             .filters
             .get(resource)
-            .ok_or_else(|| format!("unknown resource `{resource}`"))?;
+            .ok_or_else(|| FilterError::Invalid(format!("unknown resource `{resource}`")))?;
         let rule = set
             .check(
                 resource,
@@ -184,18 +194,94 @@ impl Policy {
             )
             .map_err(|diagnostics| {
                 let sources = Sources::single("filter", text);
-                diagnostics
-                    .iter()
-                    .map(|d| d.render(&sources))
-                    .collect::<Vec<_>>()
-                    .join("\n")
+                FilterError::Invalid(
+                    diagnostics
+                        .iter()
+                        .map(|d| d.render(&sources))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                )
             })?;
         // `exists` would read rows past the caller's rules (even of this
         // very resource), so a filter may only test the row in hand.
         if !rule.resources_reached().is_empty() {
-            return Err("a filter may test only the listed row's own fields; exists(...) is not allowed here".to_owned());
+            return Err(FilterError::Invalid("a filter may test only the listed row's own fields; exists(...) is not allowed here".to_owned()));
         }
+        let cost = rule.cost();
+        FilterLimit::Terms.check(budget, "filter", cost.terms)?;
+        FilterLimit::Patterns.check(budget, "filter", cost.patterns)?;
         Ok(rule)
+    }
+}
+
+/// Why a client's filter was refused.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum FilterError {
+    /// It does not parse or check; the text has caret excerpts.
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    TooComplex(#[from] OverBudget),
+}
+
+/// A filter or search larger than `[limits]` allows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the {what} has {found} {}; at most {allowed} are allowed ([limits] {})", .limit.unit(), .limit.key())]
+pub struct OverBudget {
+    /// `filter` or `search`.
+    pub what: &'static str,
+    pub limit: FilterLimit,
+    pub allowed: u32,
+    pub found: usize,
+}
+
+/// One dimension of a [`FilterBudget`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterLimit {
+    Bytes,
+    Terms,
+    Patterns,
+}
+
+impl FilterLimit {
+    /// The `[limits]` key that sets it.
+    pub fn key(self) -> &'static str {
+        match self {
+            FilterLimit::Bytes => "max_filter_bytes",
+            FilterLimit::Terms => "max_filter_terms",
+            FilterLimit::Patterns => "max_filter_patterns",
+        }
+    }
+
+    fn unit(self) -> &'static str {
+        match self {
+            FilterLimit::Bytes => "bytes",
+            FilterLimit::Terms => "terms",
+            FilterLimit::Patterns => "text patterns",
+        }
+    }
+
+    /// `Err` when `found` is more than `budget` allows.
+    pub fn check(
+        self,
+        budget: &FilterBudget,
+        what: &'static str,
+        found: usize,
+    ) -> Result<(), OverBudget> {
+        let allowed = match self {
+            FilterLimit::Bytes => budget.max_bytes,
+            FilterLimit::Terms => budget.max_terms,
+            FilterLimit::Patterns => budget.max_patterns,
+        };
+        if found <= allowed as usize {
+            return Ok(());
+        }
+        Err(OverBudget {
+            what,
+            limit: self,
+            allowed,
+            found,
+        })
     }
 }
 
@@ -207,7 +293,14 @@ pub fn publicly_readable(field: &FieldDef) -> bool {
 fn filter_rule_set(config: &Config, resource: &ResourceDef) -> RuleSet {
     let full = config.policy_schema();
     let mut schema = Schema::new();
+    // A filter may test the caller only by what the caller may read of
+    // their own row without a per-row rule (`/auth/me` shows no hidden field).
     schema.user = full.user;
+    if let Some(users) = config.users_resource() {
+        schema.user.retain(|name, _| {
+            name == "id" || users.field(name).is_some_and(publicly_readable)
+        });
+    }
     let entry = schema.resource(&resource.name, &resource.primary_key);
     entry.with_table(&resource.table);
     for field in resource.fields.values().filter(|f| publicly_readable(f)) {

@@ -8,7 +8,7 @@ mod common;
 use common::{TestApp, backends, example_config};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use warden::config::{Config, Limits};
+use warden::config::{Config, FilterBudget, Limits};
 
 /// The posts example with a `[limits]` table added.
 fn posts_with(limits: &str) -> Config {
@@ -63,6 +63,12 @@ fn defaults_are_the_documented_ones() {
             max_body_bytes: 1024 * 1024,
             max_in_flight: 1024,
             rate_limit: None,
+            filter: FilterBudget {
+                max_bytes: 2048,
+                max_terms: 128,
+                max_patterns: 8,
+            },
+            max_searches: 2,
         }
     );
 }
@@ -81,6 +87,10 @@ fn bad_limits_are_config_errors_naming_the_key() {
             "rate_limit.burst",
         ),
         ("max_connections = 5", "max_connections"),
+        ("max_filter_bytes = 0", "max_filter_bytes"),
+        ("max_filter_terms = -5", "max_filter_terms"),
+        ("max_filter_patterns = 0", "max_filter_patterns"),
+        ("max_searches = 0", "max_searches"),
     ] {
         let error = Config::parse(&path, &format!("{text}\n[limits]\n{limits}\n"))
             .expect_err(limits)

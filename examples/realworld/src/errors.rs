@@ -74,8 +74,15 @@ impl ApiError {
             Error::Input(InputError::Invalid(fields)) => ApiError::invalid(fields),
             Error::Input(other) => ApiError::invalid(vec![("body".into(), other.to_string())]),
             Error::InvalidQuery(message) => ApiError::invalid(vec![("query".into(), message)]),
+            Error::FilterTooComplex(over) => {
+                ApiError::invalid(vec![("query".into(), over.to_string())])
+            }
             Error::InvalidReference => {
                 ApiError::invalid(vec![(what.to_owned(), "refers to a missing row".into())])
+            }
+            // A busy database or a statement stopped at its deadline.
+            busy @ Error::Store(_) if busy.status() == StatusCode::SERVICE_UNAVAILABLE => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "body", "busy; retry shortly")
             }
             other @ (Error::Store(_) | Error::Internal(_)) => ApiError::internal(&other),
         }

@@ -24,6 +24,7 @@ pub enum Kind {
     PayloadTooLarge,
     PreconditionFailed,
     InvalidQuery,
+    FilterTooComplex,
     UnsupportedMediaType,
     MethodNotAllowed,
     TooManyRequests,
@@ -50,6 +51,7 @@ impl Kind {
             Kind::PayloadTooLarge => "payload-too-large",
             Kind::PreconditionFailed => "precondition-failed",
             Kind::InvalidQuery => "invalid-query",
+            Kind::FilterTooComplex => "filter-too-complex",
             Kind::UnsupportedMediaType => "unsupported-media-type",
             Kind::MethodNotAllowed => "method-not-allowed",
             Kind::TooManyRequests => "too-many-requests",
@@ -70,6 +72,7 @@ impl Kind {
             | Kind::UnknownFields
             | Kind::ReadonlyFields
             | Kind::InvalidQuery
+            | Kind::FilterTooComplex
             | Kind::BadRequest => StatusCode::BAD_REQUEST,
             Kind::Conflict => StatusCode::CONFLICT,
             Kind::InvalidReference => StatusCode::UNPROCESSABLE_ENTITY,
@@ -99,6 +102,7 @@ impl Kind {
             Kind::PayloadTooLarge => "Request body too large",
             Kind::PreconditionFailed => "The row changed since you read it",
             Kind::InvalidQuery => "Invalid query parameter",
+            Kind::FilterTooComplex => "Filter too complex",
             Kind::UnsupportedMediaType => "Unsupported media type",
             Kind::MethodNotAllowed => "Method not allowed",
             Kind::TooManyRequests => "Too many requests",
@@ -259,9 +263,11 @@ impl crate::authz::AuthzError {
             E::Input(I::Readonly(_)) => Kind::ReadonlyFields,
             E::Input(I::Invalid(_)) => Kind::Validation,
             E::InvalidQuery(_) => Kind::InvalidQuery,
+            E::FilterTooComplex(_) => Kind::FilterTooComplex,
             E::Conflict(_) => Kind::Conflict,
             E::InvalidReference => Kind::InvalidReference,
-            E::Store(_) | E::Internal(_) => Kind::Internal,
+            E::Store(error) => Problem::from_store_kind(error),
+            E::Internal(_) => Kind::Internal,
         }
     }
 
@@ -322,6 +328,10 @@ impl From<crate::authz::AuthzError> for Problem {
                 Problem::new(kind, detail).with("errors", Json::Array(list))
             }
             E::InvalidQuery(detail) => Problem::new(kind, detail),
+            E::FilterTooComplex(over) => Problem::new(kind, over.to_string())
+                .with("limit", json!(over.limit.key()))
+                .with("allowed", json!(over.allowed))
+                .with("found", json!(over.found)),
             E::Conflict(fields) => Problem::new(
                 kind,
                 if fields.is_empty() {
@@ -335,8 +345,35 @@ impl From<crate::authz::AuthzError> for Problem {
                 kind,
                 "a referenced row does not exist (or this row is still referenced by others)",
             ),
-            E::Store(error) => Problem::internal(&error),
+            E::Store(error) => Problem::from(error),
             E::Internal(error) => Problem::internal(&error),
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for Problem {
+    /// A busy pool or a statement stopped at its deadline is the server's
+    /// load, not a fault: 503 with `Retry-After`; anything else is a 500.
+    fn from(error: crate::store::StoreError) -> Self {
+        let kind = Problem::from_store_kind(&error);
+        let detail = match kind {
+            Kind::Overloaded => "every database connection is busy; retry shortly",
+            Kind::Timeout => "the database stopped this request's statement at its deadline",
+            _ => return Problem::internal(&error),
+        };
+        let mut problem = Problem::new(kind, detail);
+        problem.retry_after = Some(1);
+        problem
+    }
+}
+
+impl Problem {
+    fn from_store_kind(error: &crate::store::StoreError) -> Kind {
+        use crate::store::StoreError as E;
+        match error {
+            E::Busy => Kind::Overloaded,
+            E::Deadline => Kind::Timeout,
+            _ => Kind::Internal,
         }
     }
 }
@@ -355,7 +392,7 @@ impl From<crate::auth::login::LoginError> for Problem {
             }
             // One answer for unknown user and wrong password alike.
             E::InvalidCredentials => Problem::unauthenticated("the login or password is wrong"),
-            E::Store(error) => Problem::internal(&error),
+            E::Store(error) => Problem::from(error),
             E::Password(error) => Problem::internal(&error),
         }
     }
@@ -371,7 +408,7 @@ impl From<crate::auth::session::SessionError> for Problem {
                 "the requested scope exceeds the scope granted",
             ),
             E::NoUsers => Problem::new(Kind::NotFound, "this server has no user accounts"),
-            E::Store(error) => Problem::internal(&error),
+            E::Store(error) => Problem::from(error),
             E::Token(error) => Problem::internal(&error),
         }
     }
@@ -393,7 +430,7 @@ impl From<crate::auth::accounts::AccountError> for Problem {
             E::UnknownScope(_) | E::UnknownRole(_) => {
                 Problem::new(Kind::Validation, error.to_string())
             }
-            E::Store(error) => Problem::internal(&error),
+            E::Store(error) => Problem::from(error),
             E::Password(error) => Problem::internal(&error),
         }
     }

@@ -183,7 +183,7 @@ async fn bearer(app: &App, token: &str) -> Result<Caller, Problem> {
         Some(app.callers()),
     ))
     .await
-    .map_err(|e| Problem::internal(&e))?
+    .map_err(Problem::from)?
     .ok_or_else(|| {
         Problem::new(
             Kind::InvalidToken,
@@ -224,7 +224,7 @@ async fn cookie_caller(
 ) -> Result<Caller, Problem> {
     let Some(session) = session::cookie_session(app, cookie)
         .await
-        .map_err(|e| Problem::internal(&e))?
+        .map_err(Problem::from)?
     else {
         return Ok(Caller::default());
     };
@@ -245,11 +245,11 @@ async fn cookie_caller(
     };
     let Some(user) = load_user(app.config(), app.store(), &subject, None)
         .await
-        .map_err(|e| Problem::internal(&e))?
+        .map_err(Problem::from)?
     else {
         session::end(app, &session.id)
             .await
-            .map_err(|e| Problem::internal(&e))?;
+            .map_err(Problem::from)?;
         return Ok(Caller::default());
     };
     Ok(Caller {

@@ -8,7 +8,7 @@ use super::read::Visible;
 use super::{Authz, AuthzError, key_column};
 use crate::auth::remembered::StateInputs;
 use crate::config::{FieldDef, FieldKind, ResourceDef};
-use crate::policy::publicly_readable;
+use crate::policy::{FilterLimit, publicly_readable};
 use crate::rows::output::{render, to_json};
 use crate::store::template::{Shape, replace_parameter};
 use crate::store::{Row, select_all, to_sql_value};
@@ -100,14 +100,21 @@ impl<'a> Authz<'a> {
         let target = self.target(resource);
         let fields = self.field_gates(resource);
 
-        let filter = match params.filter.as_deref() {
+        let budget = &self.app.config().limits.filter;
+        let filter = params
+            .filter
+            .as_deref()
+            .map(|text| self.app.policy().filter(&resource.name, text, budget))
+            .transpose()?;
+        if let Some(term) = params.search.as_deref() {
+            FilterLimit::Bytes.check(budget, "search", term.len())?;
+        }
+        let patterns = filter.as_ref().map_or(0, |f| f.cost().patterns)
+            + params.search.as_ref().map_or(0, |_| searchable(resource).count());
+        FilterLimit::Patterns.check(budget, "filter and search", patterns)?;
+        let filter = match filter {
             None => None,
-            Some(text) => match self
-                .app
-                .policy()
-                .filter(&resource.name, text)
-                .map_err(AuthzError::InvalidQuery)?
-                .specialize(self.caller.principal())
+            Some(rule) => match rule.specialize(self.caller.principal())
             {
                 Residual::Always(true) => None,
                 Residual::Always(false) => {
@@ -139,7 +146,17 @@ impl<'a> Authz<'a> {
             built_from,
             |shape| self.list_select(resource, &sort, &fields, shape),
         )?;
+        // A list the client shaped may read every row of the table: such
+        // lists take turns, so they never hold every connection at once.
+        let shaped = params.filter.is_some()
+            || params.search.is_some()
+            || sort.field.name != resource.primary_key;
+        let turn = match shaped {
+            true => self.app.searches().acquire().await.ok(),
+            false => None,
+        };
         let mut rows = self.app.store().fetch_bound(resource, sql, values).await?;
+        drop(turn);
         self.note_caller_state(&rows);
         let next = if rows.len() > limit as usize {
             rows.truncate(limit as usize);
@@ -324,17 +341,21 @@ fn column(resource: &ResourceDef, field: &str) -> Expr {
     ))
 }
 
+/// The fields a search looks in.
+fn searchable(resource: &ResourceDef) -> impl Iterator<Item = &FieldDef> {
+    resource
+        .fields
+        .values()
+        .filter(|f| f.searchable && publicly_readable(f))
+}
+
 /// Partial, case-insensitive match over the searchable fields.
 fn search_condition(
     resource: &ResourceDef,
     term: &str,
     dialect: warden_policy::Dialect,
 ) -> Result<Cond, AuthzError> {
-    let searchable: Vec<&FieldDef> = resource
-        .fields
-        .values()
-        .filter(|f| f.searchable && publicly_readable(f))
-        .collect();
+    let searchable: Vec<&FieldDef> = searchable(resource).collect();
     if searchable.is_empty() {
         return Err(AuthzError::InvalidQuery(format!(
             "{} has no searchable fields",

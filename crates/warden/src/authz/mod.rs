@@ -28,6 +28,7 @@ use crate::app::App;
 use crate::auth::caller::Caller;
 use crate::auth::remembered::{StateInputs, Unconfirmed};
 use crate::config::{DenyStatus, FieldKind, ResourceDef};
+use crate::policy::{FilterError, OverBudget};
 use crate::rows::input::InputError;
 use crate::store::template as store_template;
 use crate::store::{StoreError, Violation};
@@ -60,6 +61,8 @@ pub enum AuthzError {
     Input(#[from] InputError),
     #[error("{0}")]
     InvalidQuery(String),
+    #[error(transparent)]
+    FilterTooComplex(#[from] OverBudget),
     #[error("already taken: {0:?}")]
     Conflict(Vec<String>),
     #[error("a referenced row does not exist, or this row is still referenced")]
@@ -68,6 +71,15 @@ pub enum AuthzError {
     Store(StoreError),
     #[error("{0}")]
     Internal(String),
+}
+
+impl From<FilterError> for AuthzError {
+    fn from(error: FilterError) -> Self {
+        match error {
+            FilterError::Invalid(detail) => AuthzError::InvalidQuery(detail),
+            FilterError::TooComplex(over) => AuthzError::FilterTooComplex(over),
+        }
+    }
 }
 
 impl From<StoreError> for AuthzError {

@@ -70,6 +70,37 @@ pub struct Limits {
     pub max_in_flight: u32,
     /// Requests per client address; `None` (the default) for no limit.
     pub rate_limit: Option<RateLimit>,
+    /// How much one list filter (`?filter=`, `?search=`) may ask of the
+    /// database; more is a 400 `filter-too-complex` naming the limit.
+    pub filter: FilterBudget,
+    /// Lists whose filter, search or sort the client chose (each may read
+    /// every row of the table) running at once; more wait for a turn,
+    /// so such lists never hold every database connection.
+    pub max_searches: u32,
+}
+
+/// The most a client's list filter may contain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FilterBudget {
+    /// Length of the `filter` (and of the `search`) parameter, in bytes.
+    pub max_bytes: u32,
+    /// Nodes of the checked filter: each field, value, operator and list
+    /// element counts one.
+    pub max_terms: u32,
+    /// Text tests (`contains`, `starts_with`, `ends_with`, `icontains`;
+    /// a search counts one per searchable field): each is a `LIKE` over
+    /// every candidate row.
+    pub max_patterns: u32,
+}
+
+impl Default for FilterBudget {
+    fn default() -> Self {
+        Self {
+            max_bytes: 2048,
+            max_terms: 128,
+            max_patterns: 8,
+        }
+    }
 }
 
 impl Default for Limits {
@@ -79,6 +110,8 @@ impl Default for Limits {
             max_body_bytes: 1024 * 1024,
             max_in_flight: 1024,
             rate_limit: None,
+            filter: FilterBudget::default(),
+            max_searches: 2,
         }
     }
 }

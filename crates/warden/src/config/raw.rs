@@ -69,6 +69,10 @@ pub struct RawLimits {
     pub max_body_bytes: Option<Spanned<i64>>,
     pub max_in_flight: Option<Spanned<i64>>,
     pub rate_limit: Option<Spanned<RawRateLimit>>,
+    pub max_filter_bytes: Option<Spanned<i64>>,
+    pub max_filter_terms: Option<Spanned<i64>>,
+    pub max_filter_patterns: Option<Spanned<i64>>,
+    pub max_searches: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]

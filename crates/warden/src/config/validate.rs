@@ -273,6 +273,24 @@ impl Validator<'_> {
             ),
             max_in_flight: self.count(raw.max_in_flight, "max_in_flight", default.max_in_flight),
             rate_limit,
+            filter: FilterBudget {
+                max_bytes: self.count(
+                    raw.max_filter_bytes,
+                    "max_filter_bytes",
+                    default.filter.max_bytes,
+                ),
+                max_terms: self.count(
+                    raw.max_filter_terms,
+                    "max_filter_terms",
+                    default.filter.max_terms,
+                ),
+                max_patterns: self.count(
+                    raw.max_filter_patterns,
+                    "max_filter_patterns",
+                    default.filter.max_patterns,
+                ),
+            },
+            max_searches: self.count(raw.max_searches, "max_searches", default.max_searches),
         }
     }
 

@@ -208,7 +208,7 @@ impl Store {
                     .map(|function| plain(function.definition.clone())),
             );
         }
-        self.execute_all(statements).await?;
+        self.execute_all_unbounded(statements).await?;
         if !report.is_empty() {
             tracing::info!(%report, "migrated");
         }

@@ -5,6 +5,7 @@
 
 mod credentials;
 pub mod ddl;
+mod deadline;
 mod grants;
 mod introspect;
 mod migrate;
@@ -38,8 +39,14 @@ use std::time::Duration;
 pub enum StoreError {
     #[error("unsupported database url `{0}`; use sqlite://FILE or postgres://USER@HOST/DB")]
     UnsupportedUrl(String),
+    /// Every connection stayed busy past the pool's acquire timeout.
+    #[error("every database connection is busy")]
+    Busy,
+    /// The database stopped a statement at its deadline.
+    #[error("the statement ran past its deadline and was stopped")]
+    Deadline,
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     #[error(
         "the database schema differs from the config in ways warden will not change by itself:\n{}",
         .0.join("\n")
@@ -51,6 +58,16 @@ pub enum StoreError {
     Seed { path: String, problem: String },
     #[error("hashing a password failed: {0}")]
     PasswordHash(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        match &error {
+            sqlx::Error::PoolTimedOut => StoreError::Busy,
+            sqlx::Error::Database(db) if deadline::stopped(db.as_ref()) => StoreError::Deadline,
+            _ => StoreError::Database(error),
+        }
+    }
 }
 
 /// A connection pool to one database.
@@ -103,12 +120,18 @@ impl Store {
         };
         let target = DatabaseTarget::parse(url, base)
             .ok_or_else(|| StoreError::UnsupportedUrl(url.to_owned()))?;
-        Self::connect(&target).await
+        Self::connect(&target, config.limits.request_timeout).await
     }
 
     /// Connects; a SQLite file is created when missing and runs with WAL,
-    /// foreign keys on, a 5 s busy timeout and synchronous NORMAL.
-    pub async fn connect(target: &DatabaseTarget) -> Result<Store, StoreError> {
+    /// foreign keys on, a 5 s busy timeout and synchronous NORMAL. The
+    /// database stops any statement (but a migration's) that runs longer
+    /// than `statement_limit`, and a statement waits at most that long,
+    /// and never more than 5 s, for a free connection (`deadline`).
+    pub async fn connect(
+        target: &DatabaseTarget,
+        statement_limit: Duration,
+    ) -> Result<Store, StoreError> {
         let sqlite = |options: SqliteConnectOptions| {
             options
                 .create_if_missing(true)
@@ -121,7 +144,7 @@ impl Store {
             // would cost a round trip to the connection's worker thread
             // on every query.
             DatabaseTarget::SqliteFile(path) => Pool::Sqlite(
-                SqlitePoolOptions::new()
+                deadline::sqlite(SqlitePoolOptions::new(), statement_limit)
                     .test_before_acquire(false)
                     .connect_with(
                         sqlite(SqliteConnectOptions::new().filename(path))
@@ -131,16 +154,19 @@ impl Store {
             ),
             // Every connection to :memory: is its own database: keep one.
             DatabaseTarget::SqliteMemory => Pool::Sqlite(
-                SqlitePoolOptions::new()
+                deadline::sqlite(SqlitePoolOptions::new(), statement_limit)
                     .max_connections(1)
                     .idle_timeout(None)
                     .max_lifetime(None)
                     .connect_with(sqlite(SqliteConnectOptions::new().in_memory(true)))
                     .await?,
             ),
-            DatabaseTarget::Postgres(url) => {
-                Pool::Postgres(postgres_pool_options().connect(url).await?)
-            }
+            DatabaseTarget::Postgres(url) => Pool::Postgres(
+                postgres_pool_options()
+                    .acquire_timeout(deadline::connection_wait(statement_limit))
+                    .connect_with(deadline::postgres(url.parse()?, statement_limit))
+                    .await?,
+            ),
         };
         let store = Store { pool };
         if store.plans_are_stable().await? == Some(false) {
@@ -225,10 +251,31 @@ impl Store {
         &self,
         statements: Vec<Statement>,
     ) -> Result<Vec<u64>, StoreError> {
+        self.transaction(statements, false).await
+    }
+
+    /// [`Store::execute_all`] without the statement deadline, for
+    /// migrations: building an index over a big table may rightly take
+    /// longer than any request.
+    pub(crate) async fn execute_all_unbounded(
+        &self,
+        statements: Vec<Statement>,
+    ) -> Result<Vec<u64>, StoreError> {
+        self.transaction(statements, true).await
+    }
+
+    async fn transaction(
+        &self,
+        statements: Vec<Statement>,
+        unbounded: bool,
+    ) -> Result<Vec<u64>, StoreError> {
         let mut touched = Vec::with_capacity(statements.len());
         match &self.pool {
             Pool::Sqlite(pool) => {
                 let mut transaction = pool.begin().await?;
+                if unbounded {
+                    deadline::lift_sqlite(&mut transaction).await?;
+                }
                 for statement in statements {
                     let (sql, values) = statement.into_parts();
                     let done = sqlx::query_with(sql, values)
@@ -240,6 +287,11 @@ impl Store {
             }
             Pool::Postgres(pool) => {
                 let mut transaction = pool.begin().await?;
+                if unbounded {
+                    sqlx::query(deadline::LIFT_POSTGRES)
+                        .execute(&mut *transaction)
+                        .await?;
+                }
                 for statement in statements {
                     let (sql, values) = statement.into_parts();
                     let done = sqlx::query_with(sql, values)

@@ -3,7 +3,7 @@
 //! and drops its own database).
 
 use super::*;
-use crate::config::{Config, VERSION_COLUMN};
+use crate::config::{Config, Limits, VERSION_COLUMN};
 use sea_query::{Alias, Expr, ExprTrait};
 use std::path::{Path, PathBuf};
 use warden_policy::Value;
@@ -21,7 +21,7 @@ fn example() -> Result<Config, Box<dyn std::error::Error>> {
 async fn temp_sqlite() -> Result<(tempfile::TempDir, Store), Box<dyn std::error::Error>> {
     let folder = tempfile::tempdir()?;
     let target = DatabaseTarget::SqliteFile(folder.path().join("test.db"));
-    let store = Store::connect(&target).await?;
+    let store = Store::connect(&target, Limits::default().request_timeout).await?;
     Ok((folder, store))
 }
 
@@ -216,7 +216,7 @@ impl TestPostgres {
             }
             _ => format!("{url}/{name}"),
         };
-        let store = Store::connect(&DatabaseTarget::Postgres(database_url)).await?;
+        let store = Store::connect(&DatabaseTarget::Postgres(database_url), Limits::default().request_timeout).await?;
         Ok(Some(Self { admin, name, store }))
     }
 
