@@ -125,8 +125,8 @@ fn check(data: &[u8]) -> bool {
                 let Ok(rule) = policy.filter(&resource.name, text, &budget) else {
                     continue;
                 };
-                accepted_on_posts |= loaded.config.path.starts_with("examples/posts")
-                    && resource.name == "posts";
+                accepted_on_posts |=
+                    loaded.config.path.starts_with("examples/posts") && resource.name == "posts";
                 assert!(
                     text.len() <= budget.max_bytes as usize,
                     "filter of {} bytes accepted: {text:?}",
@@ -234,4 +234,3 @@ fn list_within_deadline(data: &[u8]) {
         "filter {text:?} took {took:?} over {ROWS} rows"
     );
 }
-

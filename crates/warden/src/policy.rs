@@ -297,9 +297,9 @@ fn filter_rule_set(config: &Config, resource: &ResourceDef) -> RuleSet {
     // their own row without a per-row rule (`/auth/me` shows no hidden field).
     schema.user = full.user;
     if let Some(users) = config.users_resource() {
-        schema.user.retain(|name, _| {
-            name == "id" || users.field(name).is_some_and(publicly_readable)
-        });
+        schema
+            .user
+            .retain(|name, _| name == "id" || users.field(name).is_some_and(publicly_readable));
     }
     let entry = schema.resource(&resource.name, &resource.primary_key);
     entry.with_table(&resource.table);

@@ -82,7 +82,11 @@ impl ApiError {
             }
             // A busy database or a statement stopped at its deadline.
             busy @ Error::Store(_) if busy.status() == StatusCode::SERVICE_UNAVAILABLE => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "body", "busy; retry shortly")
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "body",
+                    "busy; retry shortly",
+                )
             }
             other @ (Error::Store(_) | Error::Internal(_)) => ApiError::internal(&other),
         }

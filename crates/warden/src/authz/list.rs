@@ -110,12 +110,14 @@ impl<'a> Authz<'a> {
             FilterLimit::Bytes.check(budget, "search", term.len())?;
         }
         let patterns = filter.as_ref().map_or(0, |f| f.cost().patterns)
-            + params.search.as_ref().map_or(0, |_| searchable(resource).count());
+            + params
+                .search
+                .as_ref()
+                .map_or(0, |_| searchable(resource).count());
         FilterLimit::Patterns.check(budget, "filter and search", patterns)?;
         let filter = match filter {
             None => None,
-            Some(rule) => match rule.specialize(self.caller.principal())
-            {
+            Some(rule) => match rule.specialize(self.caller.principal()) {
                 Residual::Always(true) => None,
                 Residual::Always(false) => {
                     return Ok(Page {

@@ -63,7 +63,10 @@ pub(super) const LIFT_POSTGRES: &str = "SET LOCAL statement_timeout = 0";
 
 /// PostgreSQL connection options whose every statement stops at `limit`.
 pub(super) fn postgres(options: PgConnectOptions, limit: Duration) -> PgConnectOptions {
-    options.options([("statement_timeout", format!("{}ms", limit.as_millis().max(1)))])
+    options.options([(
+        "statement_timeout",
+        format!("{}ms", limit.as_millis().max(1)),
+    )])
 }
 
 /// Whether the database stopped a statement at its deadline: SQLite's

@@ -190,6 +190,8 @@ async fn sqlite_pragmas_are_set() -> TestResult {
 struct TestPostgres {
     admin: sqlx::PgPool,
     name: String,
+    /// The test database's URL, for a second store of other settings.
+    url: String,
     store: Store,
 }
 
@@ -216,8 +218,17 @@ impl TestPostgres {
             }
             _ => format!("{url}/{name}"),
         };
-        let store = Store::connect(&DatabaseTarget::Postgres(database_url), Limits::default().request_timeout).await?;
-        Ok(Some(Self { admin, name, store }))
+        let store = Store::connect(
+            &DatabaseTarget::Postgres(database_url.clone()),
+            Limits::default().request_timeout,
+        )
+        .await?;
+        Ok(Some(Self {
+            admin,
+            name,
+            url: database_url,
+            store,
+        }))
     }
 
     /// Runs `test` on a fresh database named after it, then drops the
@@ -379,6 +390,56 @@ async fn postgres_a_connection_ended_while_idle_is_replaced() -> TestResult {
             .await?;
         assert_ne!(after, before, "a new connection served the statement");
         Ok(())
+    })
+    .await
+}
+
+/// A statement that would run for minutes (counting to a billion).
+fn runaway() -> Statement {
+    plain(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000000) \
+         SELECT count(*) FROM n"
+            .to_owned(),
+    )
+}
+
+/// The database stops a statement past the store's deadline, each time
+/// the connection is handed out again, and the connection then serves the
+/// next statement; a migration runs without the deadline.
+async fn runaway_statements_are_stopped_at_the_deadline(store: &Store) -> TestResult {
+    for _ in 0..2 {
+        let error = store
+            .execute_all(vec![runaway()])
+            .await
+            .expect_err("a runaway statement is stopped");
+        assert!(matches!(error, StoreError::Deadline), "{error}");
+        assert_eq!(
+            store.execute_all(vec![plain("SELECT 1".into())]).await?,
+            vec![0]
+        );
+    }
+    store.migrate(&example()?).await?;
+    Ok(())
+}
+
+const SHORT_DEADLINE: std::time::Duration = std::time::Duration::from_millis(300);
+
+#[tokio::test]
+async fn sqlite_stops_runaway_statements_at_the_deadline() -> TestResult {
+    let folder = tempfile::tempdir()?;
+    let target = DatabaseTarget::SqliteFile(folder.path().join("test.db"));
+    runaway_statements_are_stopped_at_the_deadline(&Store::connect(&target, SHORT_DEADLINE).await?)
+        .await
+}
+
+#[tokio::test]
+async fn postgres_stops_runaway_statements_at_the_deadline() -> TestResult {
+    TestPostgres::run("deadline", async |database| {
+        let target = DatabaseTarget::Postgres(database.url.clone());
+        let store = Store::connect(&target, SHORT_DEADLINE).await?;
+        let outcome = runaway_statements_are_stopped_at_the_deadline(&store).await;
+        store.close().await;
+        outcome
     })
     .await
 }
