@@ -5,10 +5,12 @@
 //! cargo run --release -p warden-bench -- all [--postgres URL] [--rows N] [--duration SECS]
 //! cargo run --release -p warden-bench -- smoke
 //! cargo run --release -p warden-bench -- medians run1.json run2.json …
+//! cargo run --release -p warden-bench -- hostile [--postgres URL]
 //! ```
 
 mod data;
 mod floor;
+mod hostile;
 mod load;
 mod medians;
 mod report;
@@ -64,6 +66,10 @@ enum Cli {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Worst-case anonymous requests, one kind at a time from 16
+    /// connections, while a well-behaved client reads: its p99 must stay
+    /// under 50 ms with no 5xx but 503. Exits non-zero when it does not.
+    Hostile(HostileOptions),
     /// (internal) Serves the floor on a bench database.
     ServeFloor {
         #[arg(long)]
@@ -108,6 +114,23 @@ struct Options {
     /// Also write the results as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
+}
+
+#[derive(Args, Clone)]
+struct HostileOptions {
+    /// Also run on PostgreSQL: an admin URL; a database is created and dropped.
+    #[arg(long)]
+    postgres: Option<String>,
+    #[arg(long, default_value_t = 100_000)]
+    rows: u64,
+    /// Few users, so each one's to-many `posts` is large.
+    #[arg(long, default_value_t = 10)]
+    users: u64,
+    /// Measured seconds per attack.
+    #[arg(long, default_value_t = 8.0)]
+    duration: f64,
+    #[arg(long, default_value_t = 1.0)]
+    warmup: f64,
 }
 
 #[derive(Args, Clone)]
@@ -161,6 +184,26 @@ fn main() -> Result<()> {
         Cli::Medians { files } => {
             print!("{}", medians::render(&medians::read(&files)?));
             Ok(())
+        }
+        Cli::Hostile(options) => {
+            let mut backends = vec![Backend::Sqlite];
+            if let Some(url) = options.postgres {
+                backends.push(Backend::Postgres { admin_url: url });
+            }
+            let logs = tempfile::Builder::new()
+                .prefix("warden-bench-logs-")
+                .tempdir()?;
+            hostile::run(
+                &backends,
+                Shape {
+                    rows: options.rows,
+                    users: options.users.clamp(READERS, options.rows.max(READERS)),
+                },
+                Duration::from_secs_f64(options.warmup),
+                Duration::from_secs_f64(options.duration),
+                &crate_dir().join("configs/hostile.toml"),
+                logs.path(),
+            )
         }
         Cli::ServeFloor { database, listen } => runtime()?.block_on(async {
             let router = floor::router(&database, servers::JWT_SECRET.as_bytes()).await?;
