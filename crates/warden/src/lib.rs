@@ -77,6 +77,8 @@ pub mod config;
 #[doc(hidden)]
 pub mod explain;
 #[doc(hidden)]
+pub mod login_name;
+#[doc(hidden)]
 pub mod policy;
 #[doc(hidden)]
 pub mod policy_tests;
