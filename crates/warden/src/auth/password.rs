@@ -69,6 +69,8 @@ static HASHING: std::sync::LazyLock<HashingPool> = std::sync::LazyLock::new(|| {
 
 /// Hashes a password into an argon2id PHC string with a random salt.
 pub async fn hash(clear: String) -> Result<String, PasswordError> {
+    // Where argon2 time goes is worth seeing when tracing a slow server.
+    tracing::debug!("hashing a password with argon2id");
     HASHING
         .run(move || {
             Argon2::default()
