@@ -53,6 +53,7 @@
 mod library;
 
 pub use auth::login::LoginError;
+pub use auth::password::PasswordError;
 pub use auth::session::SessionError;
 pub use authz::{AuthzError as Error, Item, ListParams, Page};
 pub use library::{
