@@ -27,8 +27,8 @@ const REFILLED_AT: &str = "refilled_at";
 
 impl Store {
     /// Takes one slot from every budget in `draws`, in one transaction:
-    /// all or none. `None` when taken; else the milliseconds until the
-    /// first refusing budget has a slot again.
+    /// all or none. `None` when taken; else the milliseconds until every
+    /// one of them has a slot again (as things stand; at least 1).
     ///
     /// Each draw is one upsert whose `DO UPDATE ... WHERE` is the check:
     /// the database evaluates it on the locked, latest row, so the check
@@ -44,9 +44,14 @@ impl Store {
         for draw in draws {
             if tx.execute(&draw_statement(draw, now_ms)).await? == 0 {
                 drop(tx);
-                let refilled_at = self.refilled_at(draw.key).await?.unwrap_or(now_ms);
-                let free_at = refilled_at.saturating_sub(draw.tolerance_ms);
-                return Ok(Some(Ord::max(free_at.saturating_sub(now_ms), 1)));
+                let mut wait = 1;
+                for draw in draws {
+                    if let Some(refilled_at) = self.refilled_at(draw.key).await? {
+                        let free_at = refilled_at.saturating_sub(draw.tolerance_ms);
+                        wait = Ord::max(wait, free_at.saturating_sub(now_ms));
+                    }
+                }
+                return Ok(Some(wait));
             }
         }
         tx.commit().await?;

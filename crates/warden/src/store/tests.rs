@@ -421,15 +421,26 @@ async fn budgets_hand_out_exactly_their_slots(store: &Store) -> TestResult {
     );
     assert_eq!(store.draw_slots(&[one], now + 1000).await?, None);
     assert_eq!(store.draw_slots(&[one], now + 1000).await?, Some(1000));
+    // Refused by the first, the wait is until both have a slot.
+    let slow = Draw {
+        key: "slow",
+        slot_ms: 5000,
+        tolerance_ms: 0,
+    };
+    assert_eq!(store.draw_slots(&[slow], now + 1000).await?, None);
+    assert_eq!(
+        store.draw_slots(&[one, slow], now + 1000).await?,
+        Some(5000)
+    );
     // A slot given back can be taken again, once.
     store.return_slot("three", 1000).await?;
     assert_eq!(store.draw_slots(&[three], now + 1000).await?, None);
     assert_eq!(store.draw_slots(&[three], now + 1000).await?, Some(1000));
     // Whole budgets are forgotten, the others kept.
-    assert_eq!(budget_rows(store).await?, 2);
+    assert_eq!(budget_rows(store).await?, 3);
     store.forget_whole_budgets(now + 2000).await?;
-    assert_eq!(budget_rows(store).await?, 1);
-    store.forget_whole_budgets(now + 4000).await?;
+    assert_eq!(budget_rows(store).await?, 2);
+    store.forget_whole_budgets(now + 6000).await?;
     assert_eq!(budget_rows(store).await?, 0);
     Ok(())
 }
