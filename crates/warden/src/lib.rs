@@ -53,6 +53,7 @@
 mod library;
 
 pub use auth::login::LoginError;
+pub use auth::password::PasswordError;
 pub use auth::session::SessionError;
 pub use authz::{AuthzError as Error, Item, ListParams, Page};
 pub use library::{
@@ -76,6 +77,8 @@ pub mod authz;
 pub mod config;
 #[doc(hidden)]
 pub mod explain;
+#[doc(hidden)]
+pub mod login_name;
 #[doc(hidden)]
 pub mod policy;
 #[doc(hidden)]

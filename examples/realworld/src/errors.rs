@@ -42,6 +42,15 @@ impl ApiError {
         }
     }
 
+    /// 503: too many passwords are being hashed at once; retry shortly.
+    pub fn busy() -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "body",
+            "the server is busy; retry shortly",
+        )
+    }
+
     /// 500, with the cause logged rather than sent.
     pub fn internal(cause: &dyn std::fmt::Display) -> ApiError {
         tracing::error!(%cause, "internal error");
@@ -80,13 +89,11 @@ impl ApiError {
             Error::InvalidReference => {
                 ApiError::invalid(vec![(what.to_owned(), "refers to a missing row".into())])
             }
-            // A busy database or a statement stopped at its deadline.
+            // Hashing past its queue, a busy database, a statement stopped
+            // at its deadline.
+            Error::Overloaded => ApiError::busy(),
             busy @ Error::Store(_) if busy.status() == StatusCode::SERVICE_UNAVAILABLE => {
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "body",
-                    "busy; retry shortly",
-                )
+                ApiError::busy()
             }
             other @ (Error::Store(_) | Error::Internal(_)) => ApiError::internal(&other),
         }

@@ -10,7 +10,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use warden::{LoginError, Principal, Warden};
+use warden::{LoginError, PasswordError, Principal, Warden};
 
 #[derive(Debug, Deserialize)]
 pub struct Envelope<T> {
@@ -167,6 +167,7 @@ fn login_refused(error: LoginError) -> ApiError {
             "credentials",
             &format!("too many failed logins; retry in {seconds} s"),
         ),
+        LoginError::Password(PasswordError::Overloaded) => ApiError::busy(),
         other => ApiError::internal(&other),
     }
 }

@@ -155,11 +155,12 @@ pub async fn token(
 /// `POST /auth/register`: 201 with the new user (never its hash).
 pub async fn register(
     State(app): State<App>,
+    client: Client,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Problem> {
     let body = json_body(&headers, &body)?;
-    let user = accounts::register(app.config(), app.store(), body).await?;
+    let user = accounts::register(app.config(), app.store(), body, client.address).await?;
     Ok((StatusCode::CREATED, Json(Json_::Object(user))).into_response())
 }
 

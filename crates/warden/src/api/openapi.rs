@@ -192,7 +192,7 @@ const LIMIT_ANSWERS: [(&str, &str); 2] = [
     ),
     (
         "503",
-        "too many requests in flight, or past the request deadline",
+        "too many requests in flight, past the request deadline, or (logins, password writes) too many passwords being hashed",
     ),
 ];
 

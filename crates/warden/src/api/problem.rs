@@ -3,6 +3,7 @@
 //! (RFC 6750 §3); 403 for a missing scope names the scope. Internal errors
 //! are logged and answered without detail.
 
+use crate::auth::password::PasswordError;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value as Json, json};
@@ -160,6 +161,23 @@ impl Problem {
         .with("scope", json!(scopes.join(" ")))
     }
 
+    /// 503 with `Retry-After: 1`: the argon2 queue is full.
+    pub fn hashing_overloaded() -> Self {
+        let mut problem = Self::new(
+            Kind::Overloaded,
+            "too many passwords are being checked at once; retry shortly",
+        );
+        problem.retry_after = Some(1);
+        problem
+    }
+
+    /// 429 with `Retry-After`: an attempt budget is used up.
+    pub fn too_many(detail: String, seconds: u64) -> Self {
+        let mut problem = Self::new(Kind::TooManyRequests, detail);
+        problem.retry_after = Some(seconds);
+        problem
+    }
+
     pub fn internal(error: &dyn std::fmt::Display) -> Self {
         tracing::error!(%error, "internal error");
         Self::new(
@@ -266,6 +284,7 @@ impl crate::authz::AuthzError {
             E::FilterTooComplex(_) => Kind::FilterTooComplex,
             E::Conflict(_) => Kind::Conflict,
             E::InvalidReference => Kind::InvalidReference,
+            E::Overloaded => Kind::Overloaded,
             E::Store(error) => Problem::from_store_kind(error),
             E::Internal(_) => Kind::Internal,
         }
@@ -345,6 +364,7 @@ impl From<crate::authz::AuthzError> for Problem {
                 kind,
                 "a referenced row does not exist (or this row is still referenced by others)",
             ),
+            E::Overloaded => Problem::hashing_overloaded(),
             E::Store(error) => Problem::from(error),
             E::Internal(error) => Problem::internal(&error),
         }
@@ -382,17 +402,14 @@ impl From<crate::auth::login::LoginError> for Problem {
     fn from(error: crate::auth::login::LoginError) -> Self {
         use crate::auth::login::LoginError as E;
         match error {
-            E::RateLimited(seconds) => {
-                let mut problem = Problem::new(
-                    Kind::TooManyRequests,
-                    format!("too many failed logins; try again in {seconds} s"),
-                );
-                problem.retry_after = Some(seconds);
-                problem
-            }
+            E::RateLimited(seconds) => Problem::too_many(
+                format!("too many login attempts; try again in {seconds} s"),
+                seconds,
+            ),
             // One answer for unknown user and wrong password alike.
             E::InvalidCredentials => Problem::unauthenticated("the login or password is wrong"),
             E::Store(error) => Problem::from(error),
+            E::Password(PasswordError::Overloaded) => Problem::hashing_overloaded(),
             E::Password(error) => Problem::internal(&error),
         }
     }
@@ -419,6 +436,10 @@ impl From<crate::auth::accounts::AccountError> for Problem {
         use crate::auth::accounts::AccountError as E;
         match error {
             E::RegistrationClosed => Problem::new(Kind::Forbidden, "registration is closed"),
+            E::RateLimited(seconds) => Problem::too_many(
+                format!("too many registrations from this address; try again in {seconds} s"),
+                seconds,
+            ),
             E::NoUsers => Problem::new(Kind::NotFound, "this server has no user accounts"),
             E::Input(input) => Problem::from(crate::authz::AuthzError::Input(input)),
             E::Taken(field) => Problem::new(
@@ -431,6 +452,7 @@ impl From<crate::auth::accounts::AccountError> for Problem {
                 Problem::new(Kind::Validation, error.to_string())
             }
             E::Store(error) => Problem::from(error),
+            E::Password(PasswordError::Overloaded) => Problem::hashing_overloaded(),
             E::Password(error) => Problem::internal(&error),
         }
     }

@@ -1,8 +1,10 @@
-//! Accounts: self-registration (`POST /auth/register`) and the
-//! administrator's `warden user add|passwd|grant|revoke|list`. Passwords
-//! are checked for length and hashed here, before they reach the store.
-//! It must not authenticate requests nor issue credentials.
+//! Accounts: self-registration (`POST /auth/register`, limited per client
+//! address) and the administrator's `warden user add|passwd|grant|revoke|list`.
+//! Login names are normalised and passwords checked for length and hashed
+//! here, before they reach the store; a taken login is refused before any
+//! hashing. It must not authenticate requests nor issue credentials.
 
+use super::limit::{LimitError, RegistrationAttempt};
 use super::password::{self, PasswordError};
 use crate::config::{AuthConfig, Config, FieldKind, ResourceDef};
 use crate::rows::input::{InputError, MIN_PASSWORD_LENGTH, WriteMode, apply_defaults, parse_body};
@@ -10,6 +12,7 @@ use crate::store::{Grants, Row, Store, StoreError, Violation, select_all, to_sql
 use crate::timestamp;
 use sea_query::{Alias, Expr, ExprTrait, Order, Query};
 use serde_json::{Map, Value as Json};
+use std::net::IpAddr;
 use warden_policy::Value;
 
 /// Longest password accepted: argon2 hashes whatever it is given, so an
@@ -21,6 +24,8 @@ pub const MAX_PASSWORD_LENGTH: usize = 1024;
 pub enum AccountError {
     #[error("registration is closed on this server")]
     RegistrationClosed,
+    #[error("too many registrations from this address; retry in {0} s")]
+    RateLimited(u64),
     #[error("no [auth] section names a users resource")]
     NoUsers,
     #[error("{}", describe(.0))]
@@ -37,6 +42,15 @@ pub enum AccountError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Password(#[from] PasswordError),
+}
+
+impl From<LimitError> for AccountError {
+    fn from(error: LimitError) -> Self {
+        match error {
+            LimitError::Exhausted(seconds) => AccountError::RateLimited(seconds),
+            LimitError::Store(error) => AccountError::Store(error),
+        }
+    }
 }
 
 /// An input error with every field's problem, for the command line.
@@ -77,7 +91,8 @@ fn check_length(field: &str, clear: &str) -> Result<(), AccountError> {
     )])))
 }
 
-/// The user row whose login field equals `login`.
+/// The user row whose login field holds `login`, in any spelling that
+/// normalises to the same name.
 pub async fn find_by_login(
     config: &Config,
     store: &Store,
@@ -93,7 +108,7 @@ pub async fn find_by_login(
                 Alias::new(users.table.clone()),
                 Alias::new(auth.login.clone()),
             ))
-            .eq(Expr::val(login.to_owned())),
+            .eq(Expr::val(crate::login_name::normalize(login))),
         )
         .limit(1);
     Ok(store.fetch_rows(users, &select).await?.into_iter().next())
@@ -121,14 +136,16 @@ async fn hash_passwords(users: &ResourceDef, row: &mut Row) -> Result<(), Accoun
 async fn insert_user(config: &Config, store: &Store, mut row: Row) -> Result<Row, AccountError> {
     let (auth, users) = auth_and_users(config)?;
     let login = match row.get(&auth.login) {
-        Some(Value::Text(login)) if !login.trim().is_empty() => login.clone(),
-        _ => {
-            return Err(AccountError::Input(InputError::Invalid(vec![(
-                auth.login.clone(),
-                "this field is required".to_owned(),
-            )])));
-        }
+        Some(Value::Text(login)) => crate::login_name::normalize(login),
+        _ => String::new(),
     };
+    if login.is_empty() {
+        return Err(AccountError::Input(InputError::Invalid(vec![(
+            auth.login.clone(),
+            "this field is required".to_owned(),
+        )])));
+    }
+    row.insert(auth.login.clone(), Value::Text(login.clone()));
     if let Some(field) = password_field(users)
         && !matches!(row.get(field), Some(Value::Text(_)))
     {
@@ -138,6 +155,12 @@ async fn insert_user(config: &Config, store: &Store, mut row: Row) -> Result<Row
         )])));
     }
     apply_defaults(users, &mut row);
+    // A taken login costs one lookup, never an argon2 hash. The answer is
+    // the same 409 as before (the login is taken either way); the check in
+    // the transaction below and the unique index still decide a race.
+    if find_by_login(config, store, &login).await?.is_some() {
+        return Err(AccountError::Taken(auth.login.clone()));
+    }
     hash_passwords(users, &mut row).await?;
     let mut tx = store.begin().await?;
     let mut select = select_all(users);
@@ -170,18 +193,22 @@ async fn insert_user(config: &Config, store: &Store, mut row: Row) -> Result<Row
 }
 
 /// `POST /auth/register`: a JSON body with the login field, the password
-/// and other fields a client may set on create. Returns the new user as
-/// its owner would read it (never the hash).
+/// and other fields a client may set on create, from `address`. Returns
+/// the new user as its owner would read it (never the hash).
 pub async fn register(
     config: &Config,
     store: &Store,
     body: Json,
+    address: Option<IpAddr>,
 ) -> Result<Map<String, Json>, AccountError> {
     let (auth, users) = auth_and_users(config)?;
     if !auth.registration {
         return Err(AccountError::RegistrationClosed);
     }
     let row = parse_body(users, body, WriteMode::Create)?;
+    RegistrationAttempt::new(&auth.registration_limit, address)
+        .reserve(store)
+        .await?;
     let stored = insert_user(config, store, row).await?;
     let rendered = crate::rows::output::render(users, &stored, |_| false);
     tracing::info!(user = %stored.get(&users.primary_key).map(ToString::to_string).unwrap_or_default(), "registered");

@@ -1,12 +1,14 @@
-//! Checking a login name and password: rate limits first, then one argon2
-//! verification whether or not the account exists (a dummy hash stands in
-//! for unknown users), then the account's state. Every failure is the same
-//! `InvalidCredentials`, so neither answer nor timing tells which part was
-//! wrong. A stale hash is upgraded on success. It must not issue tokens or
-//! sessions.
+//! Checking a login name and password: the attempt is reserved against
+//! the account's and the address's budgets first, then one argon2
+//! verification runs whether or not the account exists (a dummy hash
+//! stands in for unknown users), then the account's state is read. Every
+//! failure is the same `InvalidCredentials`, so neither answer nor timing
+//! tells which part was wrong. A stale hash is upgraded on success. Every
+//! password check of a login name goes through [`authenticate`]. It must
+//! not issue tokens or sessions.
 
 use super::caller::{User, load_user};
-use super::limit::{self, AttemptKeys};
+use super::limit::{LimitError, LoginAttempt};
 use super::password::{self, PasswordError};
 use crate::app::App;
 use crate::config::{FieldKind, ResourceDef};
@@ -33,6 +35,15 @@ pub enum LoginError {
     Password(#[from] PasswordError),
 }
 
+impl From<LimitError> for LoginError {
+    fn from(error: LimitError) -> Self {
+        match error {
+            LimitError::Exhausted(seconds) => LoginError::RateLimited(seconds),
+            LimitError::Store(error) => LoginError::Store(error),
+        }
+    }
+}
+
 /// The users resource's password field, if it has one.
 pub fn password_field(users: &ResourceDef) -> Option<&crate::config::FieldDef> {
     users
@@ -49,8 +60,9 @@ pub fn subject_of(users: &ResourceDef, row: &Row) -> Option<String> {
     })
 }
 
-/// Checks `login` and `secret`, counting failures against the account and
-/// `address`. Returns the user with every scope they currently hold.
+/// Checks `login` and `secret`, each attempt reserved against the
+/// account's and `address`'s budgets before the password is looked at.
+/// Returns the user with every scope they currently hold.
 pub async fn authenticate(
     app: &App,
     login: &str,
@@ -61,13 +73,15 @@ pub async fn authenticate(
     let (Some(auth), Some(users)) = (&config.auth, config.users_resource()) else {
         return Err(LoginError::InvalidCredentials);
     };
-    let now = super::now();
-    let keys = AttemptKeys::new(login, address);
-    if let Some(wait) = limit::retry_after(app.store(), &auth.login_limit, &keys, now).await? {
-        tracing::warn!(retry_after = wait, "login refused: too many failures");
-        return Err(LoginError::RateLimited(wait));
+    let login = crate::login_name::normalize(login);
+    let attempt = LoginAttempt::new(&auth.login_limit, &login, address);
+    if let Err(error) = attempt.reserve(app.store()).await {
+        if let LimitError::Exhausted(wait) = error {
+            tracing::warn!(retry_after = wait, "login refused: no attempt left");
+        }
+        return Err(error.into());
     }
-    let row = super::accounts::find_by_login(config, app.store(), login).await?;
+    let row = super::accounts::find_by_login(config, app.store(), &login).await?;
     let stored = match (row.as_ref(), password_field(users)) {
         (Some(row), Some(field)) => match row.get(&field.name) {
             Some(Value::Text(hash)) => Some(hash.clone()),
@@ -75,21 +89,33 @@ pub async fn authenticate(
         },
         _ => None,
     };
-    let matches = password::verify_or_dummy(secret.to_owned(), stored.clone()).await?;
+    let matches = match password::verify_or_dummy(secret.to_owned(), stored.clone()).await {
+        Err(PasswordError::Overloaded) => {
+            attempt.abandoned(app.store()).await?;
+            return Err(PasswordError::Overloaded.into());
+        }
+        verified => verified?,
+    };
     let user = match (matches, row.as_ref().and_then(|r| subject_of(users, r))) {
         (true, Some(subject)) => load_user(config, app.store(), &subject, None).await?,
         _ => None,
     };
     let Some(user) = user else {
-        limit::record_failure(app.store(), &auth.login_limit, &keys, now).await?;
+        attempt.failed(app.store()).await?;
         tracing::info!("login failed");
         return Err(LoginError::InvalidCredentials);
     };
-    limit::record_success(app.store(), &keys).await?;
+    attempt.succeeded(app.store()).await?;
     if let (Some(hash), Some(field)) = (stored, password_field(users))
         && password::needs_rehash(&hash)
     {
-        rehash(app, users, &field.name, &user.id, secret).await?;
+        match rehash(app, users, &field.name, &user.id, secret).await {
+            // The login stands; the upgrade waits for a quieter moment.
+            Err(LoginError::Password(PasswordError::Overloaded)) => {
+                tracing::info!(user = %user.id, "password hash upgrade deferred: hashing is busy");
+            }
+            upgraded => upgraded?,
+        }
     }
     Ok(user)
 }

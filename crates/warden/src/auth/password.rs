@@ -1,10 +1,14 @@
 //! Password hashing with argon2id (default parameters, PHC strings). The
-//! work runs on tokio's blocking pool so it never stalls the async workers.
-//! It must not decide whether a user exists; callers verify against a
-//! dummy hash for unknown users so timing reveals nothing.
+//! work runs on tokio's blocking pool so it never stalls the async workers,
+//! one computation per core at a time, with a bounded queue: past it a
+//! hash or verification is refused at once (`Overloaded`) instead of
+//! waiting without end. It must not decide whether a user exists; callers
+//! verify against a dummy hash for unknown users so timing reveals nothing.
 
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
 use argon2::{Algorithm, Argon2, Params, Version};
+
+use tokio::sync::Semaphore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordError {
@@ -12,45 +16,82 @@ pub enum PasswordError {
     Hash(String),
     #[error("the hashing task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// Every hashing slot is busy and the queue is full; retry shortly.
+    #[error("too many password hashes are in progress")]
+    Overloaded,
 }
 
-/// At most one argon2 computation per core at a time: each one takes
-/// 19 MiB, and unbounded `spawn_blocking` under a login burst ran dozens at
-/// once (gigabytes of peak RSS) without finishing any sooner.
-static HASHING: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
-    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+/// Argon2 work admitted at once: `running` computations (each takes
+/// 19 MiB; unbounded `spawn_blocking` under a login burst ran dozens at
+/// once, gigabytes of peak RSS, without finishing any sooner) plus a
+/// bounded queue waiting for them. Admission never waits.
+struct HashingPool {
+    running: Semaphore,
+    admitted: Semaphore,
+}
+
+/// Jobs that may wait per running slot: at ~40 ms per hash, a full queue
+/// is drained in well under a second.
+const QUEUE_PER_SLOT: usize = 16;
+
+impl HashingPool {
+    fn new(running: usize, queue: usize) -> Self {
+        Self {
+            running: Semaphore::new(running),
+            admitted: Semaphore::new(running + queue),
+        }
+    }
+
+    /// Runs `job` on the blocking pool once a slot is free, or refuses at
+    /// once when the queue is full.
+    async fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, PasswordError> {
+        let _admitted = self
+            .admitted
+            .try_acquire()
+            .map_err(|_| PasswordError::Overloaded)?;
+        let _running = self
+            .running
+            .acquire()
+            .await
+            .map_err(|error| PasswordError::Hash(error.to_string()))?;
+        Ok(tokio::task::spawn_blocking(job).await?)
+    }
+}
+
+/// One computation per core, for the whole process.
+static HASHING: std::sync::LazyLock<HashingPool> = std::sync::LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    HashingPool::new(cores, cores * QUEUE_PER_SLOT)
 });
-
-async fn permit() -> Result<tokio::sync::SemaphorePermit<'static>, PasswordError> {
-    HASHING
-        .acquire()
-        .await
-        .map_err(|e| PasswordError::Hash(e.to_string()))
-}
 
 /// Hashes a password into an argon2id PHC string with a random salt.
 pub async fn hash(clear: String) -> Result<String, PasswordError> {
-    let _permit = permit().await?;
-    tokio::task::spawn_blocking(move || {
-        Argon2::default()
-            .hash_password(clear.as_bytes())
-            .map(|hash| hash.to_string())
-            .map_err(|error| PasswordError::Hash(error.to_string()))
-    })
-    .await?
+    // Where argon2 time goes is worth seeing when tracing a slow server.
+    tracing::debug!("hashing a password with argon2id");
+    HASHING
+        .run(move || {
+            Argon2::default()
+                .hash_password(clear.as_bytes())
+                .map(|hash| hash.to_string())
+                .map_err(|error| PasswordError::Hash(error.to_string()))
+        })
+        .await?
 }
 
 /// Whether `clear` matches the PHC string `hash` (false for a malformed one).
 pub async fn verify(clear: String, hash: String) -> Result<bool, PasswordError> {
-    let _permit = permit().await?;
-    Ok(tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash).is_ok_and(|parsed| {
-            Argon2::default()
-                .verify_password(clear.as_bytes(), &parsed)
-                .is_ok()
+    HASHING
+        .run(move || {
+            PasswordHash::new(&hash).is_ok_and(|parsed| {
+                Argon2::default()
+                    .verify_password(clear.as_bytes(), &parsed)
+                    .is_ok()
+            })
         })
-    })
-    .await?)
+        .await
 }
 
 /// Whether a stored PHC string was made with other settings than today's
@@ -90,6 +131,48 @@ pub async fn verify_or_dummy(clear: String, stored: Option<String>) -> Result<bo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::mpsc;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn past_the_queue_work_is_refused_at_once_not_queued() -> Result<(), PasswordError> {
+        let pool = std::sync::Arc::new(HashingPool::new(1, 1));
+        // A job that runs until told to finish holds the one slot.
+        let (release, hold) = mpsc::channel::<()>();
+        let (started, running) = tokio::sync::oneshot::channel();
+        let first = tokio::spawn({
+            let pool = pool.clone();
+            async move {
+                pool.run(move || {
+                    let _ = started.send(());
+                    hold.recv().is_ok()
+                })
+                .await
+            }
+        });
+        running
+            .await
+            .map_err(|e| PasswordError::Hash(e.to_string()))?;
+        // The second waits in the queue; the third finds it full.
+        let second = tokio::spawn({
+            let pool = pool.clone();
+            async move { pool.run(|| "queued").await }
+        });
+        while pool.admitted.available_permits() > 0 {
+            tokio::task::yield_now().await;
+        }
+        assert!(matches!(
+            pool.run(|| "refused").await,
+            Err(PasswordError::Overloaded)
+        ));
+        release
+            .send(())
+            .map_err(|e| PasswordError::Hash(e.to_string()))?;
+        assert!(first.await??);
+        assert_eq!(second.await??, "queued");
+        // With the slot free again, work is admitted again.
+        assert_eq!(pool.run(|| "later").await?, "later");
+        Ok(())
+    }
 
     #[tokio::test]
     async fn hashes_verify_and_are_salted() -> Result<(), PasswordError> {

@@ -67,6 +67,9 @@ pub enum AuthzError {
     Conflict(Vec<String>),
     #[error("a referenced row does not exist, or this row is still referenced")]
     InvalidReference,
+    /// A password could not be hashed now: the argon2 queue is full.
+    #[error("too many passwords are being hashed at once; retry shortly")]
+    Overloaded,
     #[error("{0}")]
     Store(StoreError),
     #[error("{0}")]

@@ -347,7 +347,10 @@ async fn hash_passwords(resource: &ResourceDef, row: &mut Row) -> Result<(), Aut
         if let Some(Value::Text(clear)) = row.get(&field.name) {
             let hashed = password::hash(clear.clone())
                 .await
-                .map_err(|e| AuthzError::Internal(e.to_string()))?;
+                .map_err(|error| match error {
+                    password::PasswordError::Overloaded => AuthzError::Overloaded,
+                    other => AuthzError::Internal(other.to_string()),
+                })?;
             row.insert(field.name.clone(), Value::Text(hashed));
         }
     }

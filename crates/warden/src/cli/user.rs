@@ -121,7 +121,14 @@ pub async fn run(command: UserCommand) -> Result<()> {
                 .and_then(|users| row.get(&users.primary_key))
                 .map(ToString::to_string)
                 .unwrap_or_default();
-            println!("added {login} (id {key})");
+            // The login as stored: normalised, which may differ from the
+            // argument.
+            let stored = config
+                .auth
+                .as_ref()
+                .and_then(|auth| row.get(&auth.login))
+                .map_or(login, text);
+            println!("added {stored} (id {key})");
             store.close().await;
         }
         UserCommand::Passwd {

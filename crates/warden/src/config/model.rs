@@ -146,6 +146,7 @@ pub struct AuthConfig {
     /// A cookie session ends this long after login, active or not.
     pub session_ttl: Duration,
     pub login_limit: LoginLimit,
+    pub registration_limit: RegistrationLimit,
     /// Trust `X-Forwarded-For` / `X-Forwarded-Proto` from a reverse proxy.
     pub trust_proxy_headers: bool,
     /// `Secure` on the session cookie: forced on or off, or (None) only
@@ -156,10 +157,19 @@ pub struct AuthConfig {
     pub token_scheme: Option<String>,
 }
 
-/// How many failed logins are tolerated per window before 429.
+/// How many login attempts may start per account and per client address
+/// in a window before 429 (`auth::limit` says how the window refills).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LoginLimit {
     pub per_account: u32,
+    pub per_address: u32,
+    pub window: Duration,
+}
+
+/// How many registrations may start per client address in a window
+/// before 429, refilled like [`LoginLimit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RegistrationLimit {
     pub per_address: u32,
     pub window: Duration,
 }
@@ -252,6 +262,9 @@ pub struct FieldDef {
     pub references: Option<ForeignKey>,
     /// Per-row read rule for this field.
     pub read: Option<RuleText>,
+    /// The users resource's login field (`[auth] login`): every value
+    /// written to it is normalised (`crate::login_name`).
+    pub login: bool,
 }
 
 impl FieldDef {

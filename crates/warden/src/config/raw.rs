@@ -48,6 +48,7 @@ pub struct RawAuth {
     pub session_idle: Option<Spanned<String>>,
     pub session_ttl: Option<Spanned<String>>,
     pub login_limit: Option<Spanned<RawLoginLimit>>,
+    pub registration_limit: Option<Spanned<RawRegistrationLimit>>,
     #[serde(default)]
     pub trust_proxy_headers: bool,
     pub cookie_secure: Option<bool>,
@@ -58,6 +59,13 @@ pub struct RawAuth {
 #[serde(deny_unknown_fields)]
 pub struct RawLoginLimit {
     pub per_account: Option<Spanned<i64>>,
+    pub per_address: Option<Spanned<i64>>,
+    pub window: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRegistrationLimit {
     pub per_address: Option<Spanned<i64>>,
     pub window: Option<Spanned<String>>,
 }

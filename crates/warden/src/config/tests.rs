@@ -287,3 +287,46 @@ fn auth_durations_limits_and_require_scopes() {
         "{problems}"
     );
 }
+
+#[test]
+fn the_login_field_is_unique_and_flagged_and_registrations_have_a_limit() {
+    let config = load(MINIMAL).unwrap_or_else(|e| panic!("{e:?}"));
+    let auth = config.auth.as_ref().expect("auth");
+    assert_eq!(
+        auth.registration_limit,
+        RegistrationLimit {
+            per_address: 10,
+            window: Duration::from_secs(3600),
+        }
+    );
+    let users = &config.resources["users"];
+    assert!(users.fields["email"].login && !users.fields["id"].login);
+
+    let source = MINIMAL.replace(
+        "login = \"email\"",
+        "login = \"email\"\nregistration_limit = { per_address = 4, window = \"10m\" }",
+    );
+    let config = load(&source).unwrap_or_else(|e| panic!("{e:?}"));
+    let limit = config.auth.as_ref().expect("auth").registration_limit;
+    assert_eq!(
+        (limit.per_address, limit.window),
+        (4, Duration::from_secs(600))
+    );
+
+    let source = MINIMAL
+        .replace(
+            "login = \"email\"",
+            "login = \"email\"\nregistration_limit = { per_address = 0 }",
+        )
+        .replace(
+            "fields.email    = { type = \"text\", unique = true }",
+            "fields.email    = { type = \"text\" }",
+        );
+    assert_eq!(
+        errors(&source),
+        [
+            "warden.toml:4:9: [auth] login field users.email must be `unique = true`: two accounts with one login name could not be told apart",
+            "warden.toml:5:38: registration_limit.per_address must be a positive whole number",
+        ]
+    );
+}

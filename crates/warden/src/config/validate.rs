@@ -26,6 +26,10 @@ const DEFAULT_LOGIN_LIMIT: LoginLimit = LoginLimit {
     per_address: 20,
     window: Duration::from_secs(15 * 60),
 };
+const DEFAULT_REGISTRATION_LIMIT: RegistrationLimit = RegistrationLimit {
+    per_address: 10,
+    window: Duration::from_secs(3600),
+};
 const DEFAULT_DATABASE_URL: &str = "sqlite://warden.db";
 /// The hidden column every table gets for optimistic concurrency (ETags).
 pub const VERSION_COLUMN: &str = "_version";
@@ -223,6 +227,13 @@ impl Validator<'_> {
             resources.insert(def.name.clone(), def);
         }
         let auth = raw.auth.map(|auth| self.auth(auth, &resources));
+        if let Some(login) = auth.as_ref().and_then(|auth| {
+            resources
+                .get_mut(&auth.users)
+                .and_then(|users| users.fields.get_mut(&auth.login))
+        }) {
+            login.login = true;
+        }
         let rules = self.named_rules(raw.rules);
         let functions = raw
             .functions
@@ -341,6 +352,13 @@ impl Validator<'_> {
                             users.name, login.name
                         ),
                     ),
+                    Some(login) if !login.unique && !login.primary => self.error(
+                        raw.login.span(),
+                        format!(
+                            "[auth] login field {}.{} must be `unique = true`: two accounts with one login name could not be told apart",
+                            users.name, login.name
+                        ),
+                    ),
                     Some(_) => {}
                 }
                 for claim in &raw.user_claims {
@@ -399,6 +417,24 @@ impl Validator<'_> {
                 }
             }
         };
+        let registration_limit = match raw.registration_limit {
+            None => DEFAULT_REGISTRATION_LIMIT,
+            Some(limit) => {
+                let limit = limit.into_inner();
+                RegistrationLimit {
+                    per_address: self.count(
+                        limit.per_address,
+                        "registration_limit.per_address",
+                        DEFAULT_REGISTRATION_LIMIT.per_address,
+                    ),
+                    window: self.duration(
+                        limit.window.as_ref(),
+                        "registration_limit.window",
+                        DEFAULT_REGISTRATION_LIMIT.window,
+                    ),
+                }
+            }
+        };
         let scopes: Vec<String> = raw.scopes.iter().map(|s| s.get_ref().clone()).collect();
         for scope in &raw.scopes {
             if scope.get_ref().is_empty() || scope.get_ref().contains(char::is_whitespace) {
@@ -453,6 +489,7 @@ impl Validator<'_> {
             session_idle,
             session_ttl,
             login_limit,
+            registration_limit,
             token_scheme,
             trust_proxy_headers: raw.trust_proxy_headers,
             cookie_secure: raw.cookie_secure,
@@ -853,6 +890,7 @@ impl Validator<'_> {
             searchable: raw.searchable,
             references,
             read: raw.read.map(|text| self.rule(text)),
+            login: false,
         }
     }
 

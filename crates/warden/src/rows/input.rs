@@ -1,7 +1,8 @@
 //! A JSON request body -> a typed row for one resource: unknown fields,
 //! fields the client may not write, type errors and missing required
-//! fields are each reported by name. Passwords stay in clear here; the
-//! write path hashes them after the rule allowed the write.
+//! fields are each reported by name. Login names are normalised here.
+//! Passwords stay in clear here; the write path hashes them after the rule
+//! allowed the write.
 
 use crate::config::{DefaultValue, FieldDef, FieldKind, ReadonlyInput, ResourceDef};
 use crate::store::Row;
@@ -137,6 +138,10 @@ fn convert(field: &FieldDef, json: Json) -> Result<Value, String> {
             .map(Value::Bool)
             .ok_or_else(|| expected("true or false")),
         FieldKind::Text => match json {
+            Json::String(s) if field.login => match crate::login_name::normalize(&s) {
+                name if name.is_empty() => Err("a login name cannot be empty".to_owned()),
+                name => Ok(Value::Text(name)),
+            },
             Json::String(s) => Ok(Value::Text(s)),
             _ => Err(expected("a string")),
         },

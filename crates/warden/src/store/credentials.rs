@@ -1,12 +1,12 @@
 //! Rows of warden's credential tables: sessions (cookie sessions and
-//! refresh-token families), refresh tokens and failed logins, looked up
-//! only by digests and ids. It must not decide whether a credential is
+//! refresh-token families) and refresh tokens, looked up only by digests
+//! and ids. It must not decide whether a credential is
 //! acceptable, nor ever see a secret in clear: `auth/` does both.
 
-use super::ddl::{LOGIN_FAILURES_TABLE, REFRESH_TOKENS_TABLE, SESSIONS_TABLE};
+use super::ddl::{REFRESH_TOKENS_TABLE, SESSIONS_TABLE};
 use super::{Pool, Store, StoreError, Tx};
 use crate::config::FieldKind;
-use sea_query::{Expr, ExprTrait, Func, Query};
+use sea_query::{Expr, ExprTrait, Query};
 use sqlx::Row as _;
 use warden_policy::Value;
 
@@ -56,14 +56,6 @@ pub struct RefreshRow {
     pub user_id: Value,
     pub expires_at: i64,
     pub spent: bool,
-}
-
-/// Failed logins of one key inside a window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FailureCount {
-    pub count: i64,
-    /// The oldest failure in the window, if any.
-    pub oldest: Option<i64>,
 }
 
 /// Runs a select and maps each result row with `$map` on either backend.
@@ -360,66 +352,5 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(true)
-    }
-
-    /// Failed logins recorded for `key_hash` at or after `since`.
-    pub async fn login_failures(
-        &self,
-        key_hash: &str,
-        since: i64,
-    ) -> Result<FailureCount, StoreError> {
-        let select = Query::select()
-            .expr_as(Func::count(Expr::col("failed_at")), "n")
-            .expr_as(Func::min(Expr::col("failed_at")), "oldest")
-            .from(LOGIN_FAILURES_TABLE)
-            .and_where(Expr::col("key_hash").eq(Expr::val(key_hash.to_owned())))
-            .and_where(Expr::col("failed_at").gte(since))
-            .to_owned();
-        let rows = fetch_all!(self, &select, |r| FailureCount {
-            count: r.try_get("n")?,
-            oldest: r.try_get("oldest")?,
-        });
-        Ok(rows.into_iter().next().unwrap_or(FailureCount {
-            count: 0,
-            oldest: None,
-        }))
-    }
-
-    /// Records one failed login under each key, and forgets failures
-    /// older than `forget_before`.
-    pub async fn record_login_failure(
-        &self,
-        key_hashes: &[&str],
-        now: i64,
-        forget_before: i64,
-    ) -> Result<(), StoreError> {
-        let mut insert = Query::insert();
-        insert
-            .into_table(LOGIN_FAILURES_TABLE)
-            .columns(["key_hash", "failed_at"]);
-        for key in key_hashes {
-            insert.values_panic([Expr::val((*key).to_owned()), Expr::val(now)]);
-        }
-        let statements = vec![
-            self.build(
-                Query::delete()
-                    .from_table(LOGIN_FAILURES_TABLE)
-                    .and_where(Expr::col("failed_at").lt(forget_before)),
-            ),
-            self.build(&insert),
-        ];
-        self.execute_all(statements).await?;
-        Ok(())
-    }
-
-    /// Forgets the failures recorded under `key_hash` (after a success).
-    pub async fn clear_login_failures(&self, key_hash: &str) -> Result<(), StoreError> {
-        self.execute(
-            Query::delete()
-                .from_table(LOGIN_FAILURES_TABLE)
-                .and_where(Expr::col("key_hash").eq(Expr::val(key_hash.to_owned()))),
-        )
-        .await?;
-        Ok(())
     }
 }

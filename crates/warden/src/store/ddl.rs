@@ -20,10 +20,14 @@ pub const USER_ROLES_TABLE: &str = "_warden_user_roles";
 pub const SESSIONS_TABLE: &str = "_warden_sessions";
 /// Refresh tokens, stored as SHA-256 digests, one family per session.
 pub const REFRESH_TOKENS_TABLE: &str = "_warden_refresh_tokens";
-/// Failed logins per hashed account or client address, shared by instances.
-pub const LOGIN_FAILURES_TABLE: &str = "_warden_login_failures";
+/// Attempt budgets (logins per account and per address, registrations per
+/// address) by key digest, shared by instances.
+pub const ATTEMPT_BUDGETS_TABLE: &str = "_warden_attempt_budgets";
+/// Where schema version 1 counted failed logins after the fact; version 2
+/// drops it for [`ATTEMPT_BUDGETS_TABLE`].
+pub const RETIRED_LOGIN_FAILURES_TABLE: &str = "_warden_login_failures";
 /// The schema version warden's own tables are at.
-pub const SCHEMA_VERSION: &str = "1";
+pub const SCHEMA_VERSION: &str = "2";
 
 /// The column type name as the database reports it back; migrations
 /// compare existing columns against it.
@@ -351,9 +355,9 @@ fn user_key_column(users: &ResourceDef, dialect: Dialect) -> ColumnDef {
     column.not_null().to_owned()
 }
 
-/// Sessions, refresh tokens and login failures. Times are Unix seconds
-/// (`bigint`) so both backends compare them the same way; secrets are
-/// stored only as SHA-256 digests.
+/// Sessions, refresh tokens and attempt budgets. Times are Unix seconds
+/// (`bigint`, budgets milliseconds) so both backends compare them the same
+/// way; secrets and budget keys are stored only as SHA-256 digests.
 fn credential_tables(users: &ResourceDef, dialect: Dialect) -> Vec<(String, String)> {
     let seconds = |name: &'static str| ColumnDef::new(name).big_integer().not_null().to_owned();
     let sessions = Table::create()
@@ -391,10 +395,10 @@ fn credential_tables(users: &ResourceDef, dialect: Dialect) -> Vec<(String, Stri
                 .on_delete(ForeignKeyAction::Cascade),
         )
         .to_owned();
-    let failures = Table::create()
-        .table(LOGIN_FAILURES_TABLE)
-        .col(ColumnDef::new("key_hash").text().not_null())
-        .col(seconds("failed_at"))
+    let budgets = Table::create()
+        .table(ATTEMPT_BUDGETS_TABLE)
+        .col(ColumnDef::new("key_hash").text().not_null().primary_key())
+        .col(ColumnDef::new("refilled_at").big_integer().not_null())
         .to_owned();
     vec![
         (SESSIONS_TABLE.to_owned(), render_create(&sessions, dialect)),
@@ -403,14 +407,14 @@ fn credential_tables(users: &ResourceDef, dialect: Dialect) -> Vec<(String, Stri
             render_create(&refresh, dialect),
         ),
         (
-            LOGIN_FAILURES_TABLE.to_owned(),
-            render_create(&failures, dialect),
+            ATTEMPT_BUDGETS_TABLE.to_owned(),
+            render_create(&budgets, dialect),
         ),
     ]
 }
 
 /// Indexes of warden's own tables: what session expiry, family revocation
-/// and the login-failure window look up.
+/// and forgetting whole budgets look up.
 pub fn internal_indexes(config: &Config) -> Vec<IndexSpec> {
     if config.users_resource().is_none() {
         return Vec::new();
@@ -426,9 +430,17 @@ pub fn internal_indexes(config: &Config) -> Vec<IndexSpec> {
         index(SESSIONS_TABLE, &["user_id"]),
         index(SESSIONS_TABLE, &["expires_at"]),
         index(REFRESH_TOKENS_TABLE, &["family_id"]),
-        index(LOGIN_FAILURES_TABLE, &["key_hash", "failed_at"]),
-        index(LOGIN_FAILURES_TABLE, &["failed_at"]),
+        index(ATTEMPT_BUDGETS_TABLE, &["refilled_at"]),
     ]
+}
+
+/// `DROP TABLE IF EXISTS` for one of warden's own retired tables.
+pub fn drop_table(table: &str, dialect: Dialect) -> String {
+    let drop = Table::drop().table(table.to_owned()).if_exists().to_owned();
+    match dialect {
+        Dialect::Sqlite => drop.to_string(SqliteQueryBuilder),
+        Dialect::Postgres => drop.to_string(PostgresQueryBuilder),
+    }
 }
 
 fn render_create(table: &TableCreateStatement, dialect: Dialect) -> String {

@@ -1,8 +1,10 @@
 //! Additive migrations: compare the config with the database and create
 //! missing tables, columns and indexes. It must never drop or retype
-//! anything; destructive differences are refused with an explanation.
+//! anything of the config's; destructive differences are refused with an
+//! explanation. (warden's own tables are warden's: one it no longer uses
+//! is dropped.)
 
-use super::ddl::{self, META_TABLE, SCHEMA_VERSION};
+use super::ddl::{self, META_TABLE, RETIRED_LOGIN_FAILURES_TABLE, SCHEMA_VERSION};
 use super::introspect::ExistingSchema;
 use super::{Dialect, Statement, Store, StoreError, plain};
 use crate::config::{Config, ResourceDef, VERSION_COLUMN};
@@ -15,6 +17,10 @@ pub struct MigrationReport {
     /// `table.column`
     pub added_columns: Vec<String>,
     pub created_indexes: Vec<String>,
+    /// warden's own tables it no longer uses.
+    pub dropped_tables: Vec<String>,
+    /// Stored login names rewritten to their normalised form.
+    pub normalized_logins: u64,
 }
 
 impl MigrationReport {
@@ -22,6 +28,8 @@ impl MigrationReport {
         self.created_tables.is_empty()
             && self.added_columns.is_empty()
             && self.created_indexes.is_empty()
+            && self.dropped_tables.is_empty()
+            && self.normalized_logins == 0
     }
 }
 
@@ -34,12 +42,19 @@ impl std::fmt::Display for MigrationReport {
             ("created tables", &self.created_tables),
             ("added columns", &self.added_columns),
             ("created indexes", &self.created_indexes),
+            ("dropped tables", &self.dropped_tables),
         ];
-        let described: Vec<String> = parts
+        let mut described: Vec<String> = parts
             .iter()
             .filter(|(_, names)| !names.is_empty())
             .map(|(what, names)| format!("{what}: {}", names.join(", ")))
             .collect();
+        if self.normalized_logins > 0 {
+            described.push(format!(
+                "normalised login names: {}",
+                self.normalized_logins
+            ));
+        }
         f.write_str(&described.join("; "))
     }
 }
@@ -146,6 +161,14 @@ pub(crate) fn plan(
             }
         }
     }
+    // Failed logins counted after the fact; attempt budgets replace them.
+    // Their rows are at most one window old and hold no account data.
+    if existing.tables.contains_key(RETIRED_LOGIN_FAILURES_TABLE) {
+        statements.push(ddl::drop_table(RETIRED_LOGIN_FAILURES_TABLE, dialect));
+        report
+            .dropped_tables
+            .push(RETIRED_LOGIN_FAILURES_TABLE.to_owned());
+    }
     for (table, create) in ddl::internal_tables(config, dialect) {
         if !existing.tables.contains_key(&table) {
             statements.push(create);
@@ -185,7 +208,9 @@ pub(crate) fn plan(
 impl Store {
     /// Brings the database up to the config, in one transaction: creates
     /// missing tables, columns and indexes; records the schema version;
-    /// on PostgreSQL (re)defines the config's SQL functions.
+    /// on PostgreSQL (re)defines the config's SQL functions. Then, in a
+    /// second one, normalises stored login names (refused, naming them,
+    /// when two accounts' names become one).
     pub async fn migrate(&self, config: &Config) -> Result<MigrationReport, StoreError> {
         let existing = self.existing_schema().await?;
         let (ddl, report) =
@@ -197,7 +222,7 @@ impl Store {
                     .into_table(META_TABLE)
                     .columns(["key", "value"])
                     .values_panic(["schema_version".into(), SCHEMA_VERSION.into()])
-                    .on_conflict(OnConflict::column("key").do_nothing().to_owned()),
+                    .on_conflict(OnConflict::column("key").update_column("value").to_owned()),
             ),
         );
         if self.dialect() == Dialect::Postgres {
@@ -209,6 +234,8 @@ impl Store {
             );
         }
         self.execute_all_unbounded(statements).await?;
+        let mut report = report;
+        report.normalized_logins = self.normalize_login_names(config).await?;
         if !report.is_empty() {
             tracing::info!(%report, "migrated");
         }

@@ -3,11 +3,13 @@
 //! seeding live in the submodules. No authorization happens here: callers
 //! pass in statements that already carry their rule predicates.
 
+mod budgets;
 mod credentials;
 pub mod ddl;
 mod deadline;
 mod grants;
 mod introspect;
+mod login_names;
 mod migrate;
 mod rows;
 mod seed;
@@ -16,7 +18,8 @@ pub mod template;
 mod tx;
 mod violation;
 
-pub use credentials::{FailureCount, NewSession, RefreshRow, SessionKind, SessionRow};
+pub use budgets::Draw;
+pub use credentials::{NewSession, RefreshRow, SessionKind, SessionRow};
 pub use grants::{Grants, grant_aggregates, select_grants};
 pub use migrate::MigrationReport;
 pub use rows::{FLAG_PREFIX, TEXT_PREFIX};
@@ -58,6 +61,11 @@ pub enum StoreError {
     Seed { path: String, problem: String },
     #[error("hashing a password failed: {0}")]
     PasswordHash(String),
+    #[error(
+        "accounts in {field} have login names that are one name once normalised (trimmed, NFKC, lower-cased), so a login could not tell them apart; warden never merges accounts: rename or remove all but one of each group, then start again:\n{}",
+        .clashes.join("\n")
+    )]
+    LoginNameClash { field: String, clashes: Vec<String> },
 }
 
 impl From<sqlx::Error> for StoreError {

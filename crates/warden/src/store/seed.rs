@@ -1,7 +1,7 @@
 //! `warden seed`: loads seed rows from TOML (one array of tables per
 //! resource) and inserts them in dependency order in one transaction,
-//! hashing password fields with argon2id and writing users' `scopes` and
-//! `roles` into the grant tables.
+//! normalising login names, hashing password fields with argon2id and
+//! writing users' `scopes` and `roles` into the grant tables.
 //!
 //! Re-running is safe: every row is inserted with ON CONFLICT DO NOTHING,
 //! so a row whose primary key (or any unique value) already exists is
@@ -141,8 +141,12 @@ fn seed_row(
         let field = resource
             .field(&key)
             .ok_or_else(|| format!("`{key}` is not a field of {}", resource.name))?;
-        let value =
-            value_from_toml(field.kind, &value).map_err(|problem| format!("{key}: {problem}"))?;
+        let value = match value_from_toml(field.kind, &value) {
+            Ok(Value::Text(name)) if field.login => {
+                Value::Text(crate::login_name::normalize(&name))
+            }
+            converted => converted.map_err(|problem| format!("{key}: {problem}"))?,
+        };
         seed.values.insert(key, value);
     }
     if (!seed.scopes.is_empty() || !seed.roles.is_empty())

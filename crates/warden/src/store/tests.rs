@@ -443,3 +443,107 @@ async fn postgres_stops_runaway_statements_at_the_deadline() -> TestResult {
     })
     .await
 }
+
+/// Rows left in the attempt budgets table.
+async fn budget_rows(store: &Store) -> Result<i64, Box<dyn std::error::Error>> {
+    let sql = "SELECT COUNT(*) FROM _warden_attempt_budgets";
+    Ok(match (store.sqlite_pool(), store.postgres_pool()) {
+        (Some(pool), _) => sqlx::query_scalar(sql).fetch_one(pool).await?,
+        (_, Some(pool)) => sqlx::query_scalar(sql).fetch_one(pool).await?,
+        _ => 0,
+    })
+}
+
+async fn budgets_hand_out_exactly_their_slots(store: &Store) -> TestResult {
+    store.migrate(&example()?).await?;
+    // Three slots, one back every second; and a budget of one.
+    let three = Draw {
+        key: "three",
+        slot_ms: 1000,
+        tolerance_ms: 2000,
+    };
+    let one = Draw {
+        key: "one",
+        slot_ms: 1000,
+        tolerance_ms: 0,
+    };
+    let now = 1_000_000;
+    for _ in 0..3 {
+        assert_eq!(store.draw_slots(&[three], now).await?, None);
+    }
+    assert_eq!(store.draw_slots(&[three], now).await?, Some(1000));
+    assert_eq!(store.draw_slots(&[three], now + 999).await?, Some(1));
+    assert_eq!(store.draw_slots(&[three], now + 1000).await?, None);
+    // All or none: `one` is drawn first, then `three` refuses, and the
+    // whole transaction goes: `one` still has its slot.
+    assert_eq!(
+        store.draw_slots(&[one, three], now + 1000).await?,
+        Some(1000)
+    );
+    assert_eq!(store.draw_slots(&[one], now + 1000).await?, None);
+    assert_eq!(store.draw_slots(&[one], now + 1000).await?, Some(1000));
+    // Refused by the first, the wait is until both have a slot.
+    let slow = Draw {
+        key: "slow",
+        slot_ms: 5000,
+        tolerance_ms: 0,
+    };
+    assert_eq!(store.draw_slots(&[slow], now + 1000).await?, None);
+    assert_eq!(
+        store.draw_slots(&[one, slow], now + 1000).await?,
+        Some(5000)
+    );
+    // A slot given back can be taken again, once.
+    store.return_slot("three", 1000).await?;
+    assert_eq!(store.draw_slots(&[three], now + 1000).await?, None);
+    assert_eq!(store.draw_slots(&[three], now + 1000).await?, Some(1000));
+    // Whole budgets are forgotten, the others kept.
+    assert_eq!(budget_rows(store).await?, 3);
+    store.forget_whole_budgets(now + 2000).await?;
+    assert_eq!(budget_rows(store).await?, 2);
+    store.forget_whole_budgets(now + 6000).await?;
+    assert_eq!(budget_rows(store).await?, 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn sqlite_budgets_hand_out_exactly_their_slots() -> TestResult {
+    let (_folder, store) = temp_sqlite().await?;
+    budgets_hand_out_exactly_their_slots(&store).await
+}
+
+#[tokio::test]
+async fn postgres_budgets_hand_out_exactly_their_slots() -> TestResult {
+    TestPostgres::run("budgets", async |database| {
+        budgets_hand_out_exactly_their_slots(&database.store).await
+    })
+    .await
+}
+
+/// Schema version 1 counted failed logins in a table of its own; the
+/// migration to version 2 drops it.
+#[tokio::test]
+async fn sqlite_migration_drops_the_retired_login_failures_table() -> TestResult {
+    let (_folder, store) = temp_sqlite().await?;
+    let pool = store.sqlite_pool().ok_or("sqlite")?;
+    sqlx::query(
+        "CREATE TABLE _warden_login_failures (key_hash text NOT NULL, failed_at bigint NOT NULL)",
+    )
+    .execute(pool)
+    .await?;
+    let report = store.migrate(&example()?).await?;
+    assert_eq!(report.dropped_tables, ["_warden_login_failures"]);
+    assert!(
+        !store
+            .existing_schema()
+            .await?
+            .tables
+            .contains_key("_warden_login_failures")
+    );
+    let version: String =
+        sqlx::query_scalar("SELECT value FROM _warden_meta WHERE key = 'schema_version'")
+            .fetch_one(pool)
+            .await?;
+    assert_eq!(version, "2");
+    Ok(())
+}

@@ -312,6 +312,7 @@ mod tests {
             searchable: false,
             references: None,
             read: None,
+            login: false,
         }
     }
 

@@ -1,0 +1,157 @@
+//! What registration may cost, black-box: a taken login is refused before
+//! any argon2 hash is made (hashes are counted from the server's own
+//! debug events), and registrations are limited per client address.
+
+mod common;
+
+use common::{TestApp, backends, fixture_config};
+use reqwest::Method;
+use serde_json::json;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::task::JoinSet;
+use tracing_subscriber::fmt::MakeWriter;
+use warden::config::{Config, RegistrationLimit};
+
+/// The line `auth::password::hash` logs before each hash.
+const HASHING: &str = "hashing a password with argon2id";
+
+/// Log lines written by this test's thread.
+#[derive(Clone, Default)]
+struct Lines(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Lines {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut lines) = self.0.lock() {
+            lines.extend_from_slice(bytes);
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Lines {
+    type Writer = Lines;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+impl Lines {
+    fn hashes(&self) -> usize {
+        self.0.lock().map_or(0, |lines| {
+            String::from_utf8_lossy(&lines).matches(HASHING).count()
+        })
+    }
+}
+
+/// The `auth` fixture (registration open, alice@example.com seeded)
+/// with its own registration limit.
+fn config(per_address: u32) -> Config {
+    let mut config = Config::load(&fixture_config("auth")).unwrap_or_else(|e| panic!("{e}"));
+    if let Some(auth) = config.auth.as_mut() {
+        auth.registration_limit = RegistrationLimit {
+            per_address,
+            window: Duration::from_secs(3600),
+        };
+    }
+    config
+}
+
+async fn register(app: &TestApp, email: &str) -> common::Reply {
+    app.json_with(
+        Method::POST,
+        "/auth/register",
+        None,
+        &[],
+        Some(json!({"email": email, "password": "a fine password"})),
+    )
+    .await
+}
+
+// One thread (tokio's default for tests): the server's tasks log on the
+// thread whose subscriber counts them.
+#[tokio::test]
+async fn a_taken_login_costs_no_password_hash() {
+    for backend in backends() {
+        let app = TestApp::spawn_config(config(100), backend, true).await;
+        let context = format!("{:?}", app.backend);
+        let lines = Lines::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .with_writer(lines.clone())
+            .finish();
+        let _counting = tracing::subscriber::set_default(subscriber);
+
+        // The count sees hashes: a new account costs one.
+        let fresh = register(&app, "fresh@example.com").await;
+        assert_eq!(fresh.status, 201, "{context}: {}", fresh.text);
+        assert_eq!(lines.hashes(), 1, "{context}");
+
+        // 30 registrations of taken logins at once, in any spelling.
+        let taken = [
+            "alice@example.com",
+            "ALICE@example.com",
+            " fresh@example.com",
+        ];
+        let mut attempts = JoinSet::new();
+        for n in 0..30 {
+            let request = app
+                .client
+                .post(app.url("/auth/register"))
+                .json(&json!({"email": taken[n % taken.len()], "password": "a fine password"}));
+            attempts.spawn(async move {
+                let response = request.send().await.expect("register");
+                (
+                    response.status().as_u16(),
+                    response.text().await.unwrap_or_default(),
+                )
+            });
+        }
+        for (status, text) in attempts.join_all().await {
+            assert_eq!(status, 409, "{context}: {text}");
+        }
+        assert_eq!(lines.hashes(), 1, "{context}: a taken login was hashed");
+    }
+}
+
+#[tokio::test]
+async fn registrations_past_the_address_limit_get_429_and_create_nothing() {
+    for backend in backends() {
+        let app = TestApp::spawn_config(config(3), backend, true).await;
+        let context = format!("{:?}", app.backend);
+        // Every registration counts, a taken login too: its answer tells
+        // whether the login exists.
+        assert_eq!(register(&app, "one@example.com").await.status, 201);
+        assert_eq!(register(&app, "alice@example.com").await.status, 409);
+        assert_eq!(register(&app, "two@example.com").await.status, 201);
+        let refused = register(&app, "three@example.com").await;
+        refused.assert_problem(429, "too-many-requests", &context);
+        // 3 per hour: a slot comes back 20 minutes after it was taken.
+        let retry: u64 = refused
+            .header("retry-after")
+            .and_then(|v| v.parse().ok())
+            .expect("Retry-After seconds");
+        assert!((1..=1200).contains(&retry), "{context}: {retry}");
+        let login = app
+            .raw(
+                Method::POST,
+                "/auth/token",
+                None,
+                &[("content-type", "application/x-www-form-urlencoded")],
+                Some(
+                    b"grant_type=password&username=three%40example.com&password=a+fine+password"
+                        .to_vec(),
+                ),
+            )
+            .await;
+        assert_eq!(login.status, 400, "{context}: {}", login.text);
+        assert_eq!(login.json["error"], "invalid_grant", "{context}");
+    }
+}
