@@ -832,6 +832,9 @@ async fn not_yet_valid_wrong_issuer_audience_algorithm_and_missing_claims_are_40
                 c["nbf"] = json!(now + 3600);
                 sign(&hs256, &c, SECRET)
             }),
+            // Valid now by `nbf`, but dated an hour ahead: no token of ours.
+            ("issued in the future (iat in an hour)", with("iat", json!(now + 3600))),
+            ("issued just past the leeway", with("iat", json!(now + 30))),
             ("wrong issuer", with("iss", json!("someone-else"))),
             ("wrong audience", with("aud", json!("another-api"))),
             ("audience list without ours", with("aud", json!(["a", "b"]))),
