@@ -5,16 +5,12 @@
 
 use super::password::{self, PasswordError};
 use crate::config::{AuthConfig, Config, FieldKind, ResourceDef};
-use crate::rows::input::{InputError, MIN_PASSWORD_LENGTH, WriteMode, apply_defaults, parse_body};
+use crate::rows::input::{InputError, WriteMode, apply_defaults, parse_body};
 use crate::store::{Grants, Row, Store, StoreError, Violation, select_all, to_sql_value};
 use crate::timestamp;
 use sea_query::{Alias, Expr, ExprTrait, Order, Query};
 use serde_json::{Map, Value as Json};
 use warden_policy::Value;
-
-/// Longest password accepted: argon2 hashes whatever it is given, so an
-/// unbounded one is a way to burn server time.
-pub const MAX_PASSWORD_LENGTH: usize = 1024;
 
 /// Why an account operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -67,14 +63,13 @@ fn password_field(users: &ResourceDef) -> Option<&str> {
 }
 
 fn check_length(field: &str, clear: &str) -> Result<(), AccountError> {
-    let length = clear.chars().count();
-    if (MIN_PASSWORD_LENGTH..=MAX_PASSWORD_LENGTH).contains(&length) {
-        return Ok(());
+    match password::policy_problem(clear) {
+        None => Ok(()),
+        Some(problem) => Err(AccountError::Input(InputError::Invalid(vec![(
+            field.to_owned(),
+            problem,
+        )]))),
     }
-    Err(AccountError::Input(InputError::Invalid(vec![(
-        field.to_owned(),
-        format!("must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters"),
-    )])))
 }
 
 /// The user row whose login field equals `login`.

@@ -1,4 +1,5 @@
-//! Password hashing with argon2id (default parameters, PHC strings). The
+//! Password hashing with argon2id (default parameters, PHC strings), and
+//! the one password policy every path that sets a password applies. The
 //! work runs on tokio's blocking pool so it never stalls the async workers.
 //! It must not decide whether a user exists; callers verify against a
 //! dummy hash for unknown users so timing reveals nothing.
@@ -12,6 +13,21 @@ pub enum PasswordError {
     Hash(String),
     #[error("the hashing task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+}
+
+/// The shortest password accepted.
+pub const MIN_LENGTH: usize = 8;
+/// The longest password accepted: argon2 hashes whatever it is given, so
+/// an unbounded one is a way to burn server time.
+pub const MAX_LENGTH: usize = 1024;
+
+/// What is wrong with `clear` as a new password, if anything; counted in
+/// characters. Applied by the API's bodies (create, `PATCH`, `PUT`,
+/// registration), `warden user add|passwd` and seed data alike.
+pub fn policy_problem(clear: &str) -> Option<String> {
+    let length = clear.chars().count();
+    (!(MIN_LENGTH..=MAX_LENGTH).contains(&length))
+        .then(|| format!("must be {MIN_LENGTH} to {MAX_LENGTH} characters"))
 }
 
 /// At most one argon2 computation per core at a time: each one takes
@@ -90,6 +106,15 @@ pub async fn verify_or_dummy(clear: String, stored: Option<String>) -> Result<bo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_policy_bounds_length_in_characters() {
+        assert!(policy_problem(&"a".repeat(MIN_LENGTH - 1)).is_some());
+        assert_eq!(policy_problem(&"a".repeat(MIN_LENGTH)), None);
+        // 1024 characters of four bytes each: the bound is on characters.
+        assert_eq!(policy_problem(&"\u{1F600}".repeat(MAX_LENGTH)), None);
+        assert!(policy_problem(&"a".repeat(MAX_LENGTH + 1)).is_some());
+    }
 
     #[tokio::test]
     async fn hashes_verify_and_are_salted() -> Result<(), PasswordError> {
