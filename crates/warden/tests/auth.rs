@@ -685,6 +685,83 @@ async fn cookie_sessions_need_csrf_on_unsafe_methods() {
 }
 
 #[tokio::test]
+async fn logins_sent_by_another_sites_page_are_refused_without_a_cookie() {
+    on_each_backend_config(&fixture_config("auth"), |app| async move {
+        let own_origin = app.base.clone();
+        let form = b"login=alice%40example.com&password=password123".to_vec();
+        let post = |extra: Vec<(&'static str, String)>| {
+            let form = form.clone();
+            let app = &app;
+            async move {
+                // Without `Accept: text/html`, so the answer is not a
+                // redirect (which the test client would follow).
+                let mut headers: Vec<(&str, &str)> =
+                    vec![("content-type", "application/x-www-form-urlencoded")];
+                headers.extend(extra.iter().map(|(n, v)| (*n, v.as_str())));
+                app.raw(Method::POST, "/auth/login", None, &headers, Some(form))
+                    .await
+            }
+        };
+        // What a browser sends for another site's auto-submitted form.
+        for (context, headers) in [
+            (
+                "Origin of another site",
+                vec![("origin", "https://evil.example".to_owned())],
+            ),
+            (
+                "Origin of another site, as a modern browser",
+                vec![
+                    ("origin", "https://evil.example".to_owned()),
+                    ("sec-fetch-site", "cross-site".to_owned()),
+                ],
+            ),
+            (
+                "a sibling subdomain",
+                vec![("sec-fetch-site", "same-site".to_owned())],
+            ),
+            ("a sandboxed frame", vec![("origin", "null".to_owned())]),
+            (
+                "this host on another port",
+                vec![(
+                    "origin",
+                    own_origin.replace(|c: char| c.is_ascii_digit(), "9"),
+                )],
+            ),
+        ] {
+            let reply = post(headers).await;
+            reply.assert_problem(403, "forbidden", context);
+            assert!(
+                reply.header("set-cookie").is_none(),
+                "{context}: a cookie was set"
+            );
+        }
+        // The login page's own form, from an old and a current browser,
+        // and a script that sends neither header: logged in.
+        for (context, headers) in [
+            ("own Origin", vec![("origin", own_origin.clone())]),
+            (
+                "own Origin, as a modern browser",
+                vec![
+                    ("origin", own_origin.clone()),
+                    ("sec-fetch-site", "same-origin".to_owned()),
+                ],
+            ),
+            ("no browser", vec![]),
+        ] {
+            let reply = post(headers).await;
+            assert_eq!(reply.status, 200, "{context}: {}", reply.text);
+            assert!(
+                reply
+                    .header("set-cookie")
+                    .is_some_and(|c| c.starts_with("warden_session=")),
+                "{context}"
+            );
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn failed_logins_are_limited_per_account_and_per_address() {
     on_each_backend_config(&fixture_config("auth"), |app| async move {
         for _ in 0..3 {

@@ -12,12 +12,13 @@ use crate::app::App;
 use crate::auth::accounts;
 use crate::auth::caller::{Caller, SESSION_COOKIE, User, Via};
 use crate::auth::client::Client;
+use crate::auth::csrf;
 use crate::auth::login::{self, LoginError};
 use crate::auth::session::{self, IssuedTokens, SessionError};
 use crate::config::FieldKind;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
 use serde::Deserialize;
@@ -228,19 +229,18 @@ pub(crate) fn local_path(next: Option<&str>) -> &str {
     }
 }
 
-/// `POST /auth/login`: starts a cookie session.
+/// `POST /auth/login`: starts a cookie session, unless another site's
+/// page sent the login (`auth::csrf::login_from_this_site`).
 pub async fn login(
     State(app): State<App>,
     client: Client,
+    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Problem> {
-    let login_field = app
-        .config()
-        .auth
-        .as_ref()
-        .map_or("login", |auth| auth.login.as_str())
-        .to_owned();
+    let auth = app.config().auth.as_ref();
+    csrf::login_from_this_site(&headers, &uri, auth.is_some_and(|a| a.trust_proxy_headers))?;
+    let login_field = auth.map_or("login", |auth| auth.login.as_str()).to_owned();
     let form = is_form(&headers);
     let request = if form {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
