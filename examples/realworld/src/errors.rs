@@ -77,6 +77,11 @@ impl ApiError {
             Error::InvalidReference => {
                 ApiError::invalid(vec![(what.to_owned(), "refers to a missing row".into())])
             }
+            Error::RateLimited(seconds) => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "current_password",
+                &format!("too many wrong passwords; retry in {seconds} s"),
+            ),
             other @ (Error::Store(_) | Error::Internal(_)) => ApiError::internal(&other),
         }
     }

@@ -261,6 +261,7 @@ impl crate::authz::AuthzError {
             E::InvalidQuery(_) => Kind::InvalidQuery,
             E::Conflict(_) => Kind::Conflict,
             E::InvalidReference => Kind::InvalidReference,
+            E::RateLimited(_) => Kind::TooManyRequests,
             E::Store(_) | E::Internal(_) => Kind::Internal,
         }
     }
@@ -335,6 +336,14 @@ impl From<crate::authz::AuthzError> for Problem {
                 kind,
                 "a referenced row does not exist (or this row is still referenced by others)",
             ),
+            E::RateLimited(seconds) => {
+                let mut problem = Problem::new(
+                    kind,
+                    format!("too many failed password checks; try again in {seconds} s"),
+                );
+                problem.retry_after = Some(seconds);
+                problem
+            }
             E::Store(error) => Problem::internal(&error),
             E::Internal(error) => Problem::internal(&error),
         }
@@ -370,6 +379,8 @@ impl From<crate::auth::session::SessionError> for Problem {
                 Kind::Validation,
                 "the requested scope exceeds the scope granted",
             ),
+            // Answered as the password it was: wrong by now.
+            E::PasswordChanged => Problem::unauthenticated("the login or password is wrong"),
             E::NoUsers => Problem::new(Kind::NotFound, "this server has no user accounts"),
             E::Store(error) => Problem::internal(&error),
             E::Token(error) => Problem::internal(&error),

@@ -257,13 +257,14 @@ pub async fn add(
     Ok(stored)
 }
 
-/// `warden user passwd`: sets a new password.
+/// `warden user passwd`: sets a new password and, in the same
+/// transaction, ends every session of the account. Returns how many ended.
 pub async fn set_password(
     config: &Config,
     store: &Store,
     login: &str,
     clear_password: &str,
-) -> Result<(), AccountError> {
+) -> Result<u64, AccountError> {
     let (_, users) = auth_and_users(config)?;
     let Some(field) = password_field(users) else {
         return Err(AccountError::Input(InputError::UnknownFields(vec![
@@ -281,15 +282,19 @@ pub async fn set_password(
             }
         })?;
     let hashed = password::hash(clear_password.to_owned()).await?;
-    store
-        .execute(
-            Query::update()
-                .table(Alias::new(users.table.clone()))
-                .value(Alias::new(field), hashed)
-                .and_where(Expr::col(Alias::new(users.primary_key.clone())).eq(Expr::val(key))),
-        )
+    let mut tx = store.begin().await?;
+    tx.execute(
+        Query::update()
+            .table(Alias::new(users.table.clone()))
+            .value(Alias::new(field), hashed)
+            .and_where(Expr::col(Alias::new(users.primary_key.clone())).eq(Expr::val(key))),
+    )
+    .await?;
+    let ended = tx
+        .delete_user_sessions(&id, users.primary_field().kind, None)
         .await?;
-    Ok(())
+    tx.commit().await?;
+    Ok(ended)
 }
 
 fn check_grants(

@@ -2,8 +2,9 @@
 //! verification whether or not the account exists (a dummy hash stands in
 //! for unknown users), then the account's state. Every failure is the same
 //! `InvalidCredentials`, so neither answer nor timing tells which part was
-//! wrong. A stale hash is upgraded on success. It must not issue tokens or
-//! sessions.
+//! wrong. A stale hash is upgraded on success (unless the password changed
+//! meanwhile). It must not issue tokens or sessions; it hands the hash it
+//! verified to whoever starts one (`auth::session`).
 
 use super::caller::{User, load_user};
 use super::limit::{self, AttemptKeys};
@@ -33,6 +34,16 @@ pub enum LoginError {
     Password(#[from] PasswordError),
 }
 
+/// A login that succeeded.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    /// The user, with every scope they currently hold.
+    pub user: User,
+    /// The password hash the secret matched, as stored now; a session for
+    /// this login starts only while it is still the stored one.
+    pub password_hash: String,
+}
+
 /// The users resource's password field, if it has one.
 pub fn password_field(users: &ResourceDef) -> Option<&crate::config::FieldDef> {
     users
@@ -50,13 +61,13 @@ pub fn subject_of(users: &ResourceDef, row: &Row) -> Option<String> {
 }
 
 /// Checks `login` and `secret`, counting failures against the account and
-/// `address`. Returns the user with every scope they currently hold.
+/// `address`.
 pub async fn authenticate(
     app: &App,
     login: &str,
     secret: &str,
     address: Option<IpAddr>,
-) -> Result<User, LoginError> {
+) -> Result<Authenticated, LoginError> {
     let config = app.config();
     let (Some(auth), Some(users)) = (&config.auth, config.users_resource()) else {
         return Err(LoginError::InvalidCredentials);
@@ -80,28 +91,37 @@ pub async fn authenticate(
         (true, Some(subject)) => load_user(config, app.store(), &subject, None).await?,
         _ => None,
     };
-    let Some(user) = user else {
+    let (Some(user), Some(mut password_hash)) = (user, stored) else {
         limit::record_failure(app.store(), &auth.login_limit, &keys, now).await?;
         tracing::info!("login failed");
         return Err(LoginError::InvalidCredentials);
     };
     limit::record_success(app.store(), &keys).await?;
-    if let (Some(hash), Some(field)) = (stored, password_field(users))
-        && password::needs_rehash(&hash)
+    if let Some(field) = password_field(users)
+        && password::needs_rehash(&password_hash)
+        && let Some(fresh) =
+            rehash(app, users, &field.name, &user.id, secret, &password_hash).await?
     {
-        rehash(app, users, &field.name, &user.id, secret).await?;
+        password_hash = fresh;
     }
-    Ok(user)
+    Ok(Authenticated {
+        user,
+        password_hash,
+    })
 }
 
-/// Stores a hash made with today's parameters.
+/// Stores a hash made with today's parameters in place of `verified`;
+/// `None` when `verified` is no longer stored (the password changed since
+/// it was read: the change stands, and this login's session will not
+/// start).
 async fn rehash(
     app: &App,
     users: &ResourceDef,
     field: &str,
     id: &Value,
     secret: &str,
-) -> Result<(), LoginError> {
+    verified: &str,
+) -> Result<Option<String>, LoginError> {
     let fresh = password::hash(secret.to_owned()).await?;
     let key =
         to_sql_value(users.primary_field().kind, id, app.store().dialect()).map_err(|problem| {
@@ -110,14 +130,19 @@ async fn rehash(
                 problem,
             }
         })?;
-    app.store()
+    let stored = app
+        .store()
         .execute(
             Query::update()
                 .table(Alias::new(users.table.clone()))
-                .value(Alias::new(field), fresh)
-                .and_where(Expr::col(Alias::new(users.primary_key.clone())).eq(Expr::val(key))),
+                .value(Alias::new(field), fresh.clone())
+                .and_where(Expr::col(Alias::new(users.primary_key.clone())).eq(Expr::val(key)))
+                .and_where(Expr::col(Alias::new(field)).eq(Expr::val(verified.to_owned()))),
         )
         .await?;
+    if stored == 0 {
+        return Ok(None);
+    }
     tracing::info!(user = %id, "password hash upgraded to current parameters");
-    Ok(())
+    Ok(Some(fresh))
 }
