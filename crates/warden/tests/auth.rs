@@ -553,6 +553,146 @@ async fn logout_ends_the_session_and_its_refresh_tokens() {
 }
 
 #[tokio::test]
+async fn logout_everywhere_ends_every_session_of_the_account() {
+    on_each_backend_config(&fixture_config("auth"), |app| async move {
+        let (first_access, first_refresh) = tokens(&app, ALICE).await;
+        let (second_access, second_refresh) = tokens(&app, ALICE).await;
+        let (cookie, csrf) = cookie_login(&app, ALICE).await;
+        let (bob_access, _) = tokens(&app, BOB).await;
+        // Remembered callers too: the bearer reads below come from memory.
+        for _ in 0..2 {
+            let (status, _) = app
+                .call(Method::GET, "/api/users/1", Some(&second_access), None)
+                .await;
+            assert_eq!(status, 200);
+        }
+
+        let bad = app
+            .raw(
+                Method::POST,
+                "/auth/logout?everywhere=maybe",
+                Some(&first_access),
+                &[],
+                None,
+            )
+            .await;
+        bad.assert_problem(400, "invalid-query", "everywhere=maybe");
+        let anonymous = app
+            .raw(
+                Method::POST,
+                "/auth/logout?everywhere=true",
+                None,
+                &[],
+                None,
+            )
+            .await;
+        anonymous.assert_problem(401, "unauthenticated", "anonymous logout everywhere");
+
+        // From the cookie session (with its CSRF token, as any write).
+        let out = app
+            .raw(
+                Method::POST,
+                "/auth/logout?everywhere=true",
+                None,
+                &[("cookie", &cookie), ("x-csrf-token", &csrf)],
+                None,
+            )
+            .await;
+        assert_eq!(out.status, 204, "{:?}: {}", app.backend, out.text);
+        for token in [&first_access, &second_access] {
+            let me = app
+                .raw(Method::GET, "/auth/me", Some(token), &[], None)
+                .await;
+            assert_invalid_token(&me, "access token after logout everywhere");
+            let read = app
+                .raw(Method::GET, "/api/users/1", Some(token), &[], None)
+                .await;
+            assert_invalid_token(&read, "remembered caller after logout everywhere");
+        }
+        for refresh_token in [&first_refresh, &second_refresh] {
+            assert_eq!(
+                refresh(&app, refresh_token).await.json["error"],
+                "invalid_grant"
+            );
+        }
+        let me = app
+            .raw(Method::GET, "/auth/me", None, &[("cookie", &cookie)], None)
+            .await;
+        me.assert_problem(401, "unauthenticated", "cookie after logout everywhere");
+        let (status, _) = app
+            .call(Method::GET, "/auth/me", Some(&bob_access), None)
+            .await;
+        assert_eq!(status, 200, "another account's session");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_refresh_family_ends_at_refresh_max_age_however_often_it_is_refreshed() {
+    let path = fixture_config("auth");
+    let source = std::fs::read_to_string(&path).expect("config").replace(
+        "token_ttl = \"10m\"",
+        "token_ttl = \"10m\"\nrefresh_max_age = \"1h\"",
+    );
+    for backend in common::backends() {
+        let config = Config::parse(&path, &source).unwrap_or_else(|e| panic!("{e}"));
+        let app = TestApp::spawn_config(config, backend, true).await;
+        let (_, first) = tokens(&app, ALICE).await;
+        // 40 minutes pass: refreshed well inside refresh_ttl (14 days).
+        age_sessions(&app, 40 * 60).await;
+        let rotated = refresh(&app, &first).await;
+        assert_eq!(rotated.status, 200, "{:?}: {}", app.backend, rotated.text);
+        let access = rotated.json["access_token"]
+            .as_str()
+            .expect("access")
+            .to_owned();
+        let second = rotated.json["refresh_token"]
+            .as_str()
+            .expect("refresh")
+            .to_owned();
+        let (status, _) = app
+            .call(Method::GET, "/api/users/1", Some(&access), None)
+            .await;
+        assert_eq!(status, 200);
+        // 40 more: the family is 80 minutes old, past its hour, though
+        // its last refresh was 40 minutes ago.
+        age_sessions(&app, 40 * 60).await;
+        let late = refresh(&app, &second).await;
+        assert_eq!(
+            late.json["error"], "invalid_grant",
+            "{:?}: {}",
+            app.backend, late.text
+        );
+        for path in ["/auth/me", "/api/users/1"] {
+            let reply = app.raw(Method::GET, path, Some(&access), &[], None).await;
+            assert_invalid_token(&reply, "an access token of the ended family");
+        }
+    }
+}
+
+/// Moves every session and refresh token `seconds` into the past, as if
+/// that much time had passed.
+async fn age_sessions(app: &TestApp, seconds: i64) {
+    for (table, columns) in [
+        (
+            "_warden_sessions",
+            &["created_at", "last_seen_at", "expires_at"][..],
+        ),
+        ("_warden_refresh_tokens", &["created_at", "expires_at"][..]),
+    ] {
+        let mut update = Query::update();
+        update.table(Alias::new(table));
+        for column in columns {
+            update.value(
+                Alias::new(*column),
+                Expr::col(Alias::new(*column)).sub(seconds),
+            );
+        }
+        app.app.store().execute(&update).await.expect("age");
+    }
+}
+
+#[tokio::test]
 async fn cookie_sessions_need_csrf_on_unsafe_methods() {
     on_each_backend_config(&fixture_config("auth"), |app| async move {
         let page = app.raw(Method::GET, "/auth/login", None, &[], None).await;
@@ -680,6 +820,83 @@ async fn cookie_sessions_need_csrf_on_unsafe_methods() {
             )
             .await;
         assert_eq!(form_logout.status, 204, "{}", form_logout.text);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn logins_sent_by_another_sites_page_are_refused_without_a_cookie() {
+    on_each_backend_config(&fixture_config("auth"), |app| async move {
+        let own_origin = app.base.clone();
+        let form = b"login=alice%40example.com&password=password123".to_vec();
+        let post = |extra: Vec<(&'static str, String)>| {
+            let form = form.clone();
+            let app = &app;
+            async move {
+                // Without `Accept: text/html`, so the answer is not a
+                // redirect (which the test client would follow).
+                let mut headers: Vec<(&str, &str)> =
+                    vec![("content-type", "application/x-www-form-urlencoded")];
+                headers.extend(extra.iter().map(|(n, v)| (*n, v.as_str())));
+                app.raw(Method::POST, "/auth/login", None, &headers, Some(form))
+                    .await
+            }
+        };
+        // What a browser sends for another site's auto-submitted form.
+        for (context, headers) in [
+            (
+                "Origin of another site",
+                vec![("origin", "https://evil.example".to_owned())],
+            ),
+            (
+                "Origin of another site, as a modern browser",
+                vec![
+                    ("origin", "https://evil.example".to_owned()),
+                    ("sec-fetch-site", "cross-site".to_owned()),
+                ],
+            ),
+            (
+                "a sibling subdomain",
+                vec![("sec-fetch-site", "same-site".to_owned())],
+            ),
+            ("a sandboxed frame", vec![("origin", "null".to_owned())]),
+            (
+                "this host on another port",
+                vec![(
+                    "origin",
+                    own_origin.replace(|c: char| c.is_ascii_digit(), "9"),
+                )],
+            ),
+        ] {
+            let reply = post(headers).await;
+            reply.assert_problem(403, "forbidden", context);
+            assert!(
+                reply.header("set-cookie").is_none(),
+                "{context}: a cookie was set"
+            );
+        }
+        // The login page's own form, from an old and a current browser,
+        // and a script that sends neither header: logged in.
+        for (context, headers) in [
+            ("own Origin", vec![("origin", own_origin.clone())]),
+            (
+                "own Origin, as a modern browser",
+                vec![
+                    ("origin", own_origin.clone()),
+                    ("sec-fetch-site", "same-origin".to_owned()),
+                ],
+            ),
+            ("no browser", vec![]),
+        ] {
+            let reply = post(headers).await;
+            assert_eq!(reply.status, 200, "{context}: {}", reply.text);
+            assert!(
+                reply
+                    .header("set-cookie")
+                    .is_some_and(|c| c.starts_with("warden_session=")),
+                "{context}"
+            );
+        }
     })
     .await;
 }
@@ -837,6 +1054,9 @@ async fn not_yet_valid_wrong_issuer_audience_algorithm_and_missing_claims_are_40
                 c["nbf"] = json!(now + 3600);
                 sign(&hs256, &c, SECRET)
             }),
+            // Valid now by `nbf`, but dated an hour ahead: no token of ours.
+            ("issued in the future (iat in an hour)", with("iat", json!(now + 3600))),
+            ("issued just past the leeway", with("iat", json!(now + 30))),
             ("wrong issuer", with("iss", json!("someone-else"))),
             ("wrong audience", with("aud", json!("another-api"))),
             ("audience list without ours", with("aud", json!(["a", "b"]))),

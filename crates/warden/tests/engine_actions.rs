@@ -577,7 +577,9 @@ async fn user_updates_own_password_and_logs_in_with_it() {
                 Method::PATCH,
                 "/api/users/21",
                 Some(&token),
-                Some(json!({"password": "a-new-password"})),
+                // Your own password changes only with the current one
+                // (password_changes.rs has the refusals).
+                Some(json!({"password": "a-new-password", "current_password": "password123"})),
             )
             .await;
         assert_eq!(status, 200, "{user}");

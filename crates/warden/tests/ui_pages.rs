@@ -227,6 +227,74 @@ async fn delete_asks_first_then_deletes_with_the_session_token() {
 }
 
 #[tokio::test]
+async fn the_own_account_form_asks_for_the_current_password_to_change_it() {
+    on_each_backend_config(&fixture_config("ui_employees"), |app| async move {
+        const EMPLOYEE: &str = "parto.bamford@example.com"; // 10003, user:write
+        let client = logged_in(&app, EMPLOYEE).await;
+        let (status, _, page) = get(&client, &app, "/ui/employees/10003/edit").await;
+        assert_eq!(status, 200, "{page}");
+        assert!(
+            page.contains("name=\"current_password\" value=\"\" autocomplete=\"current-password\""),
+            "{page}"
+        );
+        // Someone else's record (an administrator's form) does not ask.
+        let admin = logged_in(&app, ADMIN_WRITER).await;
+        let (_, _, other) = get(&admin, &app, "/ui/employees/10007/edit").await;
+        assert!(!other.contains("current_password"), "{other}");
+
+        let token = csrf(&page);
+        let form = |current: &'static str| {
+            [
+                ("csrf_token", token.clone()),
+                ("first_name", "Parto".to_owned()),
+                ("last_name", "Bamford".to_owned()),
+                ("password", "a-new-password-9".to_owned()),
+                ("current_password", current.to_owned()),
+            ]
+        };
+        let send = |pairs: [(&'static str, String); 5]| {
+            let client = &client;
+            let app = &app;
+            async move {
+                let pairs: Vec<(&str, &str)> =
+                    pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                post_form(client, app, "/ui/employees/10003/edit", &pairs).await
+            }
+        };
+        let (status, _, refused) = send(form("")).await;
+        assert_eq!(status, 400, "{refused}");
+        assert!(
+            refused.contains("id=\"e-current_password\">give your current password to change it"),
+            "the reason beside the field: {refused}"
+        );
+        let (status, _, refused) = send(form("not-my-password")).await;
+        assert_eq!(status, 400, "{refused}");
+        assert!(
+            refused.contains("is not your current password"),
+            "{refused}"
+        );
+
+        let (status, location, _) = send(form(PASSWORD)).await;
+        assert_eq!((status, location.as_str()), (303, "/ui/employees/10003"));
+        let (status, _, _) = get(&client, &app, "/ui/employees/10003").await;
+        assert_eq!(status, 200, "the session that changed it stays");
+        let relogin = post_form(
+            &browser(),
+            &app,
+            "/auth/login",
+            &[
+                ("login", EMPLOYEE),
+                ("password", "a-new-password-9"),
+                ("next", "/ui"),
+            ],
+        )
+        .await;
+        assert_eq!(relogin.0, 303, "the new password logs in");
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn actions_the_rules_refuse_are_disabled_and_their_pages_refused() {
     on_each_backend_config(&fixture_config("ui_employees"), |app| async move {
         // The delete rule refuses one's own record, even to admin:write.

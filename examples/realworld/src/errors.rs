@@ -95,6 +95,11 @@ impl ApiError {
             busy @ Error::Store(_) if busy.status() == StatusCode::SERVICE_UNAVAILABLE => {
                 ApiError::busy()
             }
+            Error::RateLimited(seconds) => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "current_password",
+                &format!("too many wrong passwords; retry in {seconds} s"),
+            ),
             other @ (Error::Store(_) | Error::Internal(_)) => ApiError::internal(&other),
         }
     }

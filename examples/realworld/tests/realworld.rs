@@ -234,8 +234,13 @@ async fn a_user_updates_themselves() {
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["user"]["bio"], json!("I work at statefarm"));
         assert_eq!(body["user"]["email"], json!("jake@jake.jake"));
+        // A new password needs the current one (warden's rule, beyond the spec).
         let (status, body) = app
-            .call(Method::PUT, "/user", Some(&jake), Some(json!({"user": {"password": "a-new-password", "image": null}})))
+            .call(Method::PUT, "/user", Some(&jake), Some(json!({"user": {"password": "a-new-password"}})))
+            .await;
+        assert_eq!((status, error_key(&body)), (422, "current_password".to_owned()), "{body}");
+        let (status, body) = app
+            .call(Method::PUT, "/user", Some(&jake), Some(json!({"user": {"password": "a-new-password", "current_password": "password123", "image": null}})))
             .await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["user"]["image"], Json::Null);

@@ -12,12 +12,13 @@ use crate::app::App;
 use crate::auth::accounts;
 use crate::auth::caller::{Caller, SESSION_COOKIE, User, Via};
 use crate::auth::client::Client;
+use crate::auth::csrf;
 use crate::auth::login::{self, LoginError};
 use crate::auth::session::{self, IssuedTokens, SessionError};
 use crate::config::FieldKind;
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
 use serde::Deserialize;
@@ -80,8 +81,19 @@ fn grant_error(error: SessionError) -> Response {
             "invalid_scope",
             "the requested scope exceeds the scope granted",
         ),
+        SessionError::PasswordChanged => wrong_password(),
         other => Problem::from(other).into_response(),
     }
+}
+
+/// The §5.2 answer for a wrong username or password (the same for an
+/// unknown user).
+fn wrong_password() -> Response {
+    oauth_error(
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        "the username or password is wrong",
+    )
 }
 
 fn token_answer(issued: IssuedTokens) -> Response {
@@ -114,22 +126,17 @@ pub async fn token(
             else {
                 return invalid_request("username and password are required");
             };
-            let user = match login::authenticate(&app, &username, &secret, client.address).await {
-                Ok(user) => user,
-                Err(LoginError::InvalidCredentials) => {
-                    return oauth_error(
-                        StatusCode::BAD_REQUEST,
-                        "invalid_grant",
-                        "the username or password is wrong",
-                    );
-                }
+            let login = match login::authenticate(&app, &username, &secret, client.address).await {
+                Ok(login) => login,
+                Err(LoginError::InvalidCredentials) => return wrong_password(),
                 Err(other) => return Problem::from(other).into_response(),
             };
+            let user = &login.user;
             let scope = match session::narrow(&user.principal.scopes, request.scope.as_deref()) {
                 Ok(scope) => scope,
                 Err(error) => return grant_error(error),
             };
-            match session::start_token_family(&app, &user, scope).await {
+            match session::start_token_family(&app, user, scope, Some(&login.password_hash)).await {
                 Ok(issued) => token_answer(issued),
                 Err(error) => grant_error(error),
             }
@@ -229,19 +236,18 @@ pub(crate) fn local_path(next: Option<&str>) -> &str {
     }
 }
 
-/// `POST /auth/login`: starts a cookie session.
+/// `POST /auth/login`: starts a cookie session, unless another site's
+/// page sent the login (`auth::csrf::login_from_this_site`).
 pub async fn login(
     State(app): State<App>,
     client: Client,
+    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Problem> {
-    let login_field = app
-        .config()
-        .auth
-        .as_ref()
-        .map_or("login", |auth| auth.login.as_str())
-        .to_owned();
+    let auth = app.config().auth.as_ref();
+    csrf::login_from_this_site(&headers, &uri, auth.is_some_and(|a| a.trust_proxy_headers))?;
+    let login_field = auth.map_or("login", |auth| auth.login.as_str()).to_owned();
     let form = is_form(&headers);
     let request = if form {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
@@ -267,8 +273,8 @@ pub async fn login(
         ));
     };
     let browser = form && wants_html(&headers);
-    let user = match login::authenticate(&app, &name, &secret, client.address).await {
-        Ok(user) => user,
+    let login = match login::authenticate(&app, &name, &secret, client.address).await {
+        Ok(login) => login,
         Err(LoginError::InvalidCredentials) if browser => {
             return Ok(crate::ui::login_page(
                 &app,
@@ -279,7 +285,8 @@ pub async fn login(
         }
         Err(error) => return Err(error.into()),
     };
-    let started = session::start_cookie_session(&app, &user).await?;
+    let user = login.user;
+    let started = session::start_cookie_session(&app, &user, Some(&login.password_hash)).await?;
     let cookie = session_cookie(&app, &client, &started.secret);
     let mut response = if browser {
         let mut redirect = StatusCode::SEE_OTHER.into_response();
@@ -315,16 +322,42 @@ fn session_cookie(app: &App, client: &Client, value: &str) -> String {
     )
 }
 
+/// The query of `POST /auth/logout`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LogoutParams {
+    /// End every session of the caller's account, not only this one.
+    #[serde(default)]
+    everywhere: bool,
+}
+
 /// `POST /auth/logout`: ends the caller's session (a cookie session, or
 /// the refresh-token family behind a bearer token, which also ends every
 /// access token issued in it) and clears the cookie. 204 either way;
-/// a browser's form post is sent on to the login page instead.
+/// a browser's form post is sent on to the login page instead. With
+/// `?everywhere=true`, every session and refresh-token family of the
+/// caller's account ends (a lost device, a leaked token); that needs a
+/// caller (401 without one).
 pub async fn logout(
     State(app): State<App>,
     caller: Caller,
     headers: HeaderMap,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, Problem> {
-    if let Some(session) = &caller.session {
+    let params: LogoutParams =
+        serde_urlencoded::from_str(query.as_deref().unwrap_or("")).map_err(|e| {
+            Problem::new(
+                Kind::InvalidQuery,
+                format!("{e}; the parameter is everywhere=true|false"),
+            )
+        })?;
+    if params.everywhere {
+        let Some(user) = &caller.user else {
+            return Err(Problem::unauthenticated("log in to end your sessions"));
+        };
+        let ended = session::end_all(&app, &user.id).await?;
+        tracing::info!(user = %user.id, ended, "every session ended by logout");
+    } else if let Some(session) = &caller.session {
         session::end(&app, &session.id).await?;
         tracing::info!(via = ?session.via, "session ended by logout");
     }

@@ -33,12 +33,22 @@ pub fn build(config: &Config) -> OpenApi {
     let mut paths = PathsBuilder::new();
     for resource in config.resources.values() {
         let (read, write) = (schema_name(resource, ""), schema_name(resource, "Input"));
+        let account = config.users_resource().is_some_and(|users| {
+            users.name == resource.name && crate::auth::login::password_field(users).is_some()
+        });
         components = components
             .schema(read.clone(), read_schema(resource))
-            .schema(write.clone(), write_schema(resource, WriteMode::Create))
+            .schema(
+                write.clone(),
+                write_schema(resource, WriteMode::Create, false),
+            )
             .schema(
                 format!("{write}Patch"),
-                write_schema(resource, WriteMode::Patch),
+                write_schema(resource, WriteMode::Patch, account),
+            )
+            .schema(
+                format!("{write}Put"),
+                write_schema(resource, WriteMode::Put, account),
             );
         paths = paths
             .path(
@@ -77,6 +87,7 @@ pub fn build(config: &Config) -> OpenApi {
         );
     paths = paths
         .path("/auth/token", token_path())
+        .path("/auth/logout", logout_path())
         .path("/healthz", simple_get("Liveness check", "ok"));
     OpenApiBuilder::new()
         .info(
@@ -142,7 +153,9 @@ fn read_schema(resource: &ResourceDef) -> ObjectBuilder {
     object
 }
 
-fn write_schema(resource: &ResourceDef, mode: WriteMode) -> ObjectBuilder {
+/// A body as written in `mode`. An `account` (the users resource, with a
+/// password) also takes `current_password` on `PATCH` and `PUT`.
+fn write_schema(resource: &ResourceDef, mode: WriteMode, account: bool) -> ObjectBuilder {
     let mut object = ObjectBuilder::new().schema_type(Type::Object);
     for field in resource
         .fields
@@ -153,9 +166,21 @@ fn write_schema(resource: &ResourceDef, mode: WriteMode) -> ObjectBuilder {
             &field.name,
             field_schema(field).write_only(field.kind == FieldKind::Password),
         );
-        if mode == WriteMode::Create && !field.nullable && field.default.is_none() {
+        if mode != WriteMode::Patch && !field.nullable && field.default.is_none() {
             object = object.required(&field.name);
         }
+    }
+    if account && mode != WriteMode::Create {
+        object = object.property(
+            crate::authz::CURRENT_PASSWORD,
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Password)))
+                .write_only(true)
+                .description(Some(
+                    "Your current password: required to change your own password (not to change someone else's, where the rules allow that)",
+                )),
+        );
     }
     object
 }
@@ -402,7 +427,7 @@ fn item_path(resource: &ResourceDef, read: &str, write: &str) -> PathItem {
     ));
     item.merge_operations(PathItem::new(
         HttpMethod::Put,
-        write_op("put", write.to_owned()),
+        write_op("put", format!("{write}Put")),
     ));
     item.merge_operations(PathItem::new(HttpMethod::Delete, delete));
     item
@@ -443,6 +468,42 @@ fn token_path() -> PathItem {
                     ResponseBuilder::new().description("RFC 6749 §5.2 error response"),
                 ),
         );
+    PathItem::new(HttpMethod::Post, operation)
+}
+
+fn logout_path() -> PathItem {
+    let everywhere = ParameterBuilder::new()
+        .name("everywhere")
+        .parameter_in(ParameterIn::Query)
+        .required(Required::False)
+        .description(Some(
+            "true: end every session and refresh-token family of the caller's account, not only this one",
+        ))
+        .schema(Some(ObjectBuilder::new().schema_type(Type::Boolean)));
+    let operation = OperationBuilder::new()
+        .tag("auth")
+        .operation_id(Some("logout"))
+        .summary(Some(
+            "Ends the caller's session (its access tokens stop working) and clears the session cookie",
+        ))
+        .parameter(everywhere)
+        .responses(problems(
+            ResponsesBuilder::new()
+                .response(
+                    "204",
+                    ResponseBuilder::new().description("the session (or every session) ended"),
+                )
+                .response(
+                    "303",
+                    ResponseBuilder::new()
+                        .description("a browser's form post: on to the login page"),
+                ),
+            &[
+                ("400", "everywhere is not true or false"),
+                ("401", "a bad token, or everywhere=true without a caller"),
+                ("403", "a cookie session without its CSRF token"),
+            ],
+        ));
     PathItem::new(HttpMethod::Post, operation)
 }
 
@@ -489,6 +550,29 @@ mod tests {
         assert!(
             doc["components"]["securitySchemes"]["oauth2"]["flows"]["password"]["tokenUrl"]
                 == "/auth/token"
+        );
+    }
+
+    #[test]
+    fn logout_everywhere_and_the_current_password_are_documented() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/posts/warden.toml");
+        let config = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        let doc = serde_json::to_value(build(&config)).expect("json");
+        let logout = &doc["paths"]["/auth/logout"]["post"];
+        assert_eq!(logout["parameters"][0]["name"], "everywhere");
+        assert_eq!(logout["parameters"][0]["schema"]["type"], "boolean");
+        assert!(logout["responses"]["204"].is_object());
+        let schemas = &doc["components"]["schemas"];
+        for account in ["UsersInputPatch", "UsersInputPut"] {
+            let current = &schemas[account]["properties"]["current_password"];
+            assert_eq!(current["writeOnly"], true, "{account}");
+        }
+        assert!(schemas["UsersInput"]["properties"]["current_password"].is_null());
+        assert!(schemas["PostsInputPatch"]["properties"]["current_password"].is_null());
+        assert_eq!(
+            doc["paths"]["/api/users/{id}"]["put"]["requestBody"]["content"]["application/json"]["schema"]
+                ["$ref"],
+            "#/components/schemas/UsersInputPut"
         );
     }
 }

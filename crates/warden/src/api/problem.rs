@@ -285,6 +285,7 @@ impl crate::authz::AuthzError {
             E::Conflict(_) => Kind::Conflict,
             E::InvalidReference => Kind::InvalidReference,
             E::Overloaded => Kind::Overloaded,
+            E::RateLimited(_) => Kind::TooManyRequests,
             E::Store(error) => Problem::from_store_kind(error),
             E::Internal(_) => Kind::Internal,
         }
@@ -365,6 +366,10 @@ impl From<crate::authz::AuthzError> for Problem {
                 "a referenced row does not exist (or this row is still referenced by others)",
             ),
             E::Overloaded => Problem::hashing_overloaded(),
+            E::RateLimited(seconds) => Problem::too_many(
+                format!("too many failed password checks; try again in {seconds} s"),
+                seconds,
+            ),
             E::Store(error) => Problem::from(error),
             E::Internal(error) => Problem::internal(&error),
         }
@@ -424,6 +429,8 @@ impl From<crate::auth::session::SessionError> for Problem {
                 Kind::Validation,
                 "the requested scope exceeds the scope granted",
             ),
+            // Answered as the password it was: wrong by now.
+            E::PasswordChanged => Problem::unauthenticated("the login or password is wrong"),
             E::NoUsers => Problem::new(Kind::NotFound, "this server has no user accounts"),
             E::Store(error) => Problem::from(error),
             E::Token(error) => Problem::internal(&error),

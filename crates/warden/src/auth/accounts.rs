@@ -7,17 +7,13 @@
 use super::limit::{LimitError, RegistrationAttempt};
 use super::password::{self, PasswordError};
 use crate::config::{AuthConfig, Config, FieldKind, ResourceDef};
-use crate::rows::input::{InputError, MIN_PASSWORD_LENGTH, WriteMode, apply_defaults, parse_body};
+use crate::rows::input::{InputError, WriteMode, apply_defaults, parse_body};
 use crate::store::{Grants, Row, Store, StoreError, Violation, select_all, to_sql_value};
 use crate::timestamp;
 use sea_query::{Alias, Expr, ExprTrait, Order, Query};
 use serde_json::{Map, Value as Json};
 use std::net::IpAddr;
 use warden_policy::Value;
-
-/// Longest password accepted: argon2 hashes whatever it is given, so an
-/// unbounded one is a way to burn server time.
-pub const MAX_PASSWORD_LENGTH: usize = 1024;
 
 /// Why an account operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -81,14 +77,13 @@ fn password_field(users: &ResourceDef) -> Option<&str> {
 }
 
 fn check_length(field: &str, clear: &str) -> Result<(), AccountError> {
-    let length = clear.chars().count();
-    if (MIN_PASSWORD_LENGTH..=MAX_PASSWORD_LENGTH).contains(&length) {
-        return Ok(());
+    match password::policy_problem(clear) {
+        None => Ok(()),
+        Some(problem) => Err(AccountError::Input(InputError::Invalid(vec![(
+            field.to_owned(),
+            problem,
+        )]))),
     }
-    Err(AccountError::Input(InputError::Invalid(vec![(
-        field.to_owned(),
-        format!("must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters"),
-    )])))
 }
 
 /// The user row whose login field holds `login`, in any spelling that
@@ -289,13 +284,14 @@ pub async fn add(
     Ok(stored)
 }
 
-/// `warden user passwd`: sets a new password.
+/// `warden user passwd`: sets a new password and, in the same
+/// transaction, ends every session of the account. Returns how many ended.
 pub async fn set_password(
     config: &Config,
     store: &Store,
     login: &str,
     clear_password: &str,
-) -> Result<(), AccountError> {
+) -> Result<u64, AccountError> {
     let (_, users) = auth_and_users(config)?;
     let Some(field) = password_field(users) else {
         return Err(AccountError::Input(InputError::UnknownFields(vec![
@@ -313,15 +309,19 @@ pub async fn set_password(
             }
         })?;
     let hashed = password::hash(clear_password.to_owned()).await?;
-    store
-        .execute(
-            Query::update()
-                .table(Alias::new(users.table.clone()))
-                .value(Alias::new(field), hashed)
-                .and_where(Expr::col(Alias::new(users.primary_key.clone())).eq(Expr::val(key))),
-        )
+    let mut tx = store.begin().await?;
+    tx.execute(
+        Query::update()
+            .table(Alias::new(users.table.clone()))
+            .value(Alias::new(field), hashed)
+            .and_where(Expr::col(Alias::new(users.primary_key.clone())).eq(Expr::val(key))),
+    )
+    .await?;
+    let ended = tx
+        .delete_user_sessions(&id, users.primary_field().kind, None)
         .await?;
-    Ok(())
+    tx.commit().await?;
+    Ok(ended)
 }
 
 fn check_grants(

@@ -3,9 +3,10 @@
 //! verification runs whether or not the account exists (a dummy hash
 //! stands in for unknown users), then the account's state is read. Every
 //! failure is the same `InvalidCredentials`, so neither answer nor timing
-//! tells which part was wrong. A stale hash is upgraded on success. Every
-//! password check of a login name goes through [`authenticate`]. It must
-//! not issue tokens or sessions.
+//! tells which part was wrong. A stale hash is upgraded on success (unless
+//! the password changed meanwhile). Every password check of a login name
+//! goes through [`authenticate`]. It must not issue tokens or sessions; it
+//! hands the hash it verified to whoever starts one (`auth::session`).
 
 use super::caller::{User, load_user};
 use super::limit::{LimitError, LoginAttempt};
@@ -44,6 +45,16 @@ impl From<LimitError> for LoginError {
     }
 }
 
+/// A login that succeeded.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    /// The user, with every scope they currently hold.
+    pub user: User,
+    /// The password hash the secret matched, as stored now; a session for
+    /// this login starts only while it is still the stored one.
+    pub password_hash: String,
+}
+
 /// The users resource's password field, if it has one.
 pub fn password_field(users: &ResourceDef) -> Option<&crate::config::FieldDef> {
     users
@@ -62,13 +73,12 @@ pub fn subject_of(users: &ResourceDef, row: &Row) -> Option<String> {
 
 /// Checks `login` and `secret`, each attempt reserved against the
 /// account's and `address`'s budgets before the password is looked at.
-/// Returns the user with every scope they currently hold.
 pub async fn authenticate(
     app: &App,
     login: &str,
     secret: &str,
     address: Option<IpAddr>,
-) -> Result<User, LoginError> {
+) -> Result<Authenticated, LoginError> {
     let config = app.config();
     let (Some(auth), Some(users)) = (&config.auth, config.users_resource()) else {
         return Err(LoginError::InvalidCredentials);
@@ -100,34 +110,43 @@ pub async fn authenticate(
         (true, Some(subject)) => load_user(config, app.store(), &subject, None).await?,
         _ => None,
     };
-    let Some(user) = user else {
+    let (Some(user), Some(mut password_hash)) = (user, stored) else {
         attempt.failed(app.store()).await?;
         tracing::info!("login failed");
         return Err(LoginError::InvalidCredentials);
     };
     attempt.succeeded(app.store()).await?;
-    if let (Some(hash), Some(field)) = (stored, password_field(users))
-        && password::needs_rehash(&hash)
+    if let Some(field) = password_field(users)
+        && password::needs_rehash(&password_hash)
     {
-        match rehash(app, users, &field.name, &user.id, secret).await {
+        match rehash(app, users, &field.name, &user.id, secret, &password_hash).await {
+            Ok(Some(fresh)) => password_hash = fresh,
+            Ok(None) => {}
             // The login stands; the upgrade waits for a quieter moment.
             Err(LoginError::Password(PasswordError::Overloaded)) => {
                 tracing::info!(user = %user.id, "password hash upgrade deferred: hashing is busy");
             }
-            upgraded => upgraded?,
+            Err(error) => return Err(error),
         }
     }
-    Ok(user)
+    Ok(Authenticated {
+        user,
+        password_hash,
+    })
 }
 
-/// Stores a hash made with today's parameters.
+/// Stores a hash made with today's parameters in place of `verified`;
+/// `None` when `verified` is no longer stored (the password changed since
+/// it was read: the change stands, and this login's session will not
+/// start).
 async fn rehash(
     app: &App,
     users: &ResourceDef,
     field: &str,
     id: &Value,
     secret: &str,
-) -> Result<(), LoginError> {
+    verified: &str,
+) -> Result<Option<String>, LoginError> {
     let fresh = password::hash(secret.to_owned()).await?;
     let key =
         to_sql_value(users.primary_field().kind, id, app.store().dialect()).map_err(|problem| {
@@ -136,14 +155,19 @@ async fn rehash(
                 problem,
             }
         })?;
-    app.store()
+    let stored = app
+        .store()
         .execute(
             Query::update()
                 .table(Alias::new(users.table.clone()))
-                .value(Alias::new(field), fresh)
-                .and_where(Expr::col(Alias::new(users.primary_key.clone())).eq(Expr::val(key))),
+                .value(Alias::new(field), fresh.clone())
+                .and_where(Expr::col(Alias::new(users.primary_key.clone())).eq(Expr::val(key)))
+                .and_where(Expr::col(Alias::new(field)).eq(Expr::val(verified.to_owned()))),
         )
         .await?;
+    if stored == 0 {
+        return Ok(None);
+    }
     tracing::info!(user = %id, "password hash upgraded to current parameters");
-    Ok(())
+    Ok(Some(fresh))
 }

@@ -1,4 +1,5 @@
-//! Password hashing with argon2id (default parameters, PHC strings). The
+//! Password hashing with argon2id (default parameters, PHC strings), and
+//! the one password policy every path that sets a password applies. The
 //! work runs on tokio's blocking pool so it never stalls the async workers,
 //! one computation per core at a time, with a bounded queue: past it a
 //! hash or verification is refused at once (`Overloaded`) instead of
@@ -19,6 +20,21 @@ pub enum PasswordError {
     /// Every hashing slot is busy and the queue is full; retry shortly.
     #[error("too many password hashes are in progress")]
     Overloaded,
+}
+
+/// The shortest password accepted.
+pub const MIN_LENGTH: usize = 8;
+/// The longest password accepted: argon2 hashes whatever it is given, so
+/// an unbounded one is a way to burn server time.
+pub const MAX_LENGTH: usize = 1024;
+
+/// What is wrong with `clear` as a new password, if anything; counted in
+/// characters. Applied by the API's bodies (create, `PATCH`, `PUT`,
+/// registration), `warden user add|passwd` and seed data alike.
+pub fn policy_problem(clear: &str) -> Option<String> {
+    let length = clear.chars().count();
+    (!(MIN_LENGTH..=MAX_LENGTH).contains(&length))
+        .then(|| format!("must be {MIN_LENGTH} to {MAX_LENGTH} characters"))
 }
 
 /// Argon2 work admitted at once: `running` computations (each takes
@@ -172,6 +188,15 @@ mod tests {
         // With the slot free again, work is admitted again.
         assert_eq!(pool.run(|| "later").await?, "later");
         Ok(())
+    }
+
+    #[test]
+    fn the_policy_bounds_length_in_characters() {
+        assert!(policy_problem(&"a".repeat(MIN_LENGTH - 1)).is_some());
+        assert_eq!(policy_problem(&"a".repeat(MIN_LENGTH)), None);
+        // 1024 characters of four bytes each: the bound is on characters.
+        assert_eq!(policy_problem(&"\u{1F600}".repeat(MAX_LENGTH)), None);
+        assert!(policy_problem(&"a".repeat(MAX_LENGTH + 1)).is_some());
     }
 
     #[tokio::test]

@@ -3,17 +3,22 @@
 //! database keeps only their digests. A refresh token is single-use: each
 //! use spends it and issues the next in its family, and a spent token
 //! presented again ends the whole family (RFC 9700 §4.14.2), which also
-//! ends every access token carrying the family's id as `sid`. It must not
-//! check passwords.
+//! ends every access token carrying the family's id as `sid`. A family
+//! never outlives `refresh_max_age` from its login. A session started by a
+//! login starts only while the password hash the login verified is still
+//! stored, so a password changed meanwhile (which ends the account's other
+//! sessions) cannot be outrun. It must not check passwords.
 
 use super::caller::{User, load_user};
 use super::secret;
 use super::token::TokenError;
 use crate::app::App;
 use crate::config::{FieldKind, ResourceDef};
-use crate::store::{NewSession, SessionKind, SessionRow, StoreError};
+use crate::store::{NewSession, SessionKind, SessionRow, StoreError, to_sql_value};
+use sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement};
 use serde_json::Map;
 use std::collections::BTreeSet;
+use warden_policy::Value;
 
 /// Why no tokens were issued.
 ///
@@ -29,6 +34,10 @@ pub enum SessionError {
     /// RFC 6749 §5.2 `invalid_scope`.
     #[error("the requested scope exceeds what was granted")]
     InvalidScope,
+    /// The password the login verified was changed before the session
+    /// started: answered as a wrong password.
+    #[error("the password changed during the login")]
+    PasswordChanged,
     #[error("no [auth] users resource is configured")]
     NoUsers,
     #[error("{0}")]
@@ -59,6 +68,47 @@ fn users(app: &App) -> Result<&ResourceDef, SessionError> {
 
 fn seconds(duration: std::time::Duration) -> i64 {
     i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// When a token family started at `created_at` ends if its refresh token
+/// is not used again: `refresh_ttl` from `now`, but never past
+/// `refresh_max_age` from its start.
+fn family_expiry(app: &App, created_at: i64, now: i64) -> i64 {
+    let Some(auth) = &app.config().auth else {
+        return now;
+    };
+    std::cmp::min(
+        now.saturating_add(seconds(auth.refresh_ttl)),
+        created_at.saturating_add(seconds(auth.refresh_max_age)),
+    )
+}
+
+/// `SELECT 1 FROM users WHERE key = <user> AND <password> = <hash>`: the
+/// condition a login's session starts under (`None` when the login
+/// verified no stored hash, or the users have no password field).
+fn password_still_stored(
+    app: &App,
+    users: &ResourceDef,
+    user: &Value,
+    verified_hash: Option<&str>,
+) -> Result<Option<SelectStatement>, SessionError> {
+    let (Some(hash), Some(field)) = (verified_hash, super::login::password_field(users)) else {
+        return Ok(None);
+    };
+    let key = to_sql_value(users.primary_field().kind, user, app.store().dialect()).map_err(
+        |problem| StoreError::InvalidValue {
+            field: users.primary_key.clone(),
+            problem,
+        },
+    )?;
+    Ok(Some(
+        Query::select()
+            .expr(Expr::cust("1"))
+            .from(Alias::new(users.table.clone()))
+            .and_where(Expr::col(Alias::new(users.primary_key.clone())).eq(Expr::val(key)))
+            .and_where(Expr::col(Alias::new(field.name.clone())).eq(Expr::val(hash.to_owned())))
+            .to_owned(),
+    ))
 }
 
 /// `requested` (space-separated) narrowed from `granted`; absent or blank
@@ -101,19 +151,16 @@ fn access_token(app: &App, user: &User, scope: &[String], sid: &str) -> Result<S
 }
 
 /// Starts a refresh-token family for a freshly authenticated user and
-/// issues its first tokens. `scope` is already narrowed.
+/// issues its first tokens. `scope` is already narrowed. `verified_hash`:
+/// the password hash the login verified, which must still be stored.
 pub async fn start_token_family(
     app: &App,
     user: &User,
     scope: Vec<String>,
+    verified_hash: Option<&str>,
 ) -> Result<IssuedTokens, SessionError> {
     let users = users(app)?;
     let now = super::now();
-    let refresh_ttl = app
-        .config()
-        .auth
-        .as_ref()
-        .map_or(0, |auth| seconds(auth.refresh_ttl));
     app.store().delete_expired_sessions(now).await?;
     let row = SessionRow {
         id: uuid::Uuid::new_v4().to_string(),
@@ -123,10 +170,11 @@ pub async fn start_token_family(
         scope: scope.join(" "),
         created_at: now,
         last_seen_at: now,
-        expires_at: now.saturating_add(refresh_ttl),
+        expires_at: family_expiry(app, now, now),
     };
     let refresh_token = secret::generate();
-    app.store()
+    let started = app
+        .store()
         .create_session(
             NewSession {
                 row: &row,
@@ -134,8 +182,12 @@ pub async fn start_token_family(
             },
             Some(&secret::digest(&refresh_token)),
             users.primary_field().kind,
+            password_still_stored(app, users, &user.id, verified_hash)?,
         )
         .await?;
+    if !started {
+        return Err(SessionError::PasswordChanged);
+    }
     Ok(IssuedTokens {
         access_token: access_token(app, user, &scope, &row.id)?,
         expires_in: app.tokens().ttl.as_secs(),
@@ -153,11 +205,6 @@ pub async fn refresh(
     let users = users(app)?;
     let key_kind = users.primary_field().kind;
     let now = super::now();
-    let refresh_ttl = app
-        .config()
-        .auth
-        .as_ref()
-        .map_or(0, |auth| seconds(auth.refresh_ttl));
     let digest = secret::digest(refresh_token);
     let Some(stored) = app.store().refresh_token(&digest, key_kind).await? else {
         return Err(SessionError::InvalidGrant("unknown refresh token"));
@@ -175,6 +222,13 @@ pub async fn refresh(
     else {
         return Err(SessionError::InvalidGrant("the session has ended"));
     };
+    // Families started before `refresh_max_age` existed may have slid past it.
+    if family_expiry(app, session.created_at, now) < now {
+        app.store().delete_session(&session.id).await?;
+        return Err(SessionError::InvalidGrant(
+            "the session reached refresh_max_age",
+        ));
+    }
     let family_scope: Vec<String> = session
         .scope
         .split_whitespace()
@@ -197,7 +251,7 @@ pub async fn refresh(
         .filter(|s| user.principal.scopes.contains(s))
         .collect();
     let next = secret::generate();
-    session.expires_at = now.saturating_add(refresh_ttl);
+    session.expires_at = family_expiry(app, session.created_at, now);
     let rotated = app
         .store()
         .rotate_refresh_token(&digest, &secret::digest(&next), &session, key_kind, now)
@@ -223,8 +277,13 @@ async fn revoke_on_reuse(app: &App, family: &str) -> SessionError {
     }
 }
 
-/// Starts a cookie session with its CSRF token.
-pub async fn start_cookie_session(app: &App, user: &User) -> Result<CookieSession, SessionError> {
+/// Starts a cookie session with its CSRF token. `verified_hash`: the
+/// password hash the login verified, which must still be stored.
+pub async fn start_cookie_session(
+    app: &App,
+    user: &User,
+    verified_hash: Option<&str>,
+) -> Result<CookieSession, SessionError> {
     let users = users(app)?;
     let now = super::now();
     let ttl = app
@@ -244,7 +303,8 @@ pub async fn start_cookie_session(app: &App, user: &User) -> Result<CookieSessio
         last_seen_at: now,
         expires_at: now.saturating_add(ttl),
     };
-    app.store()
+    let started = app
+        .store()
         .create_session(
             NewSession {
                 row: &row,
@@ -252,8 +312,12 @@ pub async fn start_cookie_session(app: &App, user: &User) -> Result<CookieSessio
             },
             None,
             users.primary_field().kind,
+            password_still_stored(app, users, &user.id, verified_hash)?,
         )
         .await?;
+    if !started {
+        return Err(SessionError::PasswordChanged);
+    }
     Ok(CookieSession {
         secret: cookie,
         row,
@@ -295,6 +359,15 @@ pub async fn cookie_session(app: &App, cookie: &str) -> Result<Option<SessionRow
 /// Ends a session and its refresh tokens.
 pub async fn end(app: &App, id: &str) -> Result<bool, SessionError> {
     Ok(app.store().delete_session(id).await?)
+}
+
+/// Ends every session of `user` (logout everywhere); returns how many.
+pub async fn end_all(app: &App, user: &Value) -> Result<u64, SessionError> {
+    let users = users(app)?;
+    Ok(app
+        .store()
+        .delete_user_sessions(user, users.primary_field().kind, None)
+        .await?)
 }
 
 #[cfg(test)]

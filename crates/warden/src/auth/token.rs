@@ -1,6 +1,6 @@
 //! Access tokens: HS256 JWTs per RFC 8725 — the algorithm pinned, `none`
 //! and every other algorithm refused, `exp iat nbf iss aud sub` required,
-//! a small leeway. Issuing and verifying only; who the subject is, and
+//! a small leeway, and neither `nbf` nor `iat` in the future. Issuing and verifying only; who the subject is, and
 //! whether they still exist, is the caller module's job. A token verified
 //! once is remembered by its exact text until it expires, so a client's
 //! repeated requests skip the signature and JSON work.
@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// The shortest secret accepted outside development mode.
 pub const MIN_SECRET_BYTES: usize = 32;
 
-/// Clock skew tolerated on `exp` and `nbf`.
+/// Clock skew tolerated on `exp`, `nbf` and `iat`.
 const LEEWAY_SECONDS: u64 = 5;
 
 /// Verified tokens remembered per process (about 1 KiB each).
@@ -149,6 +149,12 @@ impl TokenKeys {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
                 _ => TokenError::Invalid,
             })?;
+        // jsonwebtoken checks `nbf` but not `iat`; we never issue a token
+        // dated later than now, so one that says so was not made here
+        // honestly (or the clocks disagree beyond the leeway).
+        if claims.iat > now_seconds() + LEEWAY_SECONDS {
+            return Err(TokenError::Invalid);
+        }
         self.verified.insert(token.to_owned(), Arc::clone(&claims));
         Ok(claims)
     }
@@ -216,6 +222,25 @@ mod tests {
         let none_header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
         let unsigned = format!("{none_header}.{forged_payload}.");
         assert_eq!(keys().verify(&unsigned), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn issued_in_the_future_is_invalid_beyond_the_leeway() {
+        let keys = keys();
+        let (_, mut claims) = keys.issue("23", &[], None, Map::new()).expect("issue");
+        let sign = |claims: &Claims| {
+            encode(
+                &Header::new(Algorithm::HS256),
+                claims,
+                &EncodingKey::from_secret(&[7u8; 32]),
+            )
+            .expect("sign")
+        };
+        claims.iat = now_seconds() + LEEWAY_SECONDS + 60;
+        assert_eq!(keys.verify(&sign(&claims)), Err(TokenError::Invalid));
+        // Within the leeway: a clock a little ahead is tolerated.
+        claims.iat = now_seconds() + 1;
+        assert!(keys.verify(&sign(&claims)).is_ok());
     }
 
     #[test]

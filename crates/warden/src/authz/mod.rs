@@ -10,6 +10,7 @@ mod by_key;
 mod gate;
 mod list;
 mod may;
+mod password_change;
 mod read;
 mod scopes;
 mod write;
@@ -22,6 +23,7 @@ pub struct StatementTemplates {
 }
 
 pub use list::{ListParams, Page, parse_expand};
+pub use password_change::CURRENT_PASSWORD;
 pub use read::Item;
 
 use crate::app::App;
@@ -65,6 +67,10 @@ pub enum AuthzError {
     FilterTooComplex(#[from] OverBudget),
     #[error("already taken: {0:?}")]
     Conflict(Vec<String>),
+    /// Too many wrong passwords for the account (`[auth] login_limit`):
+    /// retry after this many seconds.
+    #[error("too many failed password checks; retry in {0} s")]
+    RateLimited(u64),
     #[error("a referenced row does not exist, or this row is still referenced")]
     InvalidReference,
     /// A password could not be hashed now: the argon2 queue is full.

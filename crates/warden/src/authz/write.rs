@@ -94,7 +94,9 @@ impl<'a> Authz<'a> {
     /// held for one statement, not for four round trips. When that
     /// `UPDATE` touches nothing (the row changed meanwhile, or the rule's
     /// database part refused), the update is decided again inside a
-    /// transaction with the row locked.
+    /// transaction with the row locked. A password change of the users
+    /// resource (`authz::password_change`) always takes the transaction,
+    /// which also ends the account's other sessions.
     pub async fn update(
         &self,
         resource: &str,
@@ -108,8 +110,18 @@ impl<'a> Authz<'a> {
         self.refuse_anonymous_early(resource)?;
         let (key, stored) = self.visible_row(resource, id).await?;
         self.refuse_outright(resource, Action::Update, id, &stored)?;
+        let (body, current_password) = self.take_current_password(resource, body)?;
         let mut changes = parse_body(resource, body, mode)?;
         check_version(&stored, if_match)?;
+        let password_change = self
+            .password_change(
+                resource,
+                &key,
+                &stored,
+                &changes,
+                current_password.as_deref(),
+            )
+            .await?;
         hash_passwords(resource, &mut changes).await?;
         let dialect = self.target(resource).dialect;
         let mut update = self.update_statement(resource, id, &key, &stored, &changes)?;
@@ -118,13 +130,24 @@ impl<'a> Authz<'a> {
         for guard in guards {
             update.and_where(guard);
         }
-        if self.app.store().execute(&update).await? == 0 {
+        let done = password_change.is_none() && self.app.store().execute(&update).await? > 0;
+        if !done {
             let mut tx = self.app.store().begin().await?;
             let (key, stored) = self.lock_visible(&mut tx, resource, id).await?;
             check_version(&stored, if_match)?;
             let update = self.update_statement(resource, id, &key, &stored, &changes)?;
             if tx.execute(&update).await? == 0 {
                 return Err(self.refuse(resource, Action::Update, id, &stored));
+            }
+            if let Some(change) = &password_change {
+                let ended = tx
+                    .delete_user_sessions(
+                        &key,
+                        resource.primary_field().kind,
+                        change.keep.as_deref(),
+                    )
+                    .await?;
+                tracing::info!(user = %key, ended, "password changed: other sessions ended");
             }
             tx.commit().await?;
         }

@@ -139,8 +139,11 @@ pub async fn run(command: UserCommand) -> Result<()> {
             let config = load(&config)?;
             let password = read_password()?;
             let store = open(&config, &database).await?;
-            accounts::set_password(&config, &store, &login, &password).await?;
-            println!("password of {login} changed");
+            // The session tables the change clears exist even if `serve`
+            // never ran on this database.
+            store.migrate(&config).await?;
+            let ended = accounts::set_password(&config, &store, &login, &password).await?;
+            println!("password of {login} changed; {ended} sessions ended");
             store.close().await;
         }
         UserCommand::Grant {

@@ -141,6 +141,9 @@ pub struct AuthConfig {
     pub user_claims: Vec<String>,
     /// Lifetime of a refresh token; each rotation starts a new one.
     pub refresh_ttl: Duration,
+    /// A refresh-token family ends this long after its login, however
+    /// often it is refreshed.
+    pub refresh_max_age: Duration,
     /// A cookie session ends after this long without a request.
     pub session_idle: Duration,
     /// A cookie session ends this long after login, active or not.

@@ -45,6 +45,7 @@ pub struct RawAuth {
     #[serde(default)]
     pub user_claims: Vec<Spanned<String>>,
     pub refresh_ttl: Option<Spanned<String>>,
+    pub refresh_max_age: Option<Spanned<String>>,
     pub session_idle: Option<Spanned<String>>,
     pub session_ttl: Option<Spanned<String>>,
     pub login_limit: Option<Spanned<RawLoginLimit>>,

@@ -247,6 +247,7 @@ fn auth_durations_limits_and_require_scopes() {
     let config = load(&source).unwrap_or_else(|e| panic!("{e:?}"));
     let auth = config.auth.as_ref().expect("auth");
     assert_eq!(auth.refresh_ttl, Duration::from_secs(2 * 24 * 3600));
+    assert_eq!(auth.refresh_max_age, Duration::from_secs(30 * 24 * 3600));
     assert_eq!(auth.session_idle, Duration::from_secs(600));
     assert_eq!(auth.session_ttl, Duration::from_secs(12 * 3600));
     assert_eq!(auth.login_limit.per_account, 2);
@@ -268,12 +269,14 @@ fn auth_durations_limits_and_require_scopes() {
             "require_scopes.create = [\"notes:write\"]",
             "require_scopes.create = [\"notes:wirte\"]\nrequire_scopes.erase = [\"notes:write\"]",
         )
-        .replace("session_idle = \"10m\"", "session_idle = \"soon\"");
+        .replace("session_idle = \"10m\"", "session_idle = \"soon\"")
+        .replace("refresh_ttl", "refresh_max_age = \"0s\"\nrefresh_ttl");
     let problems = errors(&wrong).join("\n");
     assert!(
         problems.contains("session_idle `soon` is not a duration"),
         "{problems}"
     );
+    assert!(problems.contains("refresh_max_age"), "{problems}");
     assert!(
         problems.contains("undeclared scope `notes:wirte`"),
         "{problems}"

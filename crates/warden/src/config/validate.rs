@@ -19,6 +19,7 @@ const DEFAULT_PAGE_SIZE: u32 = 20;
 const DEFAULT_MAX_PAGE_SIZE: u32 = 100;
 const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(3600);
 const DEFAULT_REFRESH_TTL: Duration = Duration::from_secs(14 * 24 * 3600);
+const DEFAULT_REFRESH_MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
 const DEFAULT_SESSION_IDLE: Duration = Duration::from_secs(3600);
 const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 const DEFAULT_LOGIN_LIMIT: LoginLimit = LoginLimit {
@@ -387,6 +388,11 @@ impl Validator<'_> {
         let token_ttl = self.duration(raw.token_ttl.as_ref(), "token_ttl", DEFAULT_TOKEN_TTL);
         let refresh_ttl =
             self.duration(raw.refresh_ttl.as_ref(), "refresh_ttl", DEFAULT_REFRESH_TTL);
+        let refresh_max_age = self.duration(
+            raw.refresh_max_age.as_ref(),
+            "refresh_max_age",
+            DEFAULT_REFRESH_MAX_AGE,
+        );
         let session_idle = self.duration(
             raw.session_idle.as_ref(),
             "session_idle",
@@ -486,6 +492,7 @@ impl Validator<'_> {
                 .map(Spanned::into_inner)
                 .collect(),
             refresh_ttl,
+            refresh_max_age,
             session_idle,
             session_ttl,
             login_limit,

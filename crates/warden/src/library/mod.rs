@@ -201,7 +201,7 @@ impl Warden {
     ) -> Result<Principal, LoginError> {
         login::authenticate(&self.app, login, password, address)
             .await
-            .map(Principal::from_user)
+            .map(|login| Principal::from_user(login.user))
     }
 
     /// An access token for `principal` in a new session (so logout and
@@ -221,7 +221,7 @@ impl Warden {
     ) -> Result<String, session::SessionError> {
         let user = principal.user();
         let scopes = user.principal.scopes.clone();
-        session::start_token_family(&self.app, user, scopes)
+        session::start_token_family(&self.app, user, scopes, None)
             .await
             .map(|issued| issued.access_token)
     }

@@ -10,9 +10,6 @@ use crate::timestamp;
 use serde_json::Value as Json;
 use warden_policy::Value;
 
-/// The shortest password accepted.
-pub const MIN_PASSWORD_LENGTH: usize = 8;
-
 /// What kind of write the body is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WriteMode {
@@ -146,8 +143,10 @@ fn convert(field: &FieldDef, json: Json) -> Result<Value, String> {
             _ => Err(expected("a string")),
         },
         FieldKind::Password => match json {
-            Json::String(s) if s.chars().count() >= MIN_PASSWORD_LENGTH => Ok(Value::Text(s)),
-            Json::String(_) => Err(format!("must be at least {MIN_PASSWORD_LENGTH} characters")),
+            Json::String(s) => match crate::auth::password::policy_problem(&s) {
+                None => Ok(Value::Text(s)),
+                Some(problem) => Err(problem),
+            },
             _ => Err(expected("a string")),
         },
         FieldKind::Timestamp => match &json {

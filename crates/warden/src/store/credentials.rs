@@ -6,7 +6,7 @@
 use super::ddl::{REFRESH_TOKENS_TABLE, SESSIONS_TABLE};
 use super::{Pool, Store, StoreError, Tx};
 use crate::config::FieldKind;
-use sea_query::{Expr, ExprTrait, Query};
+use sea_query::{DeleteStatement, Expr, ExprTrait, LockType, Query, SelectStatement};
 use sqlx::Row as _;
 use warden_policy::Value;
 
@@ -114,27 +114,52 @@ const SESSION_COLUMNS: [&str; 8] = [
 ];
 
 impl Store {
+    /// `INSERT` of a session; with `only_while`, an `INSERT … SELECT`
+    /// that inserts nothing unless that select finds a row. On PostgreSQL
+    /// the row found is locked (`FOR SHARE`) until the insert commits, so a
+    /// concurrent `UPDATE` of it either waits for the new session (and a
+    /// later statement of its own sees it) or comes first and the select
+    /// finds nothing; SQLite runs the whole statement under its write lock.
     fn session_insert(
         &self,
         session: &NewSession<'_>,
         key_kind: FieldKind,
+        only_while: Option<SelectStatement>,
     ) -> Result<sea_query::InsertStatement, StoreError> {
         let row = session.row;
+        let values = [
+            Expr::val(row.id.clone()),
+            Expr::val(bound_user(key_kind, &row.user_id, self)?),
+            Expr::val(row.kind.name()),
+            Expr::val(row.csrf_token.clone()),
+            Expr::val(row.scope.clone()),
+            Expr::val(row.created_at),
+            Expr::val(row.last_seen_at),
+            Expr::val(row.expires_at),
+            Expr::val(session.secret_hash.map(str::to_owned)),
+        ];
         let mut insert = Query::insert();
         insert
             .into_table(SESSIONS_TABLE)
-            .columns(SESSION_COLUMNS.into_iter().chain(["secret_hash"]))
-            .values_panic([
-                Expr::val(row.id.clone()),
-                Expr::val(bound_user(key_kind, &row.user_id, self)?),
-                Expr::val(row.kind.name()),
-                Expr::val(row.csrf_token.clone()),
-                Expr::val(row.scope.clone()),
-                Expr::val(row.created_at),
-                Expr::val(row.last_seen_at),
-                Expr::val(row.expires_at),
-                Expr::val(session.secret_hash.map(str::to_owned)),
-            ]);
+            .columns(SESSION_COLUMNS.into_iter().chain(["secret_hash"]));
+        match only_while {
+            None => {
+                insert.values_panic(values);
+            }
+            Some(mut condition) => {
+                condition.lock(LockType::Share);
+                let select = Query::select()
+                    .exprs(values)
+                    .and_where(Expr::exists(condition))
+                    .to_owned();
+                insert
+                    .select_from(select)
+                    .map_err(|error| StoreError::InvalidValue {
+                        field: SESSIONS_TABLE.to_owned(),
+                        problem: error.to_string(),
+                    })?;
+            }
+        }
         Ok(insert)
     }
 
@@ -169,26 +194,36 @@ impl Store {
     }
 
     /// Inserts a session and, for a token family, its first refresh token,
-    /// in one transaction.
+    /// in one transaction; with `only_while`, only while that select finds
+    /// a row (see [`Store::session_insert`]). Returns whether it did.
     pub async fn create_session(
         &self,
         session: NewSession<'_>,
         first_refresh: Option<&str>,
         key_kind: FieldKind,
-    ) -> Result<(), StoreError> {
-        let mut statements = vec![self.build(&self.session_insert(&session, key_kind)?)];
+        only_while: Option<SelectStatement>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        if tx
+            .execute(&self.session_insert(&session, key_kind, only_while)?)
+            .await?
+            == 0
+        {
+            return Ok(false);
+        }
         if let Some(hash) = first_refresh {
             let row = session.row;
-            statements.push(self.build(&self.refresh_insert(
+            tx.execute(&self.refresh_insert(
                 hash,
                 row,
                 key_kind,
                 row.created_at,
                 row.expires_at,
-            )?));
+            )?)
+            .await?;
         }
-        self.execute_all(statements).await?;
-        Ok(())
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn session_where(
@@ -273,6 +308,23 @@ impl Store {
         Ok(touched.get(1).is_some_and(|n| *n > 0))
     }
 
+    /// Ends every session of `user_id` but `keep`, with their refresh
+    /// tokens; returns how many sessions ended.
+    pub async fn delete_user_sessions(
+        &self,
+        user_id: &Value,
+        key_kind: FieldKind,
+        keep: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        let user = bound_user(key_kind, user_id, self)?;
+        let statements = user_sessions_deletes(user, keep)
+            .iter()
+            .map(|delete| self.build(delete))
+            .collect();
+        let touched = self.execute_all(statements).await?;
+        Ok(touched.get(1).copied().unwrap_or(0))
+    }
+
     /// Forgets sessions past their absolute expiry, with their tokens.
     pub async fn delete_expired_sessions(&self, now: i64) -> Result<(), StoreError> {
         let expired = Query::select()
@@ -353,4 +405,45 @@ impl Store {
         tx.commit().await?;
         Ok(true)
     }
+}
+
+impl Tx {
+    /// [`Store::delete_user_sessions`] inside this transaction, so that
+    /// the sessions end with the change that ends them, or not at all.
+    pub async fn delete_user_sessions(
+        &mut self,
+        user_id: &Value,
+        key_kind: FieldKind,
+        keep: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        let user = super::to_sql_value(key_kind, user_id, self.dialect()).map_err(|problem| {
+            StoreError::InvalidValue {
+                field: "user_id".into(),
+                problem,
+            }
+        })?;
+        let mut ended = 0;
+        for delete in user_sessions_deletes(user, keep) {
+            ended = self.execute(&delete).await?;
+        }
+        Ok(ended)
+    }
+}
+
+/// The refresh tokens, then the sessions, of `user` but session `keep`
+/// (the foreign key's cascade is only the safety net).
+fn user_sessions_deletes(user: sea_query::Value, keep: Option<&str>) -> [DeleteStatement; 2] {
+    let mut tokens = Query::delete();
+    tokens
+        .from_table(REFRESH_TOKENS_TABLE)
+        .and_where(Expr::col("user_id").eq(Expr::val(user.clone())));
+    let mut sessions = Query::delete();
+    sessions
+        .from_table(SESSIONS_TABLE)
+        .and_where(Expr::col("user_id").eq(Expr::val(user)));
+    if let Some(keep) = keep {
+        tokens.and_where(Expr::col("family_id").ne(Expr::val(keep.to_owned())));
+        sessions.and_where(Expr::col("id").ne(Expr::val(keep.to_owned())));
+    }
+    [tokens, sessions]
 }

@@ -64,7 +64,8 @@ impl SeedData {
     }
 
     /// Checks seed text against the config: known resources and fields,
-    /// values of the right type, scopes and roles only on users.
+    /// values of the right type, passwords the policy admits, scopes and
+    /// roles only on users.
     pub fn parse(path: &Path, text: &str, config: &Config) -> Result<SeedData, StoreError> {
         let fail = |problem: String| StoreError::Seed {
             path: path.display().to_string(),
@@ -147,6 +148,11 @@ fn seed_row(
             }
             converted => converted.map_err(|problem| format!("{key}: {problem}"))?,
         };
+        if let (FieldKind::Password, Value::Text(clear)) = (field.kind, &value)
+            && let Some(problem) = password::policy_problem(clear)
+        {
+            return Err(format!("{key}: {problem}"));
+        }
         seed.values.insert(key, value);
     }
     if (!seed.scopes.is_empty() || !seed.roles.is_empty())

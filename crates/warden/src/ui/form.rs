@@ -5,6 +5,7 @@
 //! decide access, nor repeat the checks `rows::input` makes on the body.
 
 use crate::api::problem::{Kind, Problem};
+use crate::authz::CURRENT_PASSWORD;
 use crate::config::{FieldDef, FieldKind, ResourceDef};
 use crate::rows::input::{WriteMode, client_writable};
 use serde::Serialize;
@@ -217,6 +218,46 @@ pub fn body(
         Ok(Json::Object(object))
     } else {
         Err(errors)
+    }
+}
+
+/// The control asking for the current password, on a form that edits the
+/// caller's own account: changing the password there needs it
+/// (`authz::password_change`). Placed right after the password control.
+pub fn ask_current_password(controls: &mut Vec<Control>, errors: &[FormError]) {
+    let after = controls
+        .iter()
+        .position(|control| control.input == "password")
+        .map_or(controls.len(), |at| at + 1);
+    controls.insert(
+        after,
+        Control {
+            name: CURRENT_PASSWORD.to_owned(),
+            label: label(CURRENT_PASSWORD),
+            input: "password",
+            value: String::new(),
+            checked: false,
+            required: false,
+            step: "",
+            autocomplete: Some("current-password"),
+            hint: Some("Needed only to change your password."),
+            error: errors
+                .iter()
+                .filter(|e| e.field.as_deref() == Some(CURRENT_PASSWORD))
+                .map(|e| e.message.clone())
+                .reduce(|a, b| format!("{a}; {b}")),
+        },
+    );
+}
+
+/// Adds the current password typed on such a form to its body (left out
+/// when empty, so other changes need none).
+pub fn add_current_password(body: &mut Json, submitted: &[(String, String)]) {
+    let typed = submitted
+        .iter()
+        .find(|(name, value)| name == CURRENT_PASSWORD && !value.is_empty());
+    if let (Json::Object(object), Some((_, value))) = (body, typed) {
+        object.insert(CURRENT_PASSWORD.to_owned(), Json::String(value.clone()));
     }
 }
 

@@ -166,6 +166,21 @@ impl Screen {
             .map_or_else(|| text_of(&user.id), text_of)
     }
 
+    /// Whether row `id` of `resource` is the caller's own account, whose
+    /// edit form asks for the current password.
+    fn owns_account(&self, resource: &ResourceDef, id: &str) -> bool {
+        let config = self.app.config();
+        let is_users = config.users_resource().is_some_and(|users| {
+            users.name == resource.name && crate::auth::login::password_field(users).is_some()
+        });
+        is_users
+            && self
+                .caller
+                .user
+                .as_ref()
+                .is_some_and(|user| text_of(&user.id) == id)
+    }
+
     /// Refuses an anonymous caller (the login redirect follows).
     fn require_user(&self) -> Result<(), UiError> {
         match self.caller.user {
@@ -729,7 +744,10 @@ pub async fn edit_form(
     must_be_allowed(&screen, &name, &id, Act::Update).await?;
     let resource = screen.resource(&name)?;
     let fields = form::fields(resource, WriteMode::Patch, Some(&item.json));
-    let controls = form::controls(&fields, WriteMode::Patch, &form::values_of(&item.json), &[]);
+    let mut controls = form::controls(&fields, WriteMode::Patch, &form::values_of(&item.json), &[]);
+    if screen.owns_account(resource, &id) {
+        form::ask_current_password(&mut controls, &[]);
+    }
     let page = edit_page(&name, &id, item.version);
     render_form(&screen, page, StatusCode::OK, controls, Vec::new())
 }
@@ -764,7 +782,14 @@ pub async fn update(
     let resource = screen.resource(&name)?;
     let fields = form::fields(resource, WriteMode::Patch, Some(&item.json));
     let version = submitted_version(&pairs);
-    let (status, errors) = match form::body(&fields, WriteMode::Patch, &pairs) {
+    let own_account = screen.owns_account(resource, &id);
+    let submitted = form::body(&fields, WriteMode::Patch, &pairs).map(|mut body| {
+        if own_account {
+            form::add_current_password(&mut body, &pairs);
+        }
+        body
+    });
+    let (status, errors) = match submitted {
         Err(errors) => (StatusCode::BAD_REQUEST, errors),
         Ok(body) => match authz
             .update(&name, &id, body, WriteMode::Patch, version)
@@ -781,7 +806,10 @@ pub async fn update(
         },
     };
     let values = form::values_submitted(&fields, &pairs);
-    let controls = form::controls(&fields, WriteMode::Patch, &values, &errors);
+    let mut controls = form::controls(&fields, WriteMode::Patch, &values, &errors);
+    if own_account {
+        form::ask_current_password(&mut controls, &errors);
+    }
     render_form(
         &screen,
         edit_page(&name, &id, version),

@@ -112,6 +112,11 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// The URL of the test's database, for commands run beside the server.
+    pub fn database_url(&self) -> &str {
+        &self._database.url
+    }
+
     /// A bearer token from the password grant.
     pub async fn login(&self, username: &str) -> String {
         let response = self

@@ -1,0 +1,421 @@
+//! A changed password ends every other session of the account — access
+//! tokens (also remembered ones), refresh tokens, cookies — whether the
+//! user changes it (with the current password), an administrator the rules
+//! allow changes it, or `warden user passwd` does; and a login that
+//! verified the old password cannot start a session after the change.
+
+mod common;
+
+use common::{PASSWORD, Reply, TestApp, backends, fixture_config, on_each_backend_config};
+use reqwest::Method;
+use serde_json::{Value as Json, json};
+use warden::config::Config;
+
+const ALICE: &str = "alice@example.com";
+const BOB: &str = "bob@example.com";
+const CAROL: &str = "carol@example.com";
+const NEW_PASSWORD: &str = "a-new-password-9";
+
+/// A password grant: (access token, refresh token).
+async fn tokens(app: &TestApp, user: &str, password: &str) -> Option<(String, String)> {
+    let reply = token_request(
+        app,
+        &[
+            ("grant_type", "password"),
+            ("username", user),
+            ("password", password),
+        ],
+    )
+    .await;
+    (reply.status == 200).then(|| {
+        (
+            reply.json["access_token"]
+                .as_str()
+                .expect("access")
+                .to_owned(),
+            reply.json["refresh_token"]
+                .as_str()
+                .expect("refresh")
+                .to_owned(),
+        )
+    })
+}
+
+async fn token_request(app: &TestApp, form: &[(&str, &str)]) -> Reply {
+    let body = serde_urlencoded::to_string(form).expect("form");
+    app.raw(
+        Method::POST,
+        "/auth/token",
+        None,
+        &[("content-type", "application/x-www-form-urlencoded")],
+        Some(body.into_bytes()),
+    )
+    .await
+}
+
+async fn refreshes(app: &TestApp, refresh_token: &str) -> bool {
+    let reply = token_request(
+        app,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ],
+    )
+    .await;
+    reply.status == 200
+}
+
+/// A cookie session: (cookie pair, CSRF token).
+async fn cookie_login(app: &TestApp, user: &str) -> (String, String) {
+    let reply = app
+        .json_with(
+            Method::POST,
+            "/auth/login",
+            None,
+            &[],
+            Some(json!({"email": user, "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let pair = reply
+        .header("set-cookie")
+        .and_then(|c| c.split(';').next())
+        .expect("cookie")
+        .to_owned();
+    let csrf = reply.json["csrf_token"].as_str().expect("csrf").to_owned();
+    (pair, csrf)
+}
+
+/// Whether a bearer token still authenticates, on `/auth/me` and on a
+/// read (where a remembered caller answers).
+async fn token_works(app: &TestApp, access: &str, id: i64) -> bool {
+    let me = app
+        .raw(Method::GET, "/auth/me", Some(access), &[], None)
+        .await;
+    let read = app
+        .raw(
+            Method::GET,
+            &format!("/api/users/{id}"),
+            Some(access),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(
+        me.status == 200,
+        read.status == 200,
+        "{} / {}",
+        me.text,
+        read.text
+    );
+    me.status == 200
+}
+
+async fn cookie_works(app: &TestApp, cookie: &str) -> bool {
+    let me = app
+        .raw(Method::GET, "/auth/me", None, &[("cookie", cookie)], None)
+        .await;
+    me.status == 200
+}
+
+/// Logs in, two token families and a cookie session, and warms the
+/// remembered-caller memory of the first token.
+struct Sessions {
+    access: String,
+    refresh: String,
+    cookie: String,
+}
+
+async fn sessions(app: &TestApp, user: &str, id: i64) -> Sessions {
+    let (access, refresh) = tokens(app, user, PASSWORD).await.expect("login");
+    for _ in 0..2 {
+        assert!(token_works(app, &access, id).await);
+    }
+    let (cookie, _) = cookie_login(app, user).await;
+    Sessions {
+        access,
+        refresh,
+        cookie,
+    }
+}
+
+async fn assert_all_ended(app: &TestApp, ended: &Sessions, id: i64, context: &str) {
+    assert!(
+        !token_works(app, &ended.access, id).await,
+        "{context}: access token"
+    );
+    assert!(!cookie_works(app, &ended.cookie).await, "{context}: cookie");
+    assert!(
+        !refreshes(app, &ended.refresh).await,
+        "{context}: refresh token"
+    );
+}
+
+/// The auth fixture where administrators (the `admin:read` scope) may
+/// read and update every user.
+fn admins_manage_users() -> Config {
+    let path = fixture_config("auth");
+    let source = std::fs::read_to_string(&path).expect("config");
+    let rules = "rules.read   = \"row.id == user.id\"\nrules.update = \"row.id == user.id\"";
+    assert!(source.contains(rules));
+    let source = source.replace(
+        rules,
+        "rules.read   = \"row.id == user.id || has_scope(\\\"admin:read\\\")\"\nrules.update = \"row.id == user.id || has_scope(\\\"admin:read\\\")\"",
+    );
+    Config::parse(&path, &source).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[tokio::test]
+async fn changing_your_own_password_ends_your_other_sessions_but_not_this_one() {
+    on_each_backend_config(&fixture_config("auth"), |app| async move {
+        let others = sessions(&app, ALICE, 1).await;
+        let bob = sessions(&app, BOB, 2).await;
+        let (access, refresh) = tokens(&app, ALICE, PASSWORD).await.expect("login");
+        let reply = app
+            .json_with(
+                Method::PATCH,
+                "/api/users/1",
+                Some(&access),
+                &[],
+                Some(json!({"password": NEW_PASSWORD, "current_password": PASSWORD})),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{:?}: {}", app.backend, reply.text);
+        assert_all_ended(&app, &others, 1, "alice's other sessions").await;
+        assert!(
+            token_works(&app, &access, 1).await,
+            "the session that changed it"
+        );
+        assert!(refreshes(&app, &refresh).await, "its refresh family too");
+        assert!(
+            tokens(&app, ALICE, PASSWORD).await.is_none(),
+            "old password"
+        );
+        assert!(tokens(&app, ALICE, NEW_PASSWORD).await.is_some());
+        assert!(token_works(&app, &bob.access, 2).await, "another account");
+        assert!(cookie_works(&app, &bob.cookie).await, "another account");
+
+        // Changed again through a cookie session (a form would send the
+        // same): that cookie stays, the bearer family above ends.
+        let reply = app
+            .json_with(
+                Method::POST,
+                "/auth/login",
+                None,
+                &[],
+                Some(json!({"email": ALICE, "password": NEW_PASSWORD})),
+            )
+            .await;
+        let cookie = reply
+            .header("set-cookie")
+            .and_then(|c| c.split(';').next())
+            .expect("cookie")
+            .to_owned();
+        let csrf = reply.json["csrf_token"].as_str().expect("csrf").to_owned();
+        let reply = app
+            .json_with(
+                Method::PATCH,
+                "/api/users/1",
+                None,
+                &[("cookie", &cookie), ("x-csrf-token", &csrf)],
+                Some(json!({"password": PASSWORD, "current_password": NEW_PASSWORD})),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        assert!(
+            cookie_works(&app, &cookie).await,
+            "the cookie that changed it"
+        );
+        assert!(
+            !token_works(&app, &access, 1).await,
+            "the earlier bearer session"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn your_own_password_change_needs_the_current_password() {
+    on_each_backend_config(&fixture_config("auth"), |app| async move {
+        let others = sessions(&app, ALICE, 1).await;
+        let access = others.access.clone();
+        let patch = |body: Json| {
+            let app = &app;
+            let access = access.clone();
+            async move {
+                app.json_with(
+                    Method::PATCH,
+                    "/api/users/1",
+                    Some(&access),
+                    &[],
+                    Some(body),
+                )
+                .await
+            }
+        };
+        let missing = patch(json!({"password": NEW_PASSWORD})).await;
+        missing.assert_problem(400, "validation", "no current_password");
+        assert_eq!(missing.json["errors"][0]["field"], "current_password");
+        let typed = patch(json!({"password": NEW_PASSWORD, "current_password": 12345678})).await;
+        typed.assert_problem(400, "validation", "current_password not a string");
+        // The fixture allows 3 failures per account: each wrong current
+        // password is one, and the fourth check is refused before argon2.
+        for attempt in 1..=3 {
+            let wrong =
+                patch(json!({"password": NEW_PASSWORD, "current_password": "not-it-at-all"})).await;
+            wrong.assert_problem(
+                400,
+                "validation",
+                &format!("wrong current_password #{attempt}"),
+            );
+            assert_eq!(wrong.json["errors"][0]["field"], "current_password");
+            assert_eq!(
+                wrong.json["errors"][0]["message"],
+                "is not your current password"
+            );
+        }
+        let limited = patch(json!({"password": NEW_PASSWORD, "current_password": PASSWORD})).await;
+        limited.assert_problem(429, "too-many-requests", "past the login limit");
+        assert!(limited.header("retry-after").is_some());
+        // Nothing changed, nothing ended.
+        assert!(token_works(&app, &others.access, 1).await);
+        assert!(cookie_works(&app, &others.cookie).await);
+        assert!(refreshes(&app, &others.refresh).await);
+        let reply = token_request(
+            &app,
+            &[
+                ("grant_type", "password"),
+                ("username", BOB),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+        assert_eq!(reply.status, 200, "other accounts may still log in");
+        // Changing other fields needs no password.
+        let renamed = patch(json!({"name": "Alice"})).await;
+        assert_eq!(renamed.status, 200, "{}", renamed.text);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_admin_changing_someone_elses_password_ends_all_their_sessions() {
+    for backend in backends() {
+        let app = TestApp::spawn_config(admins_manage_users(), backend, true).await;
+        let alice = sessions(&app, ALICE, 1).await;
+        let (admin, _) = tokens(&app, CAROL, PASSWORD).await.expect("admin login");
+        let reply = app
+            .json_with(
+                Method::PATCH,
+                "/api/users/1",
+                Some(&admin),
+                &[],
+                Some(json!({"password": NEW_PASSWORD})),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{:?}: {}", app.backend, reply.text);
+        assert_all_ended(&app, &alice, 1, "every session of alice").await;
+        assert!(tokens(&app, ALICE, NEW_PASSWORD).await.is_some());
+        assert!(
+            token_works(&app, &admin, 3).await,
+            "the admin's own session"
+        );
+    }
+}
+
+#[tokio::test]
+async fn warden_user_passwd_ends_every_session_of_the_account() {
+    on_each_backend_config(&fixture_config("auth"), |app| async move {
+        let alice = sessions(&app, ALICE, 1).await;
+        let bob = sessions(&app, BOB, 2).await;
+        let passwd = |password: String| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_warden"))
+                .args(["user", "passwd"])
+                .arg(fixture_config("auth"))
+                .args([ALICE, "--database", app.database_url()])
+                .env("WARDEN_PASSWORD", password)
+                .output()
+                .expect("run warden user passwd")
+        };
+        let refused = passwd("a".repeat(1025));
+        assert!(
+            !refused.status.success(),
+            "the password policy holds here too"
+        );
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains("must be 8 to 1024 characters"),
+            "{}",
+            String::from_utf8_lossy(&refused.stderr)
+        );
+        assert!(
+            token_works(&app, &alice.access, 1).await,
+            "a refused change ends nothing"
+        );
+
+        let changed = passwd(NEW_PASSWORD.to_owned());
+        assert!(
+            changed.status.success(),
+            "{}",
+            String::from_utf8_lossy(&changed.stderr)
+        );
+        assert_all_ended(&app, &alice, 1, "after warden user passwd").await;
+        assert!(tokens(&app, ALICE, NEW_PASSWORD).await.is_some());
+        assert!(token_works(&app, &bob.access, 2).await, "another account");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_login_that_verified_the_old_password_starts_no_session_after_a_change() {
+    on_each_backend_config(&fixture_config("auth"), |app| async move {
+        // The race, with its steps in the worst order: the login has
+        // verified the old password; the password changes (and the
+        // account's sessions end); only then does the login's session
+        // start.
+        let verified = warden::auth::login::authenticate(&app.app, ALICE, PASSWORD, None)
+            .await
+            .expect("the old password verifies");
+        warden::auth::accounts::set_password(
+            app.app.config(),
+            app.app.store(),
+            ALICE,
+            NEW_PASSWORD,
+        )
+        .await
+        .expect("change");
+        let cookie = warden::auth::session::start_cookie_session(
+            &app.app,
+            &verified.user,
+            Some(&verified.password_hash),
+        )
+        .await;
+        assert!(
+            matches!(cookie, Err(warden::SessionError::PasswordChanged)),
+            "{:?}: a cookie session started on the old password",
+            app.backend
+        );
+        let family = warden::auth::session::start_token_family(
+            &app.app,
+            &verified.user,
+            Vec::new(),
+            Some(&verified.password_hash),
+        )
+        .await;
+        assert!(
+            matches!(family, Err(warden::SessionError::PasswordChanged)),
+            "a token family started on the old password"
+        );
+        // A login with the new password starts its session as usual.
+        let fresh = warden::auth::login::authenticate(&app.app, ALICE, NEW_PASSWORD, None)
+            .await
+            .expect("new password");
+        warden::auth::session::start_cookie_session(
+            &app.app,
+            &fresh.user,
+            Some(&fresh.password_hash),
+        )
+        .await
+        .expect("a session on the current password");
+    })
+    .await;
+}
