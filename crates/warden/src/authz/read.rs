@@ -1,7 +1,9 @@
-//! Reading one row, and expanding relations of fetched rows with the
-//! target resource's own rules (to-many: silently filtered; to-one not
-//! visible: null, or the target's deny status when one row was asked for
-//! and the target answers 403).
+//! Reading one row, and expanding relations of fetched rows through the
+//! target resource's own gates, in the order a read of the target passes
+//! them: its required scopes, then its rule, then its field rules (to-many:
+//! the target's list scopes and rule, silently filtered; to-one: its read
+//! scopes and rule, and one not visible is null, or the target's deny
+//! status when one row was asked for and the target answers 403).
 
 use super::{Authz, AuthzError, key_column, key_equals, parse_key};
 use crate::config::{DenyStatus, RelationKind, ResourceDef};
@@ -46,8 +48,8 @@ impl<'a> Authz<'a> {
         self.read_item(resource, id, expand).await
     }
 
-    /// A read once the scopes are checked; create and update answer with
-    /// it, so a writer without read scopes still gets their answer.
+    /// A read once its scopes are checked (by [`Authz::read`], or for a
+    /// write's answer by `Authz::written`).
     pub(super) async fn read_item(
         &self,
         resource: &ResourceDef,
@@ -218,8 +220,8 @@ impl<'a> Authz<'a> {
     }
 
     /// Rows of `resource` whose `column` is one of `keys` that the caller
-    /// may see (the read rule for a to-one relation, the list rule for a
-    /// to-many one), with field rules applied.
+    /// may see (the read scopes and rule for a to-one relation, the list
+    /// ones for a to-many one), with field rules applied.
     async fn visible_rows_where(
         &self,
         resource: &ResourceDef,
@@ -227,7 +229,9 @@ impl<'a> Authz<'a> {
         keys: &[Value],
         action: Action,
     ) -> Result<Vec<Visible>, AuthzError> {
-        if keys.is_empty() {
+        // Scopes first, as `GET /api/<target>` checks them: without them
+        // the relation shows as one whose rule admits no row.
+        if keys.is_empty() || !self.holds_scopes(resource, action) {
             return Ok(Vec::new());
         }
         let gate = self.gate(resource, action);
