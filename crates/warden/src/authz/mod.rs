@@ -7,6 +7,7 @@
 
 mod authorize;
 mod by_key;
+mod expand;
 mod gate;
 mod list;
 mod may;
