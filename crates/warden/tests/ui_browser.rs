@@ -376,3 +376,43 @@ async fn plain_user_edits_own_record_is_refused_anothers_and_logs_out() {
     })
     .await;
 }
+
+/// Issue 19: a login page reached with a hostile `next` (here a tab
+/// between two slashes, which the browser drops before it reads
+/// `//evil.example` as a host; and its variants) must leave the browser
+/// on this site after the login.
+#[tokio::test]
+async fn a_hostile_next_leaves_the_browser_on_this_site_after_login() {
+    if !chromium_installed() {
+        return;
+    }
+    in_browser(|client, base| async move {
+        let here = url::Url::parse(&base).expect("base url");
+        for (i, next) in [
+            "%2F%09%2Fevil.example",
+            "%09%2F%2Fevil.example",
+            "%2F%5Cevil.example",
+            "%2F.%2F%2Fevil.example",
+            "%2F%0A%2Fevil.example",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            client
+                .goto(&format!("{base}/auth/login?next={next}"))
+                .await
+                .expect("goto");
+            log_in(&client, PLAIN_USER).await;
+            wait_for_path(&client, "/ui").await;
+            let url = client.current_url().await.expect("url");
+            assert_eq!(
+                url.origin(),
+                here.origin(),
+                "next={next} led the browser to {url}"
+            );
+            screenshot(&client, &format!("09-hostile-next-{i}")).await;
+        }
+        log_out(&client).await;
+    })
+    .await;
+}

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod limits;
 pub mod openapi;
 pub mod problem;
+pub mod redirect;
 pub mod resources;
 
 use crate::app::App;
