@@ -416,3 +416,38 @@ async fn a_hostile_next_leaves_the_browser_on_this_site_after_login() {
     })
     .await;
 }
+
+/// The pages' Content-Security-Policy, as Chromium enforces it: the one
+/// stylesheet applies (so the policy lets through all the pages need),
+/// and a script injected into a page does not run (so an injection that
+/// escaped the templates' escaping could not either).
+#[tokio::test]
+async fn pages_are_styled_and_run_no_injected_script_under_their_policy() {
+    if !chromium_installed() {
+        return;
+    }
+    in_browser(|client, base| async move {
+        client
+            .goto(&format!("{base}/auth/login"))
+            .await
+            .expect("goto");
+        find(&client, "#login").await;
+        let margin = client
+            .execute("return getComputedStyle(document.body).margin;", vec![])
+            .await
+            .expect("style");
+        assert_eq!(margin, json!("0px"), "style.css applies (its body margin)");
+        let ran = client
+            .execute(
+                "const s = document.createElement('script');
+                 s.textContent = 'window.injected = true;';
+                 document.body.appendChild(s);
+                 return window.injected === true;",
+                vec![],
+            )
+            .await
+            .expect("inject");
+        assert_eq!(ran, json!(false), "an inline script ran on the page");
+    })
+    .await;
+}
