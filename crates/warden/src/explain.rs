@@ -1,10 +1,11 @@
 //! `warden explain`: why a caller may or may not do an action on a
-//! resource (or one row of it) — the rule, the caller's scopes, the SQL
-//! predicate the rule becomes for them, and, for a row, every
-//! sub-expression with the value it took. Reads only.
+//! resource (or one row of it), gate by gate in the order requests pass
+//! them — the scopes the action requires, then the rule (the SQL predicate
+//! it becomes for the caller and, for a row, every sub-expression with the
+//! value it took), then for reads the field rules. Reads only.
 
 use crate::auth::caller::load_user;
-use crate::config::Config;
+use crate::config::{Config, ResourceDef};
 use crate::policy::Policy;
 use crate::store::{Store, StoreError, select_all};
 use sea_query::{Alias, Expr, ExprTrait};
@@ -75,6 +76,9 @@ pub async fn explain(
             );
         }
     }
+    if !explain_scopes(&mut out, resource, action, principal.as_ref()) {
+        return Ok(out);
+    }
     let Some(rule) = policy.resource(&resource.name).and_then(|p| p.rule(action)) else {
         let _ = writeln!(
             out,
@@ -126,8 +130,18 @@ pub async fn explain(
         .next()
         .ok_or_else(|| ExplainError::NoRow(resource.name.clone(), id.to_owned()))?;
     let row = crate::rows::output::policy_row(resource, &row);
+    let field_rules: &[(String, warden_policy::Rule)] = match action {
+        Action::Read | Action::List => policy
+            .resource(&resource.name)
+            .map_or(&[], |p| p.fields.as_slice()),
+        _ => &[],
+    };
+    let mut reached = rule.resources_reached();
+    reached.extend(field_rules.iter().flat_map(|(_, r)| r.resources_reached()));
+    reached.sort();
+    reached.dedup();
     let mut data = Dataset::new();
-    for other in rule.resources_reached() {
+    for other in reached {
         if let Some(other_resource) = config.resource(&other) {
             let mut select = select_all(other_resource);
             select.limit(DATASET_LIMIT);
@@ -136,7 +150,73 @@ pub async fn explain(
             }
         }
     }
-    let explanation = rule.explain(&Env::new(principal.as_ref(), Some(&row)).with_data(&data));
+    let env = Env::new(principal.as_ref(), Some(&row)).with_data(&data);
+    let explanation = rule.explain(&env);
     out.push_str(&explanation.to_text());
+    if explanation.allowed {
+        explain_fields(&mut out, field_rules, &env);
+    }
     Ok(out)
+}
+
+/// The first gate: the scopes `action` requires. Writes it and whether
+/// the caller holds them; `false` when not (no rule runs then).
+fn explain_scopes(
+    out: &mut String,
+    resource: &ResourceDef,
+    action: Action,
+    principal: Option<&Principal>,
+) -> bool {
+    let required = resource.require_scopes.get(action);
+    if required.is_empty() {
+        let _ = writeln!(out, "scopes: {} needs none", action.name());
+        return true;
+    }
+    let missing: Vec<&str> = required
+        .iter()
+        .filter(|scope| principal.is_none_or(|p| !p.scopes.contains(scope)))
+        .map(String::as_str)
+        .collect();
+    if missing.is_empty() {
+        let _ = writeln!(
+            out,
+            "scopes: {} needs {}: held",
+            action.name(),
+            required.join(" ")
+        );
+        return true;
+    }
+    let answer = if principal.is_none() {
+        "401"
+    } else {
+        "403 insufficient_scope"
+    };
+    let _ = writeln!(
+        out,
+        "scopes: {} needs {}: missing {}\ndenied by resources.{}.require_scopes.{} ({answer}); no rule runs",
+        action.name(),
+        required.join(" "),
+        missing.join(" "),
+        resource.name,
+        action.name()
+    );
+    false
+}
+
+/// The last gate of a read: each field rule on the row, and whether the
+/// field is shown or withheld.
+fn explain_fields(out: &mut String, fields: &[(String, warden_policy::Rule)], env: &Env<'_>) {
+    for (field, rule) in fields {
+        let explanation = rule.explain(env);
+        let _ = write!(
+            out,
+            "field {field}: {} — {}",
+            if explanation.allowed {
+                "shown"
+            } else {
+                "withheld"
+            },
+            explanation.to_text()
+        );
+    }
 }

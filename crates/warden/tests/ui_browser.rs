@@ -376,3 +376,78 @@ async fn plain_user_edits_own_record_is_refused_anothers_and_logs_out() {
     })
     .await;
 }
+
+/// Issue 19: a login page reached with a hostile `next` (here a tab
+/// between two slashes, which the browser drops before it reads
+/// `//evil.example` as a host; and its variants) must leave the browser
+/// on this site after the login.
+#[tokio::test]
+async fn a_hostile_next_leaves_the_browser_on_this_site_after_login() {
+    if !chromium_installed() {
+        return;
+    }
+    in_browser(|client, base| async move {
+        let here = url::Url::parse(&base).expect("base url");
+        for (i, next) in [
+            "%2F%09%2Fevil.example",
+            "%09%2F%2Fevil.example",
+            "%2F%5Cevil.example",
+            "%2F.%2F%2Fevil.example",
+            "%2F%0A%2Fevil.example",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            client
+                .goto(&format!("{base}/auth/login?next={next}"))
+                .await
+                .expect("goto");
+            log_in(&client, PLAIN_USER).await;
+            wait_for_path(&client, "/ui").await;
+            let url = client.current_url().await.expect("url");
+            assert_eq!(
+                url.origin(),
+                here.origin(),
+                "next={next} led the browser to {url}"
+            );
+            screenshot(&client, &format!("09-hostile-next-{i}")).await;
+        }
+        log_out(&client).await;
+    })
+    .await;
+}
+
+/// The pages' Content-Security-Policy, as Chromium enforces it: the one
+/// stylesheet applies (so the policy lets through all the pages need),
+/// and a script injected into a page does not run (so an injection that
+/// escaped the templates' escaping could not either).
+#[tokio::test]
+async fn pages_are_styled_and_run_no_injected_script_under_their_policy() {
+    if !chromium_installed() {
+        return;
+    }
+    in_browser(|client, base| async move {
+        client
+            .goto(&format!("{base}/auth/login"))
+            .await
+            .expect("goto");
+        find(&client, "#login").await;
+        let margin = client
+            .execute("return getComputedStyle(document.body).margin;", vec![])
+            .await
+            .expect("style");
+        assert_eq!(margin, json!("0px"), "style.css applies (its body margin)");
+        let ran = client
+            .execute(
+                "const s = document.createElement('script');
+                 s.textContent = 'window.injected = true;';
+                 document.body.appendChild(s);
+                 return window.injected === true;",
+                vec![],
+            )
+            .await
+            .expect("inject");
+        assert_eq!(ran, json!(false), "an inline script ran on the page");
+    })
+    .await;
+}

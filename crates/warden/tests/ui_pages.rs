@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{PASSWORD, TestApp, fixture_config, on_each_backend_config};
+use common::{PASSWORD, TestApp, fixture_config, on_each_backend_config, with_query};
 use reqwest::redirect::Policy;
 
 const BROWSER_ACCEPT: &str = "text/html,application/xhtml+xml,*/*;q=0.8";
@@ -318,6 +318,70 @@ async fn actions_the_rules_refuse_are_disabled_and_their_pages_refused() {
         assert_eq!(status, 403);
         let (status, _, _) = get(&reader, &app, "/ui/employees/10003/edit").await;
         assert_eq!(status, 403);
+    })
+    .await;
+}
+
+/// A `next` a browser would read as another origin once it drops tabs
+/// and newlines or reads `\` as `/` (issue 19: `/<TAB>/evil.example` was
+/// sent back as `Location: /\t/evil.example`, which a browser follows to
+/// `//evil.example`) is never the place a login sends it, neither posted
+/// nor through the login page's form. `ui_browser.rs` has the same in
+/// Chromium.
+#[tokio::test]
+async fn a_hostile_next_never_leads_off_the_site_after_login() {
+    on_each_backend_config(&fixture_config("ui_employees"), |app| async move {
+        for hostile in [
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "\t//evil.example",
+            "/\\evil.example",
+            "/.//evil.example",
+            " //evil.example",
+            "https://evil.example/",
+        ] {
+            let (status, location, _) = post_form(
+                &browser(),
+                &app,
+                "/auth/login",
+                &[
+                    ("login", ADMIN_READER),
+                    ("password", PASSWORD),
+                    ("next", hostile),
+                ],
+            )
+            .await;
+            assert_eq!(
+                (status, location.as_str()),
+                (303, "/"),
+                "{:?}: next={hostile:?}",
+                app.backend
+            );
+            let page = with_query("/auth/login", &[("next", hostile)]);
+            let (status, _, html) = get(&browser(), &app, &page).await;
+            assert_eq!(status, 200);
+            // minijinja writes `/` as `&#x2f;` in attributes.
+            assert!(
+                html.replace("&#x2f;", "/")
+                    .contains(r#"name="next" value="/ui""#)
+                    && !html.contains("evil"),
+                "{:?}: the form carries the safe default for {hostile:?}: {html}",
+                app.backend
+            );
+        }
+        // A path on the site still comes back, normalised.
+        let (_, location, _) = post_form(
+            &browser(),
+            &app,
+            "/auth/login",
+            &[
+                ("login", ADMIN_READER),
+                ("password", PASSWORD),
+                ("next", "/ui/employees?search=fa c"),
+            ],
+        )
+        .await;
+        assert_eq!(location, "/ui/employees?search=fa%20c");
     })
     .await;
 }

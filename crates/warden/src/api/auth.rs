@@ -226,16 +226,6 @@ fn wants_html(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.contains("text/html"))
 }
 
-/// A redirect target only when it stays on this site.
-pub(crate) fn local_path(next: Option<&str>) -> &str {
-    match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
-            path
-        }
-        _ => "/",
-    }
-}
-
 /// `POST /auth/login`: starts a cookie session, unless another site's
 /// page sent the login (`auth::csrf::login_from_this_site`).
 pub async fn login(
@@ -290,7 +280,8 @@ pub async fn login(
     let cookie = session_cookie(&app, &client, &started.secret);
     let mut response = if browser {
         let mut redirect = StatusCode::SEE_OTHER.into_response();
-        if let Ok(location) = HeaderValue::from_str(local_path(request.next.as_deref())) {
+        let next = super::redirect::local_path(request.next.as_deref(), "/");
+        if let Ok(location) = HeaderValue::from_str(&next) {
             redirect.headers_mut().insert(header::LOCATION, location);
         }
         redirect

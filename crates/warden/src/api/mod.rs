@@ -2,9 +2,11 @@
 //! assembled into one router that any axum app can mount.
 
 pub mod auth;
+pub mod headers;
 pub mod limits;
 pub mod openapi;
 pub mod problem;
+pub mod redirect;
 pub mod resources;
 
 use crate::app::App;
@@ -60,6 +62,8 @@ impl App {
                         COOKIE,
                         SET_COOKIE,
                     ]))
+                    // Outside the limits: their 503s and 429s get them too.
+                    .layer(axum::middleware::from_fn(headers::set))
                     .layer(TraceLayer::new_for_http())
                     .layer(limits::layer(&limits))
                     .layer(axum::middleware::map_response(problem::plain_errors))

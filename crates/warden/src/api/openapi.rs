@@ -5,7 +5,7 @@
 //! problem answers, and the bearer / OAuth2 password security schemes.
 
 use crate::app::App;
-use crate::config::{Config, FieldDef, FieldKind, ResourceDef};
+use crate::config::{Config, FieldDef, FieldKind, RelationDef, RelationKind, ResourceDef};
 use crate::rows::input::{WriteMode, client_writable};
 use axum::Json;
 use axum::extract::State;
@@ -15,7 +15,8 @@ use utoipa::openapi::path::{
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::response::{ResponseBuilder, ResponsesBuilder};
 use utoipa::openapi::schema::{
-    ArrayBuilder, ComponentsBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type,
+    ArrayBuilder, ComponentsBuilder, KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat,
+    SchemaType, Type,
 };
 use utoipa::openapi::security::{
     Flow, HttpAuthScheme, HttpBuilder, OAuth2, Password, Scopes, SecurityRequirement,
@@ -103,7 +104,11 @@ pub fn build(config: &Config) -> OpenApi {
 }
 
 fn schema_name(resource: &ResourceDef, suffix: &str) -> String {
-    let mut chars = resource.name.chars();
+    schema_name_of(&resource.name, suffix)
+}
+
+fn schema_name_of(resource: &str, suffix: &str) -> String {
+    let mut chars = resource.chars();
     let head: String = chars
         .next()
         .map(|c| c.to_uppercase().collect())
@@ -122,9 +127,9 @@ fn field_schema(field: &FieldDef) -> ObjectBuilder {
         FieldKind::Json => (Type::Object, None),
     };
     let schema_type = if field.nullable {
-        utoipa::openapi::schema::SchemaType::Array(vec![ty, Type::Null])
+        SchemaType::Array(vec![ty, Type::Null])
     } else {
-        utoipa::openapi::schema::SchemaType::Type(ty)
+        SchemaType::Type(ty)
     };
     let mut builder = ObjectBuilder::new()
         .schema_type(schema_type)
@@ -150,7 +155,46 @@ fn read_schema(resource: &ResourceDef) -> ObjectBuilder {
             object = object.required(&field.name);
         }
     }
+    for relation in resource.relations.values() {
+        object = expansion_properties(object, relation);
+    }
     object
+}
+
+/// The members `?expand=<relation>` adds (absent otherwise): a to-one
+/// row or null; a to-many array, capped at the target's `max_page_size`,
+/// with `<relation>@next` beside it.
+fn expansion_properties(object: ObjectBuilder, relation: &RelationDef) -> ObjectBuilder {
+    let target = Ref::from_schema_name(schema_name_of(&relation.target, ""));
+    match relation.kind {
+        RelationKind::ToOne => object.property(
+            &relation.name,
+            OneOfBuilder::new()
+                .item(target)
+                .item(ObjectBuilder::new().schema_type(Type::Null))
+                .description(Some(format!(
+                    "With `expand={}`: the {} row, or null when there is none or the caller may not read it.",
+                    relation.name, relation.target
+                ))),
+        ),
+        RelationKind::ToMany => object
+            .property(
+                &relation.name,
+                ArrayBuilder::new().items(target).description(Some(format!(
+                    "With `expand={}`: the {} rows the caller may list, in key order, at most {}'s max_page_size.",
+                    relation.name, relation.target, relation.target
+                ))),
+            )
+            .property(
+                format!("{}@next", relation.name),
+                ObjectBuilder::new()
+                    .schema_type(SchemaType::Array(vec![Type::String, Type::Boolean, Type::Null]))
+                    .description(Some(format!(
+                        "With `expand={}`: null when `{}` holds every row; else the path of {}'s list filtered to this row, after the last one shown (or `true` when {} cannot be filtered on {}).",
+                        relation.name, relation.name, relation.target, relation.target, relation.via
+                    ))),
+            ),
+    }
 }
 
 /// A body as written in `mode`. An `account` (the users resource, with a
@@ -236,6 +280,8 @@ fn problems(responses: ResponsesBuilder, codes: &[(&str, &str)]) -> ResponsesBui
         })
 }
 
+const EXPAND: &str = "comma-separated relations to embed, each read through its resource's scopes and rules; a to-many relation shows at most its resource's max_page_size rows per row, and `<relation>@next` links to the rest";
+
 fn query(name: &str, description: &str) -> ParameterBuilder {
     ParameterBuilder::new()
         .name(name)
@@ -254,10 +300,7 @@ fn collection_path(resource: &ResourceDef, read: &str, write: &str) -> PathItem 
         )
         .property(
             "next",
-            ObjectBuilder::new().schema_type(utoipa::openapi::schema::SchemaType::Array(vec![
-                Type::String,
-                Type::Null,
-            ])),
+            ObjectBuilder::new().schema_type(SchemaType::Array(vec![Type::String, Type::Null])),
         )
         .required("items")
         .required("next");
@@ -282,7 +325,7 @@ fn collection_path(resource: &ResourceDef, read: &str, write: &str) -> PathItem 
             "search",
             "partial, case-insensitive match over searchable fields",
         ))
-        .parameter(query("expand", "comma-separated relations to embed"))
+        .parameter(query("expand", EXPAND))
         .responses(problems(
             ResponsesBuilder::new().response(
                 "200",
@@ -356,7 +399,7 @@ fn item_path(resource: &ResourceDef, read: &str, write: &str) -> PathItem {
         .tag(&resource.name)
         .operation_id(Some(format!("read_{}", resource.name)))
         .parameter(id())
-        .parameter(query("expand", "comma-separated relations to embed"))
+        .parameter(query("expand", EXPAND))
         .description(Some(format!(
             "A row the caller may not see answers {hidden_status}."
         )))
@@ -521,6 +564,7 @@ fn simple_get(summary: &str, description: &str) -> PathItem {
 mod tests {
     use super::build;
     use crate::config::Config;
+    use serde_json::json;
     use std::path::Path;
 
     #[test]
@@ -547,6 +591,21 @@ mod tests {
             "the owner is server-set"
         );
         assert!(doc["paths"]["/api/posts/{id}"]["patch"].is_object());
+        let posts = &doc["components"]["schemas"]["Posts"]["properties"];
+        assert_eq!(
+            posts["owner"]["oneOf"][0]["$ref"],
+            "#/components/schemas/Users"
+        );
+        assert_eq!(
+            posts["votes"]["items"]["$ref"],
+            "#/components/schemas/Votes"
+        );
+        assert_eq!(
+            posts["votes@next"]["type"],
+            json!(["string", "boolean", "null"])
+        );
+        let required = doc["components"]["schemas"]["Posts"]["required"].to_string();
+        assert!(!required.contains("votes"), "expansions are optional");
         assert!(
             doc["components"]["securitySchemes"]["oauth2"]["flows"]["password"]["tokenUrl"]
                 == "/auth/token"

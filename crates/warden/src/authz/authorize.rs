@@ -4,7 +4,7 @@
 //! as the built-in API. It must not write: the handler acts afterwards.
 
 use super::read::Item;
-use super::{Authz, AuthzError, parse_key};
+use super::{Authz, AuthzError, key_only, parse_key};
 use crate::rows::output::{render, version};
 use sea_query::Expr;
 use warden_policy::Action;
@@ -12,7 +12,9 @@ use warden_policy::Action;
 impl Authz<'_> {
     /// The row `id` of `resource` as the caller may see it, if the caller
     /// holds the scopes for `action`, may read the row and `action`'s rule
-    /// holds on it as stored (for `update`, `new` is the stored row).
+    /// holds on it as stored (for `update`, `new` is the stored row). The
+    /// row is shown as a read would show it: only its key to a caller
+    /// without the read scopes, field rules applied.
     /// Errors: 404 when missing, the deny status (or 401) when hidden, 403
     /// (or 401) when the rule refuses. `list` and `create` have no stored
     /// row: use [`Authz::list_condition`] or [`Authz::create`].
@@ -52,9 +54,14 @@ impl Authz<'_> {
             self.log_denial(action, resource, id, gate.rule, Some(&row));
             return Err(self.forbidden(gate.rule, action, resource));
         }
-        let withheld = fields.withheld(&row);
+        let json = if self.holds_scopes(resource, Action::Read) {
+            let withheld = fields.withheld(&row);
+            render(resource, &row, |f| withheld.contains(f))
+        } else {
+            key_only(resource, &key)
+        };
         Ok(Item {
-            json: render(resource, &row, |f| withheld.contains(f)),
+            json,
             version: version(&row),
         })
     }

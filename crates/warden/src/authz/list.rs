@@ -459,6 +459,16 @@ fn cursor_after(resource: &ResourceDef, sort: &Sort<'_>, last: &Row) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(&data).unwrap_or_default())
 }
 
+/// The cursor of the page after `last` in key order (the default sort):
+/// where a list goes on from a row shown elsewhere (a capped expansion).
+pub(super) fn key_cursor(resource: &ResourceDef, last: &Row) -> String {
+    let sort = Sort {
+        field: resource.primary_field(),
+        descending: false,
+    };
+    cursor_after(resource, &sort, last)
+}
+
 /// A cursor's values: the sort field's on the last row (null when that
 /// was null, or when sorting by key), and the last row's key.
 #[derive(Debug, Clone, PartialEq)]

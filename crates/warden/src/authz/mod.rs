@@ -7,6 +7,7 @@
 
 mod authorize;
 mod by_key;
+mod expand;
 mod gate;
 mod list;
 mod may;
@@ -329,6 +330,17 @@ fn key_equals(
     let bound = crate::store::to_sql_value(resource.primary_field().kind, id, dialect)
         .map_err(AuthzError::Internal)?;
     Ok(key_column(resource).eq(Expr::val(bound)))
+}
+
+/// `{"<primary key>": key}`: all of a row a caller is shown when the
+/// read gates hide the rest (the answer to a write they may not read).
+fn key_only(resource: &ResourceDef, key: &Value) -> serde_json::Map<String, serde_json::Value> {
+    let mut json = serde_json::Map::new();
+    json.insert(
+        resource.primary_key.clone(),
+        crate::rows::output::to_json(resource.primary_field().kind, key),
+    );
+    json
 }
 
 /// "post" for "posts": only for messages.

@@ -10,7 +10,7 @@
 
 use super::gate::{FieldGates, Gate};
 use super::read::Item;
-use super::{Authz, AuthzError, key_equals, parse_key};
+use super::{Authz, AuthzError, key_equals, key_only, parse_key};
 use crate::auth::password;
 use crate::config::{FieldKind, ResourceDef, VERSION_COLUMN};
 use crate::rows::input::{WriteMode, apply_defaults, parse_body};
@@ -64,25 +64,7 @@ impl<'a> Authz<'a> {
             .get(&resource.primary_key)
             .cloned()
             .unwrap_or(Value::Null);
-        let id = key_text(&key);
-        // Answer with what the creator may read of it (maybe only the key).
-        match self.read_item(resource, &id, &[]).await {
-            Ok(item) => Ok(item),
-            Err(
-                AuthzError::NotFound(_) | AuthzError::Forbidden(_) | AuthzError::Unauthenticated,
-            ) => {
-                let mut json = serde_json::Map::new();
-                json.insert(
-                    resource.primary_key.clone(),
-                    crate::rows::output::to_json(resource.primary_field().kind, &key),
-                );
-                Ok(Item {
-                    json,
-                    version: version(&stored),
-                })
-            }
-            Err(other) => Err(other),
-        }
+        self.written(resource, &key, version(&stored)).await
     }
 
     /// `PATCH` (partial) or `PUT` (full) `/api/<resource>/<id>`.
@@ -151,7 +133,35 @@ impl<'a> Authz<'a> {
             }
             tx.commit().await?;
         }
-        self.read_item(resource, id, &[]).await
+        // The version the update wrote is not known here (another write
+        // may have followed): the answer carries one only when read back.
+        self.written(resource, &key, None).await
+    }
+
+    /// The answer to a create or update: the row as the caller may read
+    /// it, through the gates of a read (read scopes, read rule, field
+    /// rules); when they hide it, only its key (with `version`, when
+    /// known). A writer is never shown what a read would not show them.
+    async fn written(
+        &self,
+        resource: &ResourceDef,
+        key: &Value,
+        version: Option<i64>,
+    ) -> Result<Item, AuthzError> {
+        if self.holds_scopes(resource, Action::Read) {
+            match self.read_item(resource, &key_text(key), &[]).await {
+                Err(
+                    AuthzError::NotFound(_)
+                    | AuthzError::Forbidden(_)
+                    | AuthzError::Unauthenticated,
+                ) => {}
+                answer => return answer,
+            }
+        }
+        Ok(Item {
+            json: key_only(resource, key),
+            version,
+        })
     }
 
     /// The `UPDATE` of `changes` to the row `stored`, carrying what the

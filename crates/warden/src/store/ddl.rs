@@ -4,7 +4,7 @@
 
 use super::target::Dialect;
 use crate::config::{
-    Config, DefaultValue, FieldDef, FieldKind, OnDelete, ResourceDef, VERSION_COLUMN,
+    Config, DefaultValue, FieldDef, FieldKind, OnDelete, RelationKind, ResourceDef, VERSION_COLUMN,
 };
 use crate::timestamp;
 use sea_query::{
@@ -301,6 +301,24 @@ pub fn indexes(resource: &ResourceDef, lookups: &[Vec<String>]) -> Vec<IndexSpec
     all
 }
 
+/// The column lists a to-many expansion reads `resource` by: `(via, key)`
+/// for each to-many relation of any resource that targets it, so that the
+/// first rows of one parent in key order come from an index and stop at
+/// the expansion's cap (`authz::expand`) rather than gathering every row
+/// of the parent to sort them. To pass to [`indexes`] as `lookups`.
+pub fn expansion_lookups(config: &Config, resource: &ResourceDef) -> Vec<Vec<String>> {
+    let mut lookups: Vec<Vec<String>> = config
+        .resources
+        .values()
+        .flat_map(|r| r.relations.values())
+        .filter(|r| r.kind == RelationKind::ToMany && r.target == resource.name)
+        .map(|r| vec![r.via.clone(), resource.primary_key.clone()])
+        .collect();
+    lookups.sort();
+    lookups.dedup();
+    lookups
+}
+
 /// warden's own tables: schema metadata and, with `[auth]`, per-user scope
 /// and role grants keyed by the users resource's primary key.
 pub fn internal_tables(config: &Config, dialect: Dialect) -> Vec<(String, String)> {
@@ -523,5 +541,26 @@ mod tests {
             names,
             ["ux_votes_post_id_user_id", "ix_votes_user_id_post_id"]
         );
+    }
+
+    #[test]
+    fn to_many_targets_get_an_index_in_parent_then_key_order() {
+        let config = example();
+        let votes = &config.resources["votes"];
+        let lookups = expansion_lookups(&config, votes);
+        assert_eq!(lookups, [["post_id", "id"]], "posts.votes reads votes");
+        let names: Vec<String> = indexes(votes, &lookups)
+            .into_iter()
+            .map(|index| index.name)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "ux_votes_post_id_user_id",
+                "ix_votes_post_id_id",
+                "ix_votes_user_id"
+            ]
+        );
+        assert!(expansion_lookups(&config, &config.resources["posts"]).is_empty());
     }
 }

@@ -181,11 +181,9 @@ pub(crate) fn plan(
         .map(|policy| policy.lookup_columns())
         .unwrap_or_default();
     for resource in config.resources.values() {
-        let columns = lookups
-            .get(&resource.name)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        for index in ddl::indexes(resource, columns) {
+        let mut columns = lookups.get(&resource.name).cloned().unwrap_or_default();
+        columns.extend(ddl::expansion_lookups(config, resource));
+        for index in ddl::indexes(resource, &columns) {
             if !existing.indexes.contains(&index.name) {
                 statements.push(index.create_statement(dialect));
                 report.created_indexes.push(index.name);

@@ -7,8 +7,8 @@
 use super::error::UiError;
 use super::form::{self, FormError};
 use super::{flash, templates};
-use crate::api::auth::local_path;
 use crate::api::problem::{Kind, Problem};
+use crate::api::redirect::local_path;
 use crate::app::App;
 use crate::auth::caller::{Caller, Via};
 use crate::authz::{Authz, AuthzError, ListParams};
@@ -333,10 +333,7 @@ pub fn login_page(
         .auth
         .as_ref()
         .map_or_else(|| "Login".to_owned(), |a| form::label(&a.login));
-    let next = match next {
-        None | Some("") => "/ui",
-        next => local_path(next),
-    };
+    let next = local_path(next, "/ui");
     let status = if error.is_some() {
         StatusCode::UNAUTHORIZED
     } else {
