@@ -8,9 +8,10 @@
 
 mod common;
 
-use common::{Backend, PROBLEMS, TestApp, backends, example_config};
+use common::{Backend, PROBLEMS, TestApp, backends, example_config, with_query};
 use reqwest::Method;
 use serde_json::Value as Json;
+use sqlx::Connection as _;
 use std::time::Duration;
 use warden::config::Config;
 
@@ -40,16 +41,10 @@ fn icontains(i: usize) -> String {
     format!("icontains(row.title, 'zz{i}')")
 }
 
-/// The URL of `path` with `query` encoded.
-fn with_query(app: &TestApp, path: &str, query: &[(&str, &str)]) -> String {
-    let encoded = serde_urlencoded::to_string(query).expect("encodable query");
-    format!("{}?{encoded}", app.url(path))
-}
-
 async fn list(app: &TestApp, query: &[(&str, &str)]) -> (u16, Json) {
     let response = app
         .client
-        .get(with_query(app, "/api/posts", query))
+        .get(app.url(&with_query("/api/posts", query)))
         .send()
         .await
         .unwrap_or_else(|e| panic!("list request: {}", e.without_url()));
@@ -161,12 +156,25 @@ async fn fill(app: &TestApp, count: u32) {
          SELECT 1000 + i, 'Post number ' || i || ' {body}', '{body}', TRUE, \
          '2026-01-01T00:00:00.000000Z', 21 FROM n"
     );
+    // On a connection of its own: the app's pool would stop it at the
+    // short deadline these tests set.
     let statement = sqlx::AssertSqlSafe(statement);
-    let store = app.app.store();
-    match (store.sqlite_pool(), store.postgres_pool()) {
-        (Some(pool), _) => sqlx::query(statement).execute(pool).await.map(drop),
-        (_, Some(pool)) => sqlx::query(statement).execute(pool).await.map(drop),
-        _ => unreachable!("a store is SQLite or PostgreSQL"),
+    let url = app.database_url();
+    match app.backend {
+        Backend::Sqlite => {
+            let mut connection = sqlx::SqliteConnection::connect(url).await.expect("SQLite");
+            sqlx::query(statement)
+                .execute(&mut connection)
+                .await
+                .map(drop)
+        }
+        Backend::Postgres(_) => {
+            let mut connection = sqlx::PgConnection::connect(url).await.expect("PostgreSQL");
+            sqlx::query(statement)
+                .execute(&mut connection)
+                .await
+                .map(drop)
+        }
     }
     .expect("posts added");
 }
@@ -243,7 +251,7 @@ async fn a_read_finding_every_connection_busy_gets_503_with_retry_after() {
         let mut hogs = Vec::new();
         for _ in 0..12 {
             let client = app.client.clone();
-            let url = with_query(&app, "/api/posts", &[("filter", &heavy)]);
+            let url = app.url(&with_query("/api/posts", &[("filter", &heavy)]));
             hogs.push(tokio::spawn(async move { client.get(url).send().await }));
         }
         tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -273,7 +281,7 @@ async fn a_filter_cannot_test_the_callers_hidden_attributes() {
             async move {
                 let response = app
                     .client
-                    .get(with_query(app, "/api/employees", &[("filter", filter)]))
+                    .get(app.url(&with_query("/api/employees", &[("filter", filter)])))
                     .bearer_auth(token)
                     .send()
                     .await

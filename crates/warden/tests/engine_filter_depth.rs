@@ -18,9 +18,11 @@ async fn long_boolean_chain_in_filter_is_refused_or_answered_never_a_crash() {
                 let what = format!("{:?}: {n} terms joined by {op:?}", app.backend);
                 assert!(status == 200 || status == 400, "{what}: {status} {body}");
                 if status == 400 {
-                    assert_eq!(
-                        body["type"], "https://warden.dev/problems/invalid-query",
-                        "{what}"
+                    // Too deep for the parser, or over the filter budget.
+                    let kind = body["type"].as_str().unwrap_or("");
+                    assert!(
+                        kind.ends_with("/invalid-query") || kind.ends_with("/filter-too-complex"),
+                        "{what}: {body}"
                     );
                 }
                 let (status, _) = app.call(Method::GET, "/healthz", None, None).await;

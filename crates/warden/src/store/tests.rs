@@ -413,10 +413,7 @@ async fn runaway_statements_are_stopped_at_the_deadline(store: &Store) -> TestRe
             .await
             .expect_err("a runaway statement is stopped");
         assert!(matches!(error, StoreError::Deadline), "{error}");
-        assert_eq!(
-            store.execute_all(vec![plain("SELECT 1".into())]).await?,
-            vec![0]
-        );
+        store.execute_all(vec![plain("SELECT 1".into())]).await?;
     }
     store.migrate(&example()?).await?;
     Ok(())
