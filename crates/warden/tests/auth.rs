@@ -7,7 +7,7 @@ mod common;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::{PASSWORD, Reply, SECRET, TestApp, fixture_config, on_each_backend_config};
+use common::{PASSWORD, Reply, SECRET, Session, TestApp, fixture_config, on_each_backend_config};
 use hmac::{Hmac, Mac};
 use reqwest::Method;
 use sea_query::{Alias, Expr, ExprTrait, Query};
@@ -19,73 +19,22 @@ const ALICE: &str = "alice@example.com";
 const BOB: &str = "bob@example.com";
 const CAROL: &str = "carol@example.com";
 
-/// A token request, form-encoded.
-async fn token_request(app: &TestApp, form: &[(&str, &str)]) -> Reply {
-    let body = serde_urlencoded::to_string(form).expect("form");
-    app.raw(
-        Method::POST,
-        "/auth/token",
-        None,
-        &[("content-type", "application/x-www-form-urlencoded")],
-        Some(body.into_bytes()),
-    )
-    .await
-}
-
-async fn password_grant(app: &TestApp, user: &str, password: &str, scope: Option<&str>) -> Reply {
-    let mut form = vec![
+/// alice's password grant, asking for `scope`.
+async fn scoped_grant(app: &TestApp, scope: &str) -> Reply {
+    app.token_request(&[
         ("grant_type", "password"),
-        ("username", user),
-        ("password", password),
-    ];
-    if let Some(scope) = scope {
-        form.push(("scope", scope));
-    }
-    token_request(app, &form).await
-}
-
-async fn tokens(app: &TestApp, user: &str) -> (String, String) {
-    let reply = password_grant(app, user, PASSWORD, None).await;
-    assert_eq!(reply.status, 200, "{:?}: {}", app.backend, reply.text);
-    (
-        reply.json["access_token"]
-            .as_str()
-            .expect("access")
-            .to_owned(),
-        reply.json["refresh_token"]
-            .as_str()
-            .expect("refresh")
-            .to_owned(),
-    )
-}
-
-async fn refresh(app: &TestApp, refresh_token: &str) -> Reply {
-    token_request(
-        app,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token),
-        ],
-    )
+        ("username", ALICE),
+        ("password", PASSWORD),
+        ("scope", scope),
+    ])
     .await
 }
 
-/// Logs in for a cookie session: (cookie header value, CSRF token).
-async fn cookie_login(app: &TestApp, user: &str) -> (String, String) {
-    let reply = app
-        .json_with(
-            Method::POST,
-            "/auth/login",
-            None,
-            &[],
-            Some(json!({"email": user, "password": PASSWORD})),
-        )
-        .await;
+/// A password grant that must succeed: (access token, refresh token).
+async fn tokens(app: &TestApp, user: &str) -> (String, String) {
+    let reply = app.password_grant(user, PASSWORD).await;
     assert_eq!(reply.status, 200, "{:?}: {}", app.backend, reply.text);
-    let set_cookie = reply.header("set-cookie").expect("set-cookie").to_owned();
-    let pair = set_cookie.split(';').next().expect("pair").to_owned();
-    let csrf = reply.json["csrf_token"].as_str().expect("csrf").to_owned();
-    (pair, csrf)
+    reply.tokens()
 }
 
 #[track_caller]
@@ -115,13 +64,7 @@ async fn set_active(app: &TestApp, id: i64, active: bool) {
 async fn register_then_token_then_me() {
     on_each_backend_config(&fixture_config("auth"), |app| async move {
         let reply = app
-            .json_with(
-                Method::POST,
-                "/auth/register",
-                None,
-                &[],
-                Some(json!({"email": "new@example.com", "password": PASSWORD, "name": "New"})),
-            )
+            .post_json("/auth/register", json!({"email": "new@example.com", "password": PASSWORD, "name": "New"}))
             .await;
         assert_eq!(reply.status, 201, "{:?}: {}", app.backend, reply.text);
         assert_eq!(reply.json["email"], "new@example.com");
@@ -137,35 +80,17 @@ async fn register_then_token_then_me() {
         assert!(!me.to_string().contains("argon2"));
 
         let again = app
-            .json_with(
-                Method::POST,
-                "/auth/register",
-                None,
-                &[],
-                Some(json!({"email": "new@example.com", "password": "another one"})),
-            )
+            .post_json("/auth/register", json!({"email": "new@example.com", "password": "another one"}))
             .await;
         again.assert_problem(409, "conflict", "duplicate login");
 
         let short = app
-            .json_with(
-                Method::POST,
-                "/auth/register",
-                None,
-                &[],
-                Some(json!({"email": "short@example.com", "password": "1234567"})),
-            )
+            .post_json("/auth/register", json!({"email": "short@example.com", "password": "1234567"}))
             .await;
         short.assert_problem(400, "validation", "password under 8 characters");
 
         let superuser = app
-            .json_with(
-                Method::POST,
-                "/auth/register",
-                None,
-                &[],
-                Some(json!({"email": "evil@example.com", "password": "password123", "is_superuser": true})),
-            )
+            .post_json("/auth/register", json!({"email": "evil@example.com", "password": "password123", "is_superuser": true}))
             .await;
         superuser.assert_problem(400, "readonly-fields", "self-made superuser");
     })
@@ -182,12 +107,9 @@ async fn registration_can_be_switched_off() {
         let config = Config::parse(&path, &text).expect("config");
         let app = TestApp::spawn_config(config, backend, true).await;
         let reply = app
-            .json_with(
-                Method::POST,
+            .post_json(
                 "/auth/register",
-                None,
-                &[],
-                Some(json!({"email": "new@example.com", "password": "password123"})),
+                json!({"email": "new@example.com", "password": "password123"}),
             )
             .await;
         reply.assert_problem(403, "forbidden", "registration off");
@@ -197,8 +119,8 @@ async fn registration_can_be_switched_off() {
 #[tokio::test]
 async fn unknown_user_and_wrong_password_give_identical_answers() {
     on_each_backend_config(&fixture_config("auth"), |app| async move {
-        let unknown = password_grant(&app, "nobody@example.com", PASSWORD, None).await;
-        let wrong = password_grant(&app, ALICE, "wrong password", None).await;
+        let unknown = app.password_grant("nobody@example.com", PASSWORD).await;
+        let wrong = app.password_grant(ALICE, "wrong password").await;
         assert_eq!(unknown.status, 400, "{}", unknown.text);
         assert_eq!(unknown.json["error"], "invalid_grant");
         assert_eq!((unknown.status, &unknown.text), (wrong.status, &wrong.text));
@@ -206,13 +128,7 @@ async fn unknown_user_and_wrong_password_give_identical_answers() {
         assert_eq!(wrong.header("cache-control"), Some("no-store"));
 
         let login = |user: &'static str, password: &'static str| {
-            app.json_with(
-                Method::POST,
-                "/auth/login",
-                None,
-                &[],
-                Some(json!({"email": user, "password": password})),
-            )
+            app.post_json("/auth/login", json!({"email": user, "password": password}))
         };
         let unknown = login("nobody@example.com", PASSWORD).await;
         let wrong = login(BOB, "wrong password").await;
@@ -226,7 +142,7 @@ async fn unknown_user_and_wrong_password_give_identical_answers() {
 #[tokio::test]
 async fn token_endpoint_follows_rfc_6749() {
     on_each_backend_config(&fixture_config("auth"), |app| async move {
-        let ok = password_grant(&app, ALICE, PASSWORD, None).await;
+        let ok = app.password_grant(ALICE, PASSWORD).await;
         assert_eq!(ok.status, 200, "{}", ok.text);
         assert_eq!(ok.json["token_type"], "Bearer");
         assert_eq!(ok.json["expires_in"], 600);
@@ -239,17 +155,15 @@ async fn token_endpoint_follows_rfc_6749() {
         assert_eq!(ok.header("cache-control"), Some("no-store"));
 
         // Client credentials in the body are accepted and ignored.
-        let with_client = token_request(
-            &app,
-            &[
+        let with_client = app
+            .token_request(&[
                 ("grant_type", "password"),
                 ("username", ALICE),
                 ("password", PASSWORD),
                 ("client_id", "app"),
                 ("client_secret", "ignored"),
-            ],
-        )
-        .await;
+            ])
+            .await;
         assert_eq!(with_client.status, 200, "{}", with_client.text);
 
         for (form, error) in [
@@ -267,18 +181,15 @@ async fn token_endpoint_follows_rfc_6749() {
             ),
             (vec![("grant_type", "refresh_token")], "invalid_request"),
         ] {
-            let reply = token_request(&app, &form).await;
+            let reply = app.token_request(&form).await;
             assert_eq!(reply.status, 400, "{form:?}: {}", reply.text);
             assert_eq!(reply.json["error"], error, "{form:?}");
             assert_eq!(reply.header("cache-control"), Some("no-store"));
         }
         let json_body = app
-            .json_with(
-                Method::POST,
+            .post_json(
                 "/auth/token",
-                None,
-                &[],
-                Some(json!({"grant_type": "password", "username": ALICE, "password": PASSWORD})),
+                json!({"grant_type": "password", "username": ALICE, "password": PASSWORD}),
             )
             .await;
         assert_eq!(json_body.status, 400);
@@ -290,7 +201,7 @@ async fn token_endpoint_follows_rfc_6749() {
 #[tokio::test]
 async fn scope_narrows_but_never_widens() {
     on_each_backend_config(&fixture_config("auth"), |app| async move {
-        let narrowed = password_grant(&app, ALICE, PASSWORD, Some("notes:read")).await;
+        let narrowed = scoped_grant(&app, "notes:read").await;
         assert_eq!(narrowed.status, 200, "{}", narrowed.text);
         assert_eq!(narrowed.json["scope"], "notes:read");
         let access = narrowed.json["access_token"].as_str().expect("token");
@@ -309,23 +220,21 @@ async fn scope_narrows_but_never_widens() {
             .await;
         create.assert_problem(403, "insufficient-scope", "narrowed token");
 
-        let wider = password_grant(&app, ALICE, PASSWORD, Some("notes:read admin:read")).await;
+        let wider = scoped_grant(&app, "notes:read admin:read").await;
         assert_eq!(wider.status, 400, "{}", wider.text);
         assert_eq!(wider.json["error"], "invalid_scope");
-        let unknown = password_grant(&app, ALICE, PASSWORD, Some("made:up")).await;
+        let unknown = scoped_grant(&app, "made:up").await;
         assert_eq!(unknown.json["error"], "invalid_scope");
 
         // A refresh may narrow further, never widen past the family.
         let refresh_token = narrowed.json["refresh_token"].as_str().expect("refresh");
-        let widened = token_request(
-            &app,
-            &[
+        let widened = app
+            .token_request(&[
                 ("grant_type", "refresh_token"),
                 ("refresh_token", refresh_token),
                 ("scope", "notes:read notes:write"),
-            ],
-        )
-        .await;
+            ])
+            .await;
         assert_eq!(widened.status, 400, "{}", widened.text);
         assert_eq!(widened.json["error"], "invalid_scope");
     })
@@ -468,17 +377,10 @@ async fn expired_tampered_foreign_unsigned_and_confused_tokens_are_401() {
 async fn refresh_rotates_and_reuse_revokes_the_family() {
     on_each_backend_config(&fixture_config("auth"), |app| async move {
         let (first_access, first) = tokens(&app, ALICE).await;
-        let rotated = refresh(&app, &first).await;
+        let rotated = app.refresh(&first).await;
         assert_eq!(rotated.status, 200, "{}", rotated.text);
         assert_eq!(rotated.header("cache-control"), Some("no-store"));
-        let second = rotated.json["refresh_token"]
-            .as_str()
-            .expect("refresh")
-            .to_owned();
-        let second_access = rotated.json["access_token"]
-            .as_str()
-            .expect("access")
-            .to_owned();
+        let (second_access, second) = rotated.tokens();
         assert_ne!(first, second);
         assert_eq!(rotated.json["scope"], "notes:read notes:write");
         let (status, _) = app
@@ -491,10 +393,10 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
         assert_eq!(status, 200, "rotation alone does not end access tokens");
 
         // The spent token comes back: someone copied it. The family dies.
-        let replay = refresh(&app, &first).await;
+        let replay = app.refresh(&first).await;
         assert_eq!(replay.status, 400, "{}", replay.text);
         assert_eq!(replay.json["error"], "invalid_grant");
-        let after = refresh(&app, &second).await;
+        let after = app.refresh(&second).await;
         assert_eq!(
             after.json["error"], "invalid_grant",
             "the whole family is revoked"
@@ -510,7 +412,7 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
         let (status, _) = app.call(Method::GET, "/auth/me", Some(&other), None).await;
         assert_eq!(status, 200);
 
-        let unknown = refresh(&app, "made-up-token").await;
+        let unknown = app.refresh("made-up-token").await;
         assert_eq!(unknown.json["error"], "invalid_grant");
     })
     .await;
@@ -528,24 +430,18 @@ async fn logout_ends_the_session_and_its_refresh_tokens() {
             .raw(Method::GET, "/auth/me", Some(&access), &[], None)
             .await;
         assert_invalid_token(&me, "access token after logout");
-        let again = refresh(&app, &refresh_token).await;
+        let again = app.refresh(&refresh_token).await;
         assert_eq!(again.json["error"], "invalid_grant");
 
-        let (cookie, csrf) = cookie_login(&app, ALICE).await;
+        let session = app.cookie_login(ALICE).await;
         let out = app
-            .raw(
-                Method::POST,
-                "/auth/logout",
-                None,
-                &[("cookie", &cookie), ("x-csrf-token", &csrf)],
-                None,
-            )
+            .as_browser(Some(&session), Method::POST, "/auth/logout", None)
             .await;
         assert_eq!(out.status, 204, "{}", out.text);
         let cleared = out.header("set-cookie").unwrap_or_default();
         assert!(cleared.starts_with("warden_session=;") && cleared.contains("Max-Age=0"));
         let me = app
-            .raw(Method::GET, "/auth/me", None, &[("cookie", &cookie)], None)
+            .as_browser(Some(&session), Method::GET, "/auth/me", None)
             .await;
         me.assert_problem(401, "unauthenticated", "cookie after logout");
     })
@@ -557,7 +453,7 @@ async fn logout_everywhere_ends_every_session_of_the_account() {
     on_each_backend_config(&fixture_config("auth"), |app| async move {
         let (first_access, first_refresh) = tokens(&app, ALICE).await;
         let (second_access, second_refresh) = tokens(&app, ALICE).await;
-        let (cookie, csrf) = cookie_login(&app, ALICE).await;
+        let session = app.cookie_login(ALICE).await;
         let (bob_access, _) = tokens(&app, BOB).await;
         // Remembered callers too: the bearer reads below come from memory.
         for _ in 0..2 {
@@ -577,26 +473,13 @@ async fn logout_everywhere_ends_every_session_of_the_account() {
             )
             .await;
         bad.assert_problem(400, "invalid-query", "everywhere=maybe");
-        let anonymous = app
-            .raw(
-                Method::POST,
-                "/auth/logout?everywhere=true",
-                None,
-                &[],
-                None,
-            )
-            .await;
+        let everywhere = "/auth/logout?everywhere=true";
+        let anonymous = app.as_browser(None, Method::POST, everywhere, None).await;
         anonymous.assert_problem(401, "unauthenticated", "anonymous logout everywhere");
 
         // From the cookie session (with its CSRF token, as any write).
         let out = app
-            .raw(
-                Method::POST,
-                "/auth/logout?everywhere=true",
-                None,
-                &[("cookie", &cookie), ("x-csrf-token", &csrf)],
-                None,
-            )
+            .as_browser(Some(&session), Method::POST, everywhere, None)
             .await;
         assert_eq!(out.status, 204, "{:?}: {}", app.backend, out.text);
         for token in [&first_access, &second_access] {
@@ -611,12 +494,12 @@ async fn logout_everywhere_ends_every_session_of_the_account() {
         }
         for refresh_token in [&first_refresh, &second_refresh] {
             assert_eq!(
-                refresh(&app, refresh_token).await.json["error"],
+                app.refresh(refresh_token).await.json["error"],
                 "invalid_grant"
             );
         }
         let me = app
-            .raw(Method::GET, "/auth/me", None, &[("cookie", &cookie)], None)
+            .as_browser(Some(&session), Method::GET, "/auth/me", None)
             .await;
         me.assert_problem(401, "unauthenticated", "cookie after logout everywhere");
         let (status, _) = app
@@ -640,16 +523,9 @@ async fn a_refresh_family_ends_at_refresh_max_age_however_often_it_is_refreshed(
         let (_, first) = tokens(&app, ALICE).await;
         // 40 minutes pass: refreshed well inside refresh_ttl (14 days).
         age_sessions(&app, 40 * 60).await;
-        let rotated = refresh(&app, &first).await;
+        let rotated = app.refresh(&first).await;
         assert_eq!(rotated.status, 200, "{:?}: {}", app.backend, rotated.text);
-        let access = rotated.json["access_token"]
-            .as_str()
-            .expect("access")
-            .to_owned();
-        let second = rotated.json["refresh_token"]
-            .as_str()
-            .expect("refresh")
-            .to_owned();
+        let (access, second) = rotated.tokens();
         let (status, _) = app
             .call(Method::GET, "/api/users/1", Some(&access), None)
             .await;
@@ -657,7 +533,7 @@ async fn a_refresh_family_ends_at_refresh_max_age_however_often_it_is_refreshed(
         // 40 more: the family is 80 minutes old, past its hour, though
         // its last refresh was 40 minutes ago.
         age_sessions(&app, 40 * 60).await;
-        let late = refresh(&app, &second).await;
+        let late = app.refresh(&second).await;
         assert_eq!(
             late.json["error"], "invalid_grant",
             "{:?}: {}",
@@ -729,7 +605,7 @@ async fn cookie_sessions_need_csrf_on_unsafe_methods() {
         );
         assert_eq!(login.header("cache-control"), Some("no-store"));
 
-        let (cookie, csrf) = cookie_login(&app, ALICE).await;
+        let Session { cookie, csrf } = app.cookie_login(ALICE).await;
         let (status, me) = {
             let reply = app
                 .raw(Method::GET, "/auth/me", None, &[("cookie", &cookie)], None)
@@ -910,11 +786,11 @@ async fn failed_logins_are_limited_per_account_and_per_address() {
             tokens(&app, CAROL).await;
         }
         for _ in 0..3 {
-            let reply = password_grant(&app, ALICE, "wrong password", None).await;
+            let reply = app.password_grant(ALICE, "wrong password").await;
             assert_eq!(reply.json["error"], "invalid_grant");
         }
         // The fourth try is refused before the password is even checked.
-        let limited = password_grant(&app, ALICE, PASSWORD, None).await;
+        let limited = app.password_grant(ALICE, PASSWORD).await;
         limited.assert_problem(429, "too-many-requests", "account limit");
         let retry: u64 = limited
             .header("retry-after")
@@ -922,22 +798,16 @@ async fn failed_logins_are_limited_per_account_and_per_address() {
             .expect("Retry-After seconds");
         assert!((1..=900).contains(&retry), "{retry}");
         let cookie = app
-            .json_with(
-                Method::POST,
-                "/auth/login",
-                None,
-                &[],
-                Some(json!({"email": ALICE, "password": PASSWORD})),
-            )
+            .post_json("/auth/login", json!({"email": ALICE, "password": PASSWORD}))
             .await;
         cookie.assert_problem(429, "too-many-requests", "the limit covers /auth/login");
 
         // Unknown accounts count the same; the address budget (6) runs out.
         for name in ["x1@example.com", "x2@example.com", "x3@example.com"] {
-            let reply = password_grant(&app, name, PASSWORD, None).await;
+            let reply = app.password_grant(name, PASSWORD).await;
             assert_eq!(reply.json["error"], "invalid_grant");
         }
-        let by_address = password_grant(&app, BOB, PASSWORD, None).await;
+        let by_address = app.password_grant(BOB, PASSWORD).await;
         by_address.assert_problem(429, "too-many-requests", "address limit");
         assert!(by_address.header("retry-after").is_some());
     })
@@ -948,7 +818,7 @@ async fn failed_logins_are_limited_per_account_and_per_address() {
 async fn deactivated_and_deleted_users_lose_their_tokens() {
     on_each_backend_config(&fixture_config("auth"), |app| async move {
         let (alice, alice_refresh) = tokens(&app, ALICE).await;
-        let (cookie, _) = cookie_login(&app, ALICE).await;
+        let cookie = app.cookie_login(ALICE).await.cookie;
         set_active(&app, 1, false).await;
         let reply = app
             .raw(Method::GET, "/auth/me", Some(&alice), &[], None)
@@ -958,15 +828,15 @@ async fn deactivated_and_deleted_users_lose_their_tokens() {
             .raw(Method::GET, "/auth/me", None, &[("cookie", &cookie)], None)
             .await;
         me.assert_problem(401, "unauthenticated", "deactivated user's cookie");
-        let again = refresh(&app, &alice_refresh).await;
+        let again = app.refresh(&alice_refresh).await;
         assert_eq!(again.json["error"], "invalid_grant");
-        let login = password_grant(&app, ALICE, PASSWORD, None).await;
+        let login = app.password_grant(ALICE, PASSWORD).await;
         assert_eq!(
             login.json["error"], "invalid_grant",
             "deactivated users cannot log in"
         );
         set_active(&app, 1, true).await;
-        let login = password_grant(&app, ALICE, PASSWORD, None).await;
+        let login = app.password_grant(ALICE, PASSWORD).await;
         assert_eq!(login.status, 200, "{}", login.text);
 
         let (bob, _) = tokens(&app, BOB).await;
@@ -1124,7 +994,7 @@ async fn a_planted_session_cookie_is_never_promoted_by_a_login() {
         // a made-up one, are planted in the victim's browser; the victim
         // logs in. The login must start a new session, and the planted
         // cookies must not become the victim's.
-        let (planted, _) = cookie_login(&app, CAROL).await;
+        let planted = app.cookie_login(CAROL).await.cookie;
         let invented = "warden_session=attacker-chosen-session-id-0123456789";
         for cookie in [planted.as_str(), invented] {
             let reply = app

@@ -5,52 +5,17 @@
 
 mod common;
 
+use common::logs::LogBuffer;
 use common::{SECRET, TestApp, backends, fixture_config};
 use reqwest::Method;
 use serde_json::json;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-use tracing_subscriber::fmt::MakeWriter;
-
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        if let Ok(mut buffer) = self.0.lock() {
-            buffer.extend_from_slice(bytes);
-        }
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Buffer {
-    type Writer = Buffer;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
-impl Buffer {
-    fn text(&self) -> String {
-        self.0
-            .lock()
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_default()
-    }
-}
 
 const PASSWORD: &str = "S3cret-Passw0rd!";
 const WRONG: &str = "Wr0ng-Passw0rd?";
 
 #[tokio::test]
 async fn register_login_and_failed_login_log_no_secret() {
-    let logs = Buffer::default();
+    let logs = LogBuffer::default();
     tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
         .with_ansi(false)
@@ -65,76 +30,29 @@ async fn register_login_and_failed_login_log_no_secret() {
         ];
 
         let registered = app
-            .json_with(
-                Method::POST,
+            .post_json(
                 "/auth/register",
-                None,
-                &[],
-                Some(json!({"email": "logged@example.com", "password": PASSWORD})),
+                json!({"email": "logged@example.com", "password": PASSWORD}),
             )
             .await;
         assert_eq!(registered.status, 201, "{}", registered.text);
 
-        let form = |password: &str| {
-            serde_urlencoded::to_string([
-                ("grant_type", "password"),
-                ("username", "logged@example.com"),
-                ("password", password),
-            ])
-            .expect("form")
-            .into_bytes()
-        };
-        let form_type = [("content-type", "application/x-www-form-urlencoded")];
-        let granted = app
-            .raw(
-                Method::POST,
-                "/auth/token",
-                None,
-                &form_type,
-                Some(form(PASSWORD)),
-            )
-            .await;
+        let granted = app.password_grant("logged@example.com", PASSWORD).await;
         assert_eq!(granted.status, 200, "{}", granted.text);
-        let access = granted.json["access_token"]
-            .as_str()
-            .expect("access")
-            .to_owned();
-        let refresh = granted.json["refresh_token"]
-            .as_str()
-            .expect("refresh")
-            .to_owned();
-        let failed = app
-            .raw(
-                Method::POST,
-                "/auth/token",
-                None,
-                &form_type,
-                Some(form(WRONG)),
-            )
-            .await;
+        let (access, refresh) = granted.tokens();
+        let failed = app.password_grant("logged@example.com", WRONG).await;
         assert_eq!(failed.status, 400);
         let me = app
             .raw(Method::GET, "/auth/me", Some(&access), &[], None)
             .await;
         assert_eq!(me.status, 200);
-        let rotated = app
-            .raw(
-                Method::POST,
-                "/auth/token",
-                None,
-                &form_type,
-                Some(format!("grant_type=refresh_token&refresh_token={refresh}").into_bytes()),
-            )
-            .await;
+        let rotated = app.refresh(&refresh).await;
         assert_eq!(rotated.status, 200, "{}", rotated.text);
 
         let login = app
-            .json_with(
-                Method::POST,
+            .post_json(
                 "/auth/login",
-                None,
-                &[],
-                Some(json!({"login": "logged@example.com", "password": PASSWORD})),
+                json!({"login": "logged@example.com", "password": PASSWORD}),
             )
             .await;
         assert_eq!(login.status, 200, "{}", login.text);
@@ -147,12 +65,9 @@ async fn register_login_and_failed_login_log_no_secret() {
             .expect("cookie value");
         let csrf = login.json["csrf_token"].as_str().expect("csrf").to_owned();
         let bad_login = app
-            .json_with(
-                Method::POST,
+            .post_json(
                 "/auth/login",
-                None,
-                &[],
-                Some(json!({"login": "logged@example.com", "password": WRONG})),
+                json!({"login": "logged@example.com", "password": WRONG}),
             )
             .await;
         assert_eq!(bad_login.status, 401);

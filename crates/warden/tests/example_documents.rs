@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{PASSWORD, Reply, TestApp, field_values, on_each_backend};
+use common::{PASSWORD, Session, TestApp, field_values, on_each_backend};
 use reqwest::Method;
 use serde_json::{Value as Json, json};
 
@@ -16,51 +16,17 @@ const ADA: &str = "ada";
 const BEN: &str = "ben";
 const CLEO: &str = "cleo";
 
-/// A cookie session: the `Cookie` header value and the CSRF token.
-struct Session {
-    cookie: String,
-    csrf: String,
-}
-
 async fn log_in(app: &TestApp, username: &str) -> Session {
     let reply = app
-        .json_with(
-            Method::POST,
+        .post_json(
             "/auth/login",
-            None,
-            &[],
-            Some(json!({"username": username, "password": PASSWORD})),
+            json!({"username": username, "password": PASSWORD}),
         )
         .await;
     assert_eq!(reply.status, 200, "{:?}: {}", app.backend, reply.text);
     let set_cookie = reply.header("set-cookie").expect("set-cookie");
     assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
-    Session {
-        cookie: set_cookie.split(';').next().expect("pair").to_owned(),
-        csrf: reply.json["csrf_token"]
-            .as_str()
-            .expect("csrf_token")
-            .to_owned(),
-    }
-}
-
-/// A request as a browser sends it: the session cookie, and the CSRF
-/// token on unsafe methods.
-async fn as_browser(
-    app: &TestApp,
-    session: Option<&Session>,
-    method: Method,
-    path: &str,
-    body: Option<Json>,
-) -> Reply {
-    let mut headers: Vec<(&str, &str)> = Vec::new();
-    if let Some(session) = session {
-        headers.push(("cookie", &session.cookie));
-        if !method.is_safe() {
-            headers.push(("x-csrf-token", &session.csrf));
-        }
-    }
-    app.json_with(method, path, None, &headers, body).await
+    reply.session()
 }
 
 fn edit() -> Json {
@@ -70,7 +36,9 @@ fn edit() -> Json {
 #[tokio::test]
 async fn anyone_lists_documents_without_logging_in() {
     on_each_backend("documents", |app| async move {
-        let reply = as_browser(&app, None, Method::GET, "/api/documents", None).await;
+        let reply = app
+            .as_browser(None, Method::GET, "/api/documents", None)
+            .await;
         assert_eq!(reply.status, 200, "{:?}: {}", app.backend, reply.text);
         let items = reply.json["items"].as_array().expect("items");
         assert_eq!(field_values(items, "id"), [json!(1), json!(2)]);
@@ -94,12 +62,14 @@ async fn anonymous_gets_401_on_every_document_route_but_the_list() {
             (Method::GET, "/auth/me", None),
         ] {
             let context = format!("{method} {path}");
-            let reply = as_browser(&app, None, method, path, body).await;
+            let reply = app.as_browser(None, method, path, body).await;
             reply.assert_problem(401, "unauthenticated", &context);
         }
         // The document is still there.
         let ada = log_in(&app, ADA).await;
-        let reply = as_browser(&app, Some(&ada), Method::GET, "/api/documents/1", None).await;
+        let reply = app
+            .as_browser(Some(&ada), Method::GET, "/api/documents/1", None)
+            .await;
         assert_eq!(reply.status, 200, "{}", reply.text);
     })
     .await;
@@ -109,28 +79,24 @@ async fn anonymous_gets_401_on_every_document_route_but_the_list() {
 async fn login_and_signup_are_public() {
     on_each_backend("documents", |app| async move {
         let reply = app
-            .json_with(
-                Method::POST,
+            .post_json(
                 "/auth/register",
-                None,
-                &[],
-                Some(json!({"username": "dora", "password": PASSWORD})),
+                json!({"username": "dora", "password": PASSWORD}),
             )
             .await;
         assert_eq!(reply.status, 201, "{:?}: {}", app.backend, reply.text);
         assert!(reply.json.get("password").is_none(), "{}", reply.text);
         let dora = log_in(&app, "dora").await;
-        let reply = as_browser(&app, Some(&dora), Method::GET, "/auth/me", None).await;
+        let reply = app
+            .as_browser(Some(&dora), Method::GET, "/auth/me", None)
+            .await;
         assert_eq!(reply.status, 200, "{}", reply.text);
         assert_eq!(reply.json["user"]["username"], "dora");
         // A wrong password is 401, not a session.
         let reply = app
-            .json_with(
-                Method::POST,
+            .post_json(
                 "/auth/login",
-                None,
-                &[],
-                Some(json!({"username": ADA, "password": "wrong-password"})),
+                json!({"username": ADA, "password": "wrong-password"}),
             )
             .await;
         reply.assert_problem(401, "unauthenticated", "wrong password");
@@ -143,10 +109,14 @@ async fn login_and_signup_are_public() {
 async fn logged_in_ben_reads_adas_document() {
     on_each_backend("documents", |app| async move {
         let ben = log_in(&app, BEN).await;
-        let reply = as_browser(&app, Some(&ben), Method::GET, "/api/documents/1", None).await;
+        let reply = app
+            .as_browser(Some(&ben), Method::GET, "/api/documents/1", None)
+            .await;
         assert_eq!(reply.status, 200, "{:?}: {}", app.backend, reply.text);
         assert_eq!(reply.json["content"], "Only logged-in users read this.");
-        let reply = as_browser(&app, Some(&ben), Method::GET, "/api/documents/999", None).await;
+        let reply = app
+            .as_browser(Some(&ben), Method::GET, "/api/documents/999", None)
+            .await;
         reply.assert_problem(404, "not-found", "a missing document, logged in");
     })
     .await;
@@ -158,10 +128,14 @@ async fn ben_gets_403_editing_or_deleting_adas_document() {
         let ben = log_in(&app, BEN).await;
         for method in [Method::PATCH, Method::DELETE] {
             let body = (method == Method::PATCH).then(edit);
-            let reply = as_browser(&app, Some(&ben), method, "/api/documents/1", body).await;
+            let reply = app
+                .as_browser(Some(&ben), method, "/api/documents/1", body)
+                .await;
             reply.assert_problem(403, "forbidden", "ben on ada's document");
         }
-        let reply = as_browser(&app, Some(&ben), Method::GET, "/api/users/1", None).await;
+        let reply = app
+            .as_browser(Some(&ben), Method::GET, "/api/users/1", None)
+            .await;
         reply.assert_problem(403, "forbidden", "ben reads ada's account");
     })
     .await;
@@ -181,7 +155,9 @@ async fn a_cookie_write_without_the_csrf_token_is_refused() {
             )
             .await;
         reply.assert_problem(403, "forbidden", "no CSRF token");
-        let reply = as_browser(&app, Some(&ada), Method::GET, "/api/documents/1", None).await;
+        let reply = app
+            .as_browser(Some(&ada), Method::GET, "/api/documents/1", None)
+            .await;
         assert_eq!(reply.status, 200, "not deleted: {}", reply.text);
     })
     .await;
@@ -191,20 +167,19 @@ async fn a_cookie_write_without_the_csrf_token_is_refused() {
 async fn ada_edits_and_deletes_her_document() {
     on_each_backend("documents", |app| async move {
         let ada = log_in(&app, ADA).await;
-        let reply = as_browser(
-            &app,
-            Some(&ada),
-            Method::PATCH,
-            "/api/documents/1",
-            Some(edit()),
-        )
-        .await;
+        let reply = app
+            .as_browser(Some(&ada), Method::PATCH, "/api/documents/1", Some(edit()))
+            .await;
         assert_eq!(reply.status, 200, "{:?}: {}", app.backend, reply.text);
         assert_eq!(reply.json["title"], "Edited");
         assert_eq!(reply.json["author_id"], 1);
-        let reply = as_browser(&app, Some(&ada), Method::DELETE, "/api/documents/1", None).await;
+        let reply = app
+            .as_browser(Some(&ada), Method::DELETE, "/api/documents/1", None)
+            .await;
         assert_eq!(reply.status, 204, "{}", reply.text);
-        let reply = as_browser(&app, Some(&ada), Method::GET, "/api/documents/1", None).await;
+        let reply = app
+            .as_browser(Some(&ada), Method::GET, "/api/documents/1", None)
+            .await;
         reply.assert_problem(404, "not-found", "deleted");
     })
     .await;
@@ -214,30 +189,35 @@ async fn ada_edits_and_deletes_her_document() {
 async fn admin_cleo_edits_any_document_but_only_the_author_deletes() {
     on_each_backend("documents", |app| async move {
         let cleo = log_in(&app, CLEO).await;
-        let reply = as_browser(&app, Some(&cleo), Method::GET, "/auth/me", None).await;
+        let reply = app
+            .as_browser(Some(&cleo), Method::GET, "/auth/me", None)
+            .await;
         assert_eq!(reply.json["roles"], json!(["admin"]), "{}", reply.text);
-        let reply = as_browser(
-            &app,
-            Some(&cleo),
-            Method::PATCH,
-            "/api/documents/2",
-            Some(edit()),
-        )
-        .await;
+        let reply = app
+            .as_browser(Some(&cleo), Method::PATCH, "/api/documents/2", Some(edit()))
+            .await;
         assert_eq!(reply.status, 200, "{:?}: {}", app.backend, reply.text);
         assert_eq!(reply.json["author_id"], 2, "still ben's");
-        let reply = as_browser(&app, Some(&cleo), Method::DELETE, "/api/documents/2", None).await;
+        let reply = app
+            .as_browser(Some(&cleo), Method::DELETE, "/api/documents/2", None)
+            .await;
         reply.assert_problem(403, "forbidden", "an admin deletes ben's document");
         // Admins see every account; others only their own.
-        let reply = as_browser(&app, Some(&cleo), Method::GET, "/api/users", None).await;
+        let reply = app
+            .as_browser(Some(&cleo), Method::GET, "/api/users", None)
+            .await;
         let ids = field_values(reply.json["items"].as_array().expect("items"), "id");
         assert_eq!(ids, [json!(1), json!(2), json!(3)]);
         let ben = log_in(&app, BEN).await;
-        let reply = as_browser(&app, Some(&ben), Method::GET, "/api/users", None).await;
+        let reply = app
+            .as_browser(Some(&ben), Method::GET, "/api/users", None)
+            .await;
         let ids = field_values(reply.json["items"].as_array().expect("items"), "id");
         assert_eq!(ids, [json!(2)]);
         // The author deletes.
-        let reply = as_browser(&app, Some(&ben), Method::DELETE, "/api/documents/2", None).await;
+        let reply = app
+            .as_browser(Some(&ben), Method::DELETE, "/api/documents/2", None)
+            .await;
         assert_eq!(reply.status, 204, "{}", reply.text);
     })
     .await;
@@ -247,14 +227,14 @@ async fn admin_cleo_edits_any_document_but_only_the_author_deletes() {
 async fn a_logged_in_user_creates_a_document_authored_by_them() {
     on_each_backend("documents", |app| async move {
         let ben = log_in(&app, BEN).await;
-        let reply = as_browser(
-            &app,
-            Some(&ben),
-            Method::POST,
-            "/api/documents",
-            Some(json!({"title": "Ben's second", "content": "More."})),
-        )
-        .await;
+        let reply = app
+            .as_browser(
+                Some(&ben),
+                Method::POST,
+                "/api/documents",
+                Some(json!({"title": "Ben's second", "content": "More."})),
+            )
+            .await;
         assert_eq!(reply.status, 201, "{:?}: {}", app.backend, reply.text);
         assert_eq!(reply.json["author_id"], 2);
     })
@@ -265,11 +245,17 @@ async fn a_logged_in_user_creates_a_document_authored_by_them() {
 async fn after_logout_the_cookie_is_anonymous_again() {
     on_each_backend("documents", |app| async move {
         let ada = log_in(&app, ADA).await;
-        let reply = as_browser(&app, Some(&ada), Method::POST, "/auth/logout", None).await;
+        let reply = app
+            .as_browser(Some(&ada), Method::POST, "/auth/logout", None)
+            .await;
         assert_eq!(reply.status, 204, "{:?}: {}", app.backend, reply.text);
-        let reply = as_browser(&app, Some(&ada), Method::GET, "/api/documents/1", None).await;
+        let reply = app
+            .as_browser(Some(&ada), Method::GET, "/api/documents/1", None)
+            .await;
         reply.assert_problem(401, "unauthenticated", "after logout");
-        let reply = as_browser(&app, Some(&ada), Method::GET, "/api/documents", None).await;
+        let reply = app
+            .as_browser(Some(&ada), Method::GET, "/api/documents", None)
+            .await;
         assert_eq!(reply.status, 200, "the list stays public");
     })
     .await;

@@ -8,15 +8,10 @@
 
 mod common;
 
+use common::statements::{self, Ran};
 use common::{Backend, TestApp, backends, fixture_config};
 use reqwest::Method;
 use serde_json::{Value as Json, json};
-use std::sync::{Mutex, OnceLock};
-use tracing::field::{Field, Visit};
-use tracing_subscriber::Layer;
-use tracing_subscriber::filter::{LevelFilter, Targets};
-use tracing_subscriber::layer::{Context, SubscriberExt};
-use tracing_subscriber::util::SubscriberInitExt;
 
 async fn spawn(backend: Backend) -> TestApp {
     TestApp::spawn(&fixture_config("capped"), backend, true).await
@@ -57,7 +52,7 @@ async fn all_through_links(
 
 #[tokio::test]
 async fn a_to_many_expansion_of_one_row_is_capped_with_a_link_to_the_rest() {
-    let _serial = SERIAL.lock().await;
+    let _serial = statements::one_at_a_time().await;
     for backend in backends() {
         let app = spawn(backend).await;
         let user = app.login("user@example.com").await;
@@ -95,7 +90,7 @@ async fn a_to_many_expansion_of_one_row_is_capped_with_a_link_to_the_rest() {
 
 #[tokio::test]
 async fn every_row_of_a_list_has_its_expansion_capped() {
-    let _serial = SERIAL.lock().await;
+    let _serial = statements::one_at_a_time().await;
     for backend in backends() {
         let app = spawn(backend).await;
         let context = format!("{:?}", app.backend);
@@ -123,7 +118,7 @@ async fn every_row_of_a_list_has_its_expansion_capped() {
 
 #[tokio::test]
 async fn the_link_to_the_rest_filters_by_a_text_key_with_quotes() {
-    let _serial = SERIAL.lock().await;
+    let _serial = statements::one_at_a_time().await;
     for backend in backends() {
         let app = spawn(backend).await;
         let context = format!("{:?}", app.backend);
@@ -140,7 +135,7 @@ async fn the_link_to_the_rest_filters_by_a_text_key_with_quotes() {
 
 #[tokio::test]
 async fn a_via_no_filter_may_test_says_only_that_more_exist() {
-    let _serial = SERIAL.lock().await;
+    let _serial = statements::one_at_a_time().await;
     for backend in backends() {
         let app = spawn(backend).await;
         // drafts.topic_id has a field rule: a list filter may not test it,
@@ -161,16 +156,16 @@ async fn a_via_no_filter_may_test_says_only_that_more_exist() {
 /// reading every row.
 #[tokio::test]
 async fn a_list_with_expansions_reads_at_most_page_times_cap_rows() {
-    let _serial = SERIAL.lock().await;
-    capture_statements();
+    let _serial = statements::one_at_a_time().await;
+    statements::capture();
     for backend in backends() {
         let app = spawn(backend).await;
         add_replies(&app, 2_000).await;
-        statements().lock().expect("lock").clear();
+        statements::clear();
         let (status, page) = app
             .call(Method::GET, "/api/threads?expand=replies", None, None)
             .await;
-        let ran = std::mem::take(&mut *statements().lock().expect("lock"));
+        let ran = statements::take();
         assert_eq!(status, 200, "{page}");
         assert_eq!(ids(&page["items"][0]["replies"]), [1, 3, 4]);
         let replies: Vec<&Ran> = ran
@@ -208,70 +203,4 @@ async fn add_replies(app: &TestApp, count: i64) {
             .expect("insert replies");
         }
     }
-}
-
-// ---------------------------------------------------------------------
-// The statements sqlx ran, from its own log (as list_filtering_in_sql.rs).
-// ---------------------------------------------------------------------
-
-/// The tests of this file one at a time: the statement log is global.
-static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-#[derive(Debug, Clone, Default)]
-struct Ran {
-    sql: String,
-    rows_returned: Option<u64>,
-}
-
-fn statements() -> &'static Mutex<Vec<Ran>> {
-    static RAN: OnceLock<Mutex<Vec<Ran>>> = OnceLock::new();
-    RAN.get_or_init(|| Mutex::new(Vec::new()))
-}
-
-struct Capture;
-
-impl Visit for Ran {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        if matches!(field.name(), "summary" | "db.statement") && !value.trim().is_empty() {
-            self.sql = value.to_owned();
-        }
-    }
-
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        if field.name() == "rows_returned" {
-            self.rows_returned = Some(value);
-        }
-    }
-
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        if field.name() == "rows_returned" {
-            self.rows_returned = u64::try_from(value).ok();
-        }
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        let text = format!("{value:?}").replace("\\\"", "\"");
-        if matches!(field.name(), "summary" | "db.statement") && !text.trim_matches('"').is_empty()
-        {
-            self.sql = text;
-        }
-    }
-}
-
-impl<S: tracing::Subscriber> Layer<S> for Capture {
-    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
-        let mut ran = Ran::default();
-        event.record(&mut ran);
-        statements().lock().expect("lock").push(ran);
-    }
-}
-
-fn capture_statements() {
-    static INIT: OnceLock<()> = OnceLock::new();
-    INIT.get_or_init(|| {
-        let only_sqlx = Targets::new().with_target("sqlx::query", LevelFilter::TRACE);
-        tracing_subscriber::registry()
-            .with(Capture.with_filter(only_sqlx))
-            .init();
-    });
 }

@@ -19,113 +19,17 @@
 
 mod common;
 
+use common::statements::{self, Ran};
 use common::{Backend, TestApp, backends, fixture_config};
 use reqwest::Method;
 use serde_json::{Value as Json, json};
-use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
-use tracing::field::{Field, Visit};
-use tracing_subscriber::Layer;
-use tracing_subscriber::filter::{LevelFilter, Targets};
-use tracing_subscriber::layer::{Context, SubscriberExt};
-use tracing_subscriber::util::SubscriberInitExt;
 
 const ROWS: i64 = 100_000;
 /// User 1 owns every 10,000th note: 10 of them.
 const EVERY: i64 = 10_000;
 /// User 1 is granted every 1,000th article, offset by 500: 100 of them.
 const GRANT_EVERY: i64 = 1_000;
-
-/// One statement sqlx ran, as it logged it.
-#[derive(Debug, Clone, Default)]
-struct Ran {
-    sql: String,
-    rows_returned: Option<u64>,
-}
-
-fn statements() -> &'static Mutex<Vec<Ran>> {
-    static RAN: OnceLock<Mutex<Vec<Ran>>> = OnceLock::new();
-    RAN.get_or_init(|| Mutex::new(Vec::new()))
-}
-
-/// Records every `sqlx::query` event (sqlx logs each statement it runs
-/// there, with the full SQL in `db.statement` or, for short statements,
-/// in `summary`).
-struct Capture;
-
-#[derive(Default)]
-struct Fields {
-    summary: String,
-    statement: String,
-    rows_returned: Option<u64>,
-}
-
-impl Visit for Fields {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        match field.name() {
-            "summary" => self.summary = value.to_owned(),
-            "db.statement" => self.statement = value.to_owned(),
-            _ => {}
-        }
-    }
-
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        if field.name() == "rows_returned" {
-            self.rows_returned = Some(value);
-        }
-    }
-
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        if field.name() == "rows_returned" {
-            self.rows_returned = u64::try_from(value).ok();
-        }
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        match field.name() {
-            "summary" => self.summary = format!("{value:?}").trim_matches('"').to_owned(),
-            "db.statement" => {
-                self.statement = format!("{value:?}")
-                    .trim_matches('"')
-                    .replace("\\n", "\n")
-                    .replace("\\\"", "\"")
-            }
-            _ => {}
-        }
-    }
-}
-
-impl<S: tracing::Subscriber> Layer<S> for Capture {
-    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
-        if event.metadata().target() != "sqlx::query" {
-            return;
-        }
-        let mut fields = Fields::default();
-        event.record(&mut fields);
-        let sql = if fields.statement.trim().is_empty() {
-            fields.summary
-        } else {
-            fields.statement.trim().to_owned()
-        };
-        statements().lock().expect("lock").push(Ran {
-            sql,
-            rows_returned: fields.rows_returned,
-        });
-    }
-}
-
-fn capture_statements() {
-    static INIT: OnceLock<()> = OnceLock::new();
-    INIT.get_or_init(|| {
-        let only_sqlx = Targets::new().with_target("sqlx::query", LevelFilter::TRACE);
-        tracing_subscriber::registry()
-            .with(Capture.with_filter(only_sqlx))
-            .init();
-    });
-}
-
-/// Both tests read one global statement log: one at a time.
-static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 async fn insert_notes(app: &TestApp) {
     let started = Instant::now();
@@ -218,13 +122,13 @@ async fn scenario(app: TestApp) {
     insert_notes(&app).await;
     let token = app.login("few@example.com").await;
 
-    statements().lock().expect("lock").clear();
+    statements::clear();
     let started = Instant::now();
     let (status, page) = app
         .call(Method::GET, "/api/notes?limit=100", Some(&token), None)
         .await;
     let elapsed = started.elapsed();
-    let ran = std::mem::take(&mut *statements().lock().expect("lock"));
+    let ran = statements::take();
     assert_eq!(status, 200, "{backend}: {page}");
 
     // Exactly the caller's 10 rows, in key order, on one page.
@@ -306,11 +210,11 @@ async fn scenario(app: TestApp) {
 
     // The other owner's list is capped at the page size, also in SQL.
     let many = app.login("many@example.com").await;
-    statements().lock().expect("lock").clear();
+    statements::clear();
     let (status, page) = app
         .call(Method::GET, "/api/notes?limit=100", Some(&many), None)
         .await;
-    let ran = std::mem::take(&mut *statements().lock().expect("lock"));
+    let ran = statements::take();
     assert_eq!(status, 200);
     assert_eq!(page["items"].as_array().map(Vec::len), Some(100));
     assert!(
@@ -332,8 +236,8 @@ async fn scenario(app: TestApp) {
 
 #[tokio::test]
 async fn list_of_100k_rows_returns_the_callers_10_filtered_in_sql_by_an_index() {
-    let _serial = SERIAL.lock().await;
-    capture_statements();
+    let _serial = statements::one_at_a_time().await;
+    statements::capture();
     for backend in backends() {
         let app = TestApp::spawn(&fixture_config("owned"), backend, true).await;
         scenario(app).await;
@@ -399,7 +303,7 @@ async fn acl_scenario(app: TestApp) {
     let token = app.login("few@example.com").await;
 
     // Every page, cursor after cursor: the caller's 110 rows in order.
-    statements().lock().expect("lock").clear();
+    statements::clear();
     let mut seen = Vec::new();
     let mut path = "/api/articles?limit=20".to_owned();
     let mut first_page = None;
@@ -410,7 +314,7 @@ async fn acl_scenario(app: TestApp) {
         assert!(items.len() <= 20, "{backend}");
         seen.extend(items.iter().map(|i| i["id"].as_i64().expect("id")));
         if first_page.is_none() {
-            first_page = Some(std::mem::take(&mut *statements().lock().expect("lock")));
+            first_page = Some(statements::take());
         }
         match page["next"].as_str() {
             Some(cursor) => path = format!("/api/articles?limit=20&cursor={cursor}"),
@@ -481,8 +385,8 @@ async fn acl_scenario(app: TestApp) {
 
 #[tokio::test]
 async fn acl_list_of_100k_rows_pages_the_callers_110_each_alternative_read_from_an_index() {
-    let _serial = SERIAL.lock().await;
-    capture_statements();
+    let _serial = statements::one_at_a_time().await;
+    statements::capture();
     for backend in backends() {
         let app = TestApp::spawn(&fixture_config("owned"), backend, true).await;
         acl_scenario(app).await;

@@ -29,29 +29,9 @@ const SPELLINGS: [&str; 4] = [
 ];
 
 async fn register(app: &TestApp, email: &str) -> Reply {
-    app.json_with(
-        Method::POST,
+    app.post_json(
         "/auth/register",
-        None,
-        &[],
-        Some(json!({"email": email, "password": PASSWORD})),
-    )
-    .await
-}
-
-async fn password_grant(app: &TestApp, username: &str) -> Reply {
-    let body = serde_urlencoded::to_string([
-        ("grant_type", "password"),
-        ("username", username),
-        ("password", PASSWORD),
-    ])
-    .expect("form");
-    app.raw(
-        Method::POST,
-        "/auth/token",
-        None,
-        &[("content-type", "application/x-www-form-urlencoded")],
-        Some(body.into_bytes()),
+        json!({"email": email, "password": PASSWORD}),
     )
     .await
 }
@@ -69,15 +49,12 @@ async fn case_space_and_fullwidth_variants_of_a_login_are_one_account() {
         }
         // Every spelling logs in to that one account, on both endpoints.
         for spelling in SPELLINGS {
-            let token = password_grant(&app, spelling).await;
+            let token = app.password_grant(spelling, PASSWORD).await;
             assert_eq!(token.status, 200, "{context}: {spelling:?}: {}", token.text);
             let cookie = app
-                .json_with(
-                    Method::POST,
+                .post_json(
                     "/auth/login",
-                    None,
-                    &[],
-                    Some(json!({"email": spelling, "password": PASSWORD})),
+                    json!({"email": spelling, "password": PASSWORD}),
                 )
                 .await;
             assert_eq!(
@@ -134,7 +111,9 @@ async fn a_written_login_field_is_stored_normalised_and_stays_unique() {
             .await;
         assert_eq!(status, 409, "{context}: {body}");
         assert_eq!(
-            password_grant(&app, "NEW.ALICE@EXAMPLE.COM").await.status,
+            app.password_grant("NEW.ALICE@EXAMPLE.COM", PASSWORD)
+                .await
+                .status,
             200
         );
     }

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{PASSWORD, Reply, TestApp, backends, fixture_config, on_each_backend_config};
+use common::{PASSWORD, TestApp, backends, fixture_config, on_each_backend_config};
 use reqwest::Method;
 use serde_json::{Value as Json, json};
 use warden::config::Config;
@@ -18,72 +18,12 @@ const NEW_PASSWORD: &str = "a-new-password-9";
 
 /// A password grant: (access token, refresh token).
 async fn tokens(app: &TestApp, user: &str, password: &str) -> Option<(String, String)> {
-    let reply = token_request(
-        app,
-        &[
-            ("grant_type", "password"),
-            ("username", user),
-            ("password", password),
-        ],
-    )
-    .await;
-    (reply.status == 200).then(|| {
-        (
-            reply.json["access_token"]
-                .as_str()
-                .expect("access")
-                .to_owned(),
-            reply.json["refresh_token"]
-                .as_str()
-                .expect("refresh")
-                .to_owned(),
-        )
-    })
-}
-
-async fn token_request(app: &TestApp, form: &[(&str, &str)]) -> Reply {
-    let body = serde_urlencoded::to_string(form).expect("form");
-    app.raw(
-        Method::POST,
-        "/auth/token",
-        None,
-        &[("content-type", "application/x-www-form-urlencoded")],
-        Some(body.into_bytes()),
-    )
-    .await
+    let reply = app.password_grant(user, password).await;
+    (reply.status == 200).then(|| reply.tokens())
 }
 
 async fn refreshes(app: &TestApp, refresh_token: &str) -> bool {
-    let reply = token_request(
-        app,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token),
-        ],
-    )
-    .await;
-    reply.status == 200
-}
-
-/// A cookie session: (cookie pair, CSRF token).
-async fn cookie_login(app: &TestApp, user: &str) -> (String, String) {
-    let reply = app
-        .json_with(
-            Method::POST,
-            "/auth/login",
-            None,
-            &[],
-            Some(json!({"email": user, "password": PASSWORD})),
-        )
-        .await;
-    assert_eq!(reply.status, 200, "{}", reply.text);
-    let pair = reply
-        .header("set-cookie")
-        .and_then(|c| c.split(';').next())
-        .expect("cookie")
-        .to_owned();
-    let csrf = reply.json["csrf_token"].as_str().expect("csrf").to_owned();
-    (pair, csrf)
+    app.refresh(refresh_token).await.status == 200
 }
 
 /// Whether a bearer token still authenticates, on `/auth/me` and on a
@@ -131,7 +71,7 @@ async fn sessions(app: &TestApp, user: &str, id: i64) -> Sessions {
     for _ in 0..2 {
         assert!(token_works(app, &access, id).await);
     }
-    let (cookie, _) = cookie_login(app, user).await;
+    let cookie = app.cookie_login(user).await.cookie;
     Sessions {
         access,
         refresh,
@@ -197,33 +137,24 @@ async fn changing_your_own_password_ends_your_other_sessions_but_not_this_one() 
 
         // Changed again through a cookie session (a form would send the
         // same): that cookie stays, the bearer family above ends.
-        let reply = app
-            .json_with(
-                Method::POST,
+        let session = app
+            .post_json(
                 "/auth/login",
-                None,
-                &[],
-                Some(json!({"email": ALICE, "password": NEW_PASSWORD})),
+                json!({"email": ALICE, "password": NEW_PASSWORD}),
             )
-            .await;
-        let cookie = reply
-            .header("set-cookie")
-            .and_then(|c| c.split(';').next())
-            .expect("cookie")
-            .to_owned();
-        let csrf = reply.json["csrf_token"].as_str().expect("csrf").to_owned();
+            .await
+            .session();
         let reply = app
-            .json_with(
+            .as_browser(
+                Some(&session),
                 Method::PATCH,
                 "/api/users/1",
-                None,
-                &[("cookie", &cookie), ("x-csrf-token", &csrf)],
                 Some(json!({"password": PASSWORD, "current_password": NEW_PASSWORD})),
             )
             .await;
         assert_eq!(reply.status, 200, "{}", reply.text);
         assert!(
-            cookie_works(&app, &cookie).await,
+            cookie_works(&app, &session.cookie).await,
             "the cookie that changed it"
         );
         assert!(
@@ -281,15 +212,7 @@ async fn your_own_password_change_needs_the_current_password() {
         assert!(token_works(&app, &others.access, 1).await);
         assert!(cookie_works(&app, &others.cookie).await);
         assert!(refreshes(&app, &others.refresh).await);
-        let reply = token_request(
-            &app,
-            &[
-                ("grant_type", "password"),
-                ("username", BOB),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
+        let reply = app.password_grant(BOB, PASSWORD).await;
         assert_eq!(reply.status, 200, "other accounts may still log in");
         // Changing other fields needs no password.
         let renamed = patch(json!({"name": "Alice"})).await;

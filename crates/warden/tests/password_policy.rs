@@ -40,12 +40,9 @@ async fn patch_put_and_register_refuse_a_password_outside_8_to_1024_characters()
         app.login(ALICE).await;
 
         let reply = app
-            .json_with(
-                Method::POST,
+            .post_json(
                 "/auth/register",
-                None,
-                &[],
-                Some(json!({"email": "long@example.com", "password": too_long})),
+                json!({"email": "long@example.com", "password": too_long}),
             )
             .await;
         reply.assert_problem(400, "validation", "register");

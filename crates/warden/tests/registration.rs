@@ -4,50 +4,19 @@
 
 mod common;
 
+use common::logs::LogBuffer;
 use common::{TestApp, backends, fixture_config};
-use reqwest::Method;
 use serde_json::json;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::task::JoinSet;
-use tracing_subscriber::fmt::MakeWriter;
 use warden::config::{Config, RegistrationLimit};
 
 /// The line `auth::password::hash` logs before each hash.
 const HASHING: &str = "hashing a password with argon2id";
 
-/// Log lines written by this test's thread.
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Lines {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        if let Ok(mut lines) = self.0.lock() {
-            lines.extend_from_slice(bytes);
-        }
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Lines {
-    type Writer = Lines;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
-impl Lines {
-    fn hashes(&self) -> usize {
-        self.0.lock().map_or(0, |lines| {
-            String::from_utf8_lossy(&lines).matches(HASHING).count()
-        })
-    }
+/// The hashes logged so far.
+fn hashes(logs: &LogBuffer) -> usize {
+    logs.text().matches(HASHING).count()
 }
 
 /// The `auth` fixture (registration open, alice@example.com seeded)
@@ -64,12 +33,9 @@ fn config(per_address: u32) -> Config {
 }
 
 async fn register(app: &TestApp, email: &str) -> common::Reply {
-    app.json_with(
-        Method::POST,
+    app.post_json(
         "/auth/register",
-        None,
-        &[],
-        Some(json!({"email": email, "password": "a fine password"})),
+        json!({"email": email, "password": "a fine password"}),
     )
     .await
 }
@@ -81,7 +47,7 @@ async fn a_taken_login_costs_no_password_hash() {
     for backend in backends() {
         let app = TestApp::spawn_config(config(100), backend, true).await;
         let context = format!("{:?}", app.backend);
-        let lines = Lines::default();
+        let lines = LogBuffer::default();
         let subscriber = tracing_subscriber::fmt()
             .with_max_level(tracing::Level::DEBUG)
             .with_ansi(false)
@@ -92,7 +58,7 @@ async fn a_taken_login_costs_no_password_hash() {
         // The count sees hashes: a new account costs one.
         let fresh = register(&app, "fresh@example.com").await;
         assert_eq!(fresh.status, 201, "{context}: {}", fresh.text);
-        assert_eq!(lines.hashes(), 1, "{context}");
+        assert_eq!(hashes(&lines), 1, "{context}");
 
         // 30 registrations of taken logins at once, in any spelling.
         let taken = [
@@ -117,7 +83,7 @@ async fn a_taken_login_costs_no_password_hash() {
         for (status, text) in attempts.join_all().await {
             assert_eq!(status, 409, "{context}: {text}");
         }
-        assert_eq!(lines.hashes(), 1, "{context}: a taken login was hashed");
+        assert_eq!(hashes(&lines), 1, "{context}: a taken login was hashed");
     }
 }
 
@@ -140,16 +106,7 @@ async fn registrations_past_the_address_limit_get_429_and_create_nothing() {
             .expect("Retry-After seconds");
         assert!((1..=1200).contains(&retry), "{context}: {retry}");
         let login = app
-            .raw(
-                Method::POST,
-                "/auth/token",
-                None,
-                &[("content-type", "application/x-www-form-urlencoded")],
-                Some(
-                    b"grant_type=password&username=three%40example.com&password=a+fine+password"
-                        .to_vec(),
-                ),
-            )
+            .password_grant("three@example.com", "a fine password")
             .await;
         assert_eq!(login.status, 400, "{context}: {}", login.text);
         assert_eq!(login.json["error"], "invalid_grant", "{context}");

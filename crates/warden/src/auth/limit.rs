@@ -36,6 +36,12 @@ struct Budget {
 }
 
 impl Budget {
+    /// The budget of `name` among attempts of one `kind` (`account`,
+    /// `address`, `register`), stored under a digest of both.
+    fn keyed(kind: &str, name: impl std::fmt::Display, slots: u32, window: Duration) -> Self {
+        Self::new(digest(&format!("{kind}:{name}")), slots, window)
+    }
+
     fn new(key: String, slots: u32, window: Duration) -> Self {
         let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
         let slots = i64::from(slots.max(1));
@@ -90,27 +96,16 @@ impl LoginAttempt {
     /// spelling of one account shares its budget.
     pub fn new(limit: &LoginLimit, login: &str, address: Option<IpAddr>) -> Self {
         Self {
-            account: Budget::new(
-                digest(&format!("account:{login}")),
-                limit.per_account,
-                limit.window,
-            ),
-            address: address.map(|ip| {
-                Budget::new(
-                    digest(&format!("address:{ip}")),
-                    limit.per_address,
-                    limit.window,
-                )
-            }),
+            account: Budget::keyed("account", login, limit.per_account, limit.window),
+            address: address
+                .map(|ip| Budget::keyed("address", ip, limit.per_address, limit.window)),
         }
     }
 
     /// Reserves the attempt before any password is looked at. The account
     /// comes first in every transaction (see `Store::draw_slots`).
     pub async fn reserve(&self, store: &Store) -> Result<(), LimitError> {
-        let budgets: Vec<&Budget> = std::iter::once(&self.account)
-            .chain(self.address.as_ref())
-            .collect();
+        let budgets: Vec<&Budget> = self.budgets().collect();
         reserve(store, &budgets).await
     }
 
@@ -135,8 +130,13 @@ impl LoginAttempt {
         self.give_back(store).await
     }
 
+    /// The account's budget first, then the address's.
+    fn budgets(&self) -> impl Iterator<Item = &Budget> {
+        std::iter::once(&self.account).chain(self.address.as_ref())
+    }
+
     async fn give_back(&self, store: &Store) -> Result<(), StoreError> {
-        for budget in std::iter::once(&self.account).chain(self.address.as_ref()) {
+        for budget in self.budgets() {
             store.return_slot(&budget.key, budget.slot_ms).await?;
         }
         Ok(())
@@ -153,13 +153,8 @@ pub struct RegistrationAttempt {
 impl RegistrationAttempt {
     pub fn new(limit: &RegistrationLimit, address: Option<IpAddr>) -> Self {
         Self {
-            address: address.map(|ip| {
-                Budget::new(
-                    digest(&format!("register:{ip}")),
-                    limit.per_address,
-                    limit.window,
-                )
-            }),
+            address: address
+                .map(|ip| Budget::keyed("register", ip, limit.per_address, limit.window)),
         }
     }
 

@@ -38,42 +38,35 @@ impl<'a> Authz<'a> {
         // Boxed: most reads expand nothing, and an awaited future is held
         // inline by its caller, so the expansion would otherwise grow every
         // read's future (which axum moves whole into a box per request).
-        Box::pin(self.expand_each(resource, items, expand, single)).await
-    }
-
-    async fn expand_each(
-        &self,
-        resource: &ResourceDef,
-        items: &mut [Visible],
-        expand: &[String],
-        single: bool,
-    ) -> Result<(), AuthzError> {
-        for name in expand {
-            let relation = resource.relations.get(name).ok_or_else(|| {
-                let known: Vec<&str> = resource.relations.keys().map(String::as_str).collect();
-                AuthzError::InvalidQuery(format!(
-                    "`{name}` is not a relation of {}; expandable: {}",
-                    resource.name,
-                    if known.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        known.join(", ")
+        Box::pin(async move {
+            for name in expand {
+                let relation = resource.relations.get(name).ok_or_else(|| {
+                    let known: Vec<&str> = resource.relations.keys().map(String::as_str).collect();
+                    AuthzError::InvalidQuery(format!(
+                        "`{name}` is not a relation of {}; expandable: {}",
+                        resource.name,
+                        if known.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            known.join(", ")
+                        }
+                    ))
+                })?;
+                let target = self.resource(&relation.target)?;
+                match relation.kind {
+                    RelationKind::ToOne => {
+                        self.expand_to_one(target, name, &relation.via, items, single)
+                            .await?
                     }
-                ))
-            })?;
-            let target = self.resource(&relation.target)?;
-            match relation.kind {
-                RelationKind::ToOne => {
-                    self.expand_to_one(target, name, &relation.via, items, single)
-                        .await?
-                }
-                RelationKind::ToMany => {
-                    self.expand_to_many(resource, target, name, &relation.via, items)
-                        .await?
+                    RelationKind::ToMany => {
+                        self.expand_to_many(resource, target, name, &relation.via, items)
+                            .await?
+                    }
                 }
             }
-        }
-        Ok(())
+            Ok(())
+        })
+        .await
     }
 
     async fn expand_to_one(

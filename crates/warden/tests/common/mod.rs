@@ -4,7 +4,9 @@
 //! the test and dropped afterwards — with a reqwest client.
 #![allow(dead_code)]
 
+pub mod logs;
 pub mod process;
+pub mod statements;
 
 use reqwest::{Client, Method, Response};
 use serde_json::{Map, Value as Json};
@@ -360,4 +362,114 @@ pub fn seeded_logins(config: &warden::config::Config) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------
+// Helpers for the auth tests: the token endpoint and cookie sessions.
+// ---------------------------------------------------------------------
+
+/// A cookie session: the `Cookie` header value (`name=value`, as a
+/// browser sends it back) and the CSRF token.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+impl Reply {
+    /// The access and refresh tokens of a token answer.
+    pub fn tokens(&self) -> (String, String) {
+        let token = |name: &str| {
+            self.json[name]
+                .as_str()
+                .unwrap_or_else(|| panic!("{name}: {}", self.text))
+                .to_owned()
+        };
+        (token("access_token"), token("refresh_token"))
+    }
+
+    /// The cookie session a successful `/auth/login` answer starts.
+    pub fn session(&self) -> Session {
+        let cookie = self
+            .header("set-cookie")
+            .and_then(|c| c.split(';').next())
+            .expect("a session cookie")
+            .to_owned();
+        let csrf = self.json["csrf_token"]
+            .as_str()
+            .expect("csrf_token")
+            .to_owned();
+        Session { cookie, csrf }
+    }
+}
+
+impl TestApp {
+    /// A JSON `POST` with no credentials: registration, a cookie login.
+    pub async fn post_json(&self, path: &str, body: Json) -> Reply {
+        self.json_with(Method::POST, path, None, &[], Some(body))
+            .await
+    }
+
+    /// `POST /auth/token` with a form body, as an OAuth2 client sends it.
+    pub async fn token_request(&self, form: &[(&str, &str)]) -> Reply {
+        let body = serde_urlencoded::to_string(form).expect("form");
+        self.raw(
+            Method::POST,
+            "/auth/token",
+            None,
+            &[("content-type", "application/x-www-form-urlencoded")],
+            Some(body.into_bytes()),
+        )
+        .await
+    }
+
+    /// The password grant, whatever it answers.
+    pub async fn password_grant(&self, username: &str, password: &str) -> Reply {
+        self.token_request(&[
+            ("grant_type", "password"),
+            ("username", username),
+            ("password", password),
+        ])
+        .await
+    }
+
+    /// The refresh grant, whatever it answers.
+    pub async fn refresh(&self, refresh_token: &str) -> Reply {
+        self.token_request(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ])
+        .await
+    }
+
+    /// Logs in at `/auth/login` with `PASSWORD`, naming the user in the
+    /// config's login field: a cookie session.
+    pub async fn cookie_login(&self, login: &str) -> Session {
+        let field = self.app.config().auth.as_ref().expect("auth").login.clone();
+        let mut body = Map::new();
+        body.insert(field, Json::from(login));
+        body.insert("password".to_owned(), Json::from(PASSWORD));
+        let reply = self.post_json("/auth/login", Json::Object(body)).await;
+        assert_eq!(reply.status, 200, "{:?}: {}", self.backend, reply.text);
+        reply.session()
+    }
+
+    /// A request as a browser sends it: the session cookie, and the CSRF
+    /// token on unsafe methods.
+    pub async fn as_browser(
+        &self,
+        session: Option<&Session>,
+        method: Method,
+        path: &str,
+        body: Option<Json>,
+    ) -> Reply {
+        let mut headers: Vec<(&str, &str)> = Vec::new();
+        if let Some(session) = session {
+            headers.push(("cookie", &session.cookie));
+            if !method.is_safe() {
+                headers.push(("x-csrf-token", &session.csrf));
+            }
+        }
+        self.json_with(method, path, None, &headers, body).await
+    }
 }
