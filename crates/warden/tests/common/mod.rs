@@ -110,12 +110,6 @@ impl TestApp {
         }
     }
 
-    /// The URL of the test's database, for statements that must not go
-    /// through the app's pool (and its statement deadline).
-    pub fn database_url(&self) -> &str {
-        &self._database.url
-    }
-
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
