@@ -1,18 +1,34 @@
 //! Baseline (a), the floor: hand-written axum + sqlx handlers running the
 //! same SQL statements warden runs (the article visibility predicate
-//! included, written by hand), with no authentication, no rule engine and
-//! no config: the caller's id comes from `?user=`. What warden costs on
-//! top of this is what its authentication and authorization add.
+//! included, written by hand), with no rule engine and no config. It is
+//! served twice from one process:
+//! - at `/`, the fair floor: what a careful engineer hand-writes, as seed
+//!   000's `get_current_user` does. A bearer JWT is verified with
+//!   jsonwebtoken under warden's validation (HS256 only; `exp iat nbf iss
+//!   aud sub` required; 5 s leeway; `iat` not in the future), then ONE
+//!   statement loads the caller's row and whether the token's session
+//!   (`sid`) is still live, which is what makes logout immediate in
+//!   warden; then the handler's statement runs with the rule in its WHERE.
+//!   It verifies the very tokens warden issues in the bench.
+//! - under `/no-auth`, the floor with no authentication at all: the
+//!   caller's id comes from `?user=`. What separates the two is auth's own
+//!   cost.
+//!
+//! It must not cache a verified token or a loaded caller: a floor pays for
+//! each request's authentication, as the hand-written code it stands for.
 //!
 //! Pools are opened like warden's `Store::connect` (SQLite: WAL, NORMAL
 //! sync, foreign keys, 5 s busy timeout; sqlx's default pool size).
 
 use anyhow::Result;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::StatusCode;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
 use serde::Deserialize;
 use serde_json::{Value as Json, json};
 use sqlx::Row;
@@ -32,10 +48,31 @@ enum Pool {
 
 struct Inner {
     pool: Pool,
-    jwt: jsonwebtoken::EncodingKey,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
 }
 
 type AppState = Arc<Inner>;
+
+/// The issuer and audience warden's `App::new` signs its tokens with.
+const ISSUER: &str = "warden";
+const AUDIENCE: &str = "warden";
+/// Warden's clock-skew leeway on `exp`, `nbf` and `iat`.
+const LEEWAY_SECONDS: u64 = 5;
+/// Lifetime of the tokens the floor's own password grant signs.
+const TOKEN_TTL_SECONDS: u64 = 1800;
+
+/// Warden's token validation (`auth/token.rs`), set up once.
+fn validation() -> Validation {
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.leeway = LEEWAY_SECONDS;
+    validation.validate_nbf = true;
+    validation.set_issuer(&[ISSUER]);
+    validation.set_audience(&[AUDIENCE]);
+    validation.set_required_spec_claims(&["exp", "iat", "nbf", "iss", "aud", "sub"]);
+    validation
+}
 
 pub async fn router(database_url: &str, jwt_secret: &[u8]) -> Result<Router> {
     let pool = if database_url.starts_with("sqlite:") {
@@ -62,19 +99,140 @@ pub async fn router(database_url: &str, jwt_secret: &[u8]) -> Result<Router> {
     };
     let state = Arc::new(Inner {
         pool,
-        jwt: jsonwebtoken::EncodingKey::from_secret(jwt_secret),
+        encoding: EncodingKey::from_secret(jwt_secret),
+        decoding: DecodingKey::from_secret(jwt_secret),
+        validation: validation(),
     });
-    Ok(Router::new()
-        .route("/posts/{id}", get(get_post).patch(patch_post))
-        .route("/articles/{id}", get(get_article))
-        .route("/articles", get(list_articles))
+    Ok(resources::<Authenticated>()
         .route("/auth/token", post(token))
+        .nest("/no-auth", resources::<Claimed>())
         .with_state(state))
 }
 
+/// The resource routes, with the caller learnt by `C`.
+fn resources<C: Identify>() -> Router<AppState> {
+    Router::new()
+        .route("/posts/{id}", get(get_post::<C>).patch(patch_post::<C>))
+        .route("/articles/{id}", get(get_article::<C>))
+        .route("/articles", get(list_articles::<C>))
+}
+
+/// The caller's user id as a floor learns it; `None` is anonymous.
+trait Identify: FromRequestParts<AppState, Rejection = Response> + Send + 'static {
+    fn user(&self) -> Option<i64>;
+}
+
+/// The fair floor's caller: a verified bearer token whose user exists and
+/// whose session is live; no `Authorization` header is anonymous.
+struct Authenticated(Option<i64>);
+
+/// The no-auth floor's caller: whoever `?user=` names.
+struct Claimed(Option<i64>);
+
+impl Identify for Authenticated {
+    fn user(&self) -> Option<i64> {
+        self.0
+    }
+}
+
+impl Identify for Claimed {
+    fn user(&self) -> Option<i64> {
+        self.0
+    }
+}
+
+impl FromRequestParts<AppState> for Claimed {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Response> {
+        #[derive(Deserialize)]
+        struct AsUser {
+            user: Option<i64>,
+        }
+        let Query(as_user) = Query::<AsUser>::from_request_parts(parts, app)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Claimed(as_user.user))
+    }
+}
+
+/// The claims the floor reads from a warden access token; the others are
+/// checked by the validation.
 #[derive(Deserialize)]
-struct Caller {
-    user: Option<i64>,
+struct TokenClaims {
+    sub: String,
+    iat: u64,
+    sid: Option<String>,
+}
+
+/// The caller's row and the liveness of the token's session, in one
+/// statement (warden's columns: `_warden_sessions.id`, `expires_at` in
+/// Unix seconds). The row's columns are those warden's caller carries:
+/// every users field but the password.
+const CALLER_SQLITE: &str = r#"SELECT "users"."id", "users"."email", "users"."is_superuser", EXISTS (SELECT 1 FROM "_warden_sessions" WHERE "_warden_sessions"."id" = ? AND "_warden_sessions"."expires_at" >= ?) FROM "users" WHERE "users"."id" = ?"#;
+const CALLER_PG: &str = r#"SELECT "users"."id", "users"."email", "users"."is_superuser", EXISTS (SELECT 1 FROM "_warden_sessions" WHERE "_warden_sessions"."id" = $1 AND "_warden_sessions"."expires_at" >= $2) FROM "users" WHERE "users"."id" = $3"#;
+
+type CallerRow = (i64, String, bool, bool);
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Response> {
+        let Some(header) = parts.headers.get(AUTHORIZATION) else {
+            return Ok(Authenticated(None));
+        };
+        let unauthorized = || status(StatusCode::UNAUTHORIZED);
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| h.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
+            .ok_or_else(unauthorized)?;
+        let claims = jsonwebtoken::decode::<TokenClaims>(token, &app.decoding, &app.validation)
+            .map_err(|_| unauthorized())?
+            .claims;
+        let now = now_seconds();
+        // jsonwebtoken checks `nbf` but not `iat`: as warden, a token
+        // dated in the future was not issued honestly.
+        if claims.iat > now + LEEWAY_SECONDS {
+            return Err(unauthorized());
+        }
+        let id: i64 = claims.sub.parse().map_err(|_| unauthorized())?;
+        let now = i64::try_from(now).unwrap_or(i64::MAX);
+        let sid = claims.sid.as_deref();
+        let row: Result<Option<CallerRow>, sqlx::Error> = match &app.pool {
+            Pool::Sqlite(pool) => {
+                sqlx::query_as(CALLER_SQLITE)
+                    .bind(sid)
+                    .bind(now)
+                    .bind(id)
+                    .fetch_optional(pool)
+                    .await
+            }
+            Pool::Postgres(pool) => {
+                sqlx::query_as(CALLER_PG)
+                    .bind(sid)
+                    .bind(now)
+                    .bind(id)
+                    .fetch_optional(pool)
+                    .await
+            }
+        };
+        match row.map_err(error)? {
+            // A token without `sid` names no session to end (warden's rule).
+            Some((id, _email, _is_superuser, live)) if live || sid.is_none() => {
+                Ok(Authenticated(Some(id)))
+            }
+            _ => Err(unauthorized()),
+        }
+    }
+}
+
+fn now_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 fn status(code: StatusCode) -> Response {
@@ -132,7 +290,13 @@ fn pg_ts(row: &sqlx::postgres::PgRow, i: usize) -> Result<String, sqlx::Error> {
         .map(rfc3339)
 }
 
-async fn get_post(State(app): State<AppState>, Path(id): Path<i64>) -> Response {
+/// The read rule is `true`: the caller is authenticated (a bad token is a
+/// 401) but not consulted.
+async fn get_post<C: Identify>(
+    State(app): State<AppState>,
+    Path(id): Path<i64>,
+    _caller: C,
+) -> Response {
     let result: Result<Option<Json>, sqlx::Error> = async {
         Ok(match &app.pool {
             Pool::Sqlite(pool) => {
@@ -175,13 +339,14 @@ struct PostPatch {
 }
 
 /// The rule in the UPDATE's WHERE, like warden; 0 rows: 404 or 403.
-async fn patch_post(
+async fn patch_post<C: Identify>(
     State(app): State<AppState>,
     Path(id): Path<i64>,
-    Query(caller): Query<Caller>,
+    caller: C,
     axum::Json(patch): axum::Json<PostPatch>,
 ) -> Response {
-    let user = caller.user.unwrap_or(0);
+    // Anonymous binds NULL, which no owner equals.
+    let user = caller.user();
     let result: Result<Option<Json>, sqlx::Error> = async {
         Ok(match &app.pool {
             Pool::Sqlite(pool) => {
@@ -248,12 +413,12 @@ const PAGE_PG: &str = r#"WHERE "articles"."id" IN (SELECT "w_key" FROM (SELECT "
 const PAGE_OR_SQLITE: &str = r#"WHERE ("articles"."author_id" = ? OR "articles"."id" IN (SELECT "w_it0"."article_id" FROM "acl" AS "w_it0" WHERE "w_it0"."user_id" = ?)) ORDER BY "articles"."id" ASC LIMIT ?"#;
 const PAGE_OR_PG: &str = r#"WHERE ("articles"."author_id" = $1 OR "articles"."id" IN (SELECT "w_it0"."article_id" FROM "acl" AS "w_it0" WHERE "w_it0"."user_id" = $1)) ORDER BY "articles"."id" ASC LIMIT $2"#;
 
-async fn get_article(
+async fn get_article<C: Identify>(
     State(app): State<AppState>,
     Path(id): Path<i64>,
-    Query(caller): Query<Caller>,
+    caller: C,
 ) -> Response {
-    let user = caller.user.unwrap_or(0);
+    let user = caller.user();
     let result: Result<Option<(bool, Json)>, sqlx::Error> = async {
         Ok(match &app.pool {
             Pool::Sqlite(pool) => {
@@ -299,14 +464,17 @@ async fn get_article(
 
 #[derive(Deserialize)]
 struct ListQuery {
-    user: Option<i64>,
     limit: Option<i64>,
     /// `union` (warden's form, the default) or `or`.
     form: Option<String>,
 }
 
-async fn list_articles(State(app): State<AppState>, Query(q): Query<ListQuery>) -> Response {
-    let user = q.user.unwrap_or(0);
+async fn list_articles<C: Identify>(
+    State(app): State<AppState>,
+    caller: C,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    let user = caller.user();
     let limit = q.limit.unwrap_or(20).clamp(1, 100);
     let or_form = q.form.as_deref() == Some("or");
     let result: Result<Vec<Json>, sqlx::Error> = async {
@@ -364,9 +532,14 @@ struct TokenForm {
 struct Claims {
     sub: String,
     exp: u64,
+    iat: u64,
+    nbf: u64,
+    iss: &'static str,
+    aud: &'static str,
 }
 
-/// Password grant without sessions: look up, verify argon2id, sign.
+/// Password grant without sessions: look up, verify argon2id, sign the
+/// claims the validation requires (no `sid`: no session to end).
 async fn token(State(app): State<AppState>, axum::Form(form): axum::Form<TokenForm>) -> Response {
     let found: Result<Option<(i64, String)>, sqlx::Error> = match &app.pool {
         Pool::Sqlite(pool) => {
@@ -400,19 +573,23 @@ async fn token(State(app): State<AppState>, axum::Form(form): axum::Form<TokenFo
     if !ok {
         return status(StatusCode::BAD_REQUEST);
     }
-    let exp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-        + 1800;
+    let now = now_seconds();
     let claims = Claims {
         sub: id.to_string(),
-        exp,
+        exp: now + TOKEN_TTL_SECONDS,
+        iat: now,
+        nbf: now,
+        iss: ISSUER,
+        aud: AUDIENCE,
     };
-    match jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &app.jwt) {
-        Ok(token) => {
-            axum::Json(json!({ "access_token": token, "token_type": "Bearer", "expires_in": 1800 }))
-                .into_response()
-        }
+    let header = jsonwebtoken::Header::new(Algorithm::HS256);
+    match jsonwebtoken::encode(&header, &claims, &app.encoding) {
+        Ok(token) => axum::Json(json!({
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": TOKEN_TTL_SECONDS,
+        }))
+        .into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
 }

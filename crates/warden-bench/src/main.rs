@@ -417,6 +417,7 @@ fn run_size(
         None
     };
     let result = (|| -> Result<()> {
+        // The fair floor verifies the very tokens warden issued.
         let warden_tokens = rt.block_on(login(warden.addr, "access_token"))?;
         let python_tokens = match &python {
             Some(server) => rt.block_on(login(server.addr, "access_token"))?,
@@ -434,7 +435,8 @@ fn run_size(
             for &system in scenario.systems() {
                 let (server, tokens) = match system {
                     System::Warden => (&warden, warden_tokens.clone()),
-                    System::Floor | System::FloorOr => (&floor, Tokens::default()),
+                    System::Floor => (&floor, warden_tokens.clone()),
+                    System::FloorNoAuth | System::FloorOr => (&floor, Tokens::default()),
                     System::Fastapi => match &python {
                         Some(server) => (server, python_tokens.clone()),
                         None => continue,

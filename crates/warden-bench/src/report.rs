@@ -75,7 +75,7 @@ impl Record {
 
     pub fn line(&self) -> String {
         let mut line = format!(
-            "{:8} {:>9} {:14} {:18} {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  peak RSS {:>6.1} MiB  CPU {:>6.0} µs/req  [{}]",
+            "{:8} {:>9} {:14} {:21} {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  peak RSS {:>6.1} MiB  CPU {:>6.0} µs/req  [{}]",
             self.backend,
             self.rows,
             self.scenario,
@@ -194,9 +194,9 @@ pub fn render(
         }
         let _ = writeln!(
             out,
-            "\n| scenario | warden/floor req/s | warden/FastAPI req/s | warden p99 / floor p99 | warden/floor CPU per request |"
+            "\n| scenario | warden/floor req/s | warden/no-auth floor req/s | warden/FastAPI req/s | warden p99 / floor p99 | warden/floor CPU per request |"
         );
-        let _ = writeln!(out, "|---|---:|---:|---:|---:|");
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|");
         let mut seen = Vec::new();
         for r in records
             .iter()
@@ -208,12 +208,14 @@ pub fn render(
             seen.push(r.scenario);
             let w = find(records, backend, *rows, r.scenario, System::Warden);
             let f = find(records, backend, *rows, r.scenario, System::Floor);
+            let n = find(records, backend, *rows, r.scenario, System::FloorNoAuth);
             let p = find(records, backend, *rows, r.scenario, System::Fastapi);
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} |",
                 r.scenario,
                 ratio(w.map(|r| r.rps), f.map(|r| r.rps)),
+                ratio(w.map(|r| r.rps), n.map(|r| r.rps)),
                 ratio(w.map(|r| r.rps), p.map(|r| r.rps)),
                 ratio(w.map(|r| r.p99_ms), f.map(|r| r.p99_ms)),
                 ratio(
@@ -250,6 +252,7 @@ pub fn render(
         for system in [
             System::Warden,
             System::Floor,
+            System::FloorNoAuth,
             System::FloorOr,
             System::Fastapi,
         ] {

@@ -13,11 +13,14 @@ use std::sync::Arc;
 #[serde(rename_all = "snake_case")]
 pub enum System {
     Warden,
-    /// Hand-written axum + sqlx, same SQL, no auth.
+    /// Hand-written axum + sqlx, same SQL, authenticating as seed 000
+    /// does: the bearer JWT verified, the caller's row and session loaded.
     Floor,
-    /// The floor listing with the one `author_id = ? OR id IN (SELECT
-    /// article_id FROM acl WHERE user_id = ?)` warden emitted before the
-    /// list read each alternative in key order.
+    /// The same floor with no authentication: the caller from `?user=`.
+    FloorNoAuth,
+    /// The no-auth floor listing with the one `author_id = ? OR id IN
+    /// (SELECT article_id FROM acl WHERE user_id = ?)` warden emitted before
+    /// the list read each alternative in key order.
     FloorOr,
     Fastapi,
 }
@@ -26,7 +29,8 @@ impl System {
     pub fn label(self) -> &'static str {
         match self {
             System::Warden => "warden",
-            System::Floor => "floor (axum+sqlx)",
+            System::Floor => "floor (axum+sqlx+JWT)",
+            System::FloorNoAuth => "floor, no auth",
             System::FloorOr => "floor, one OR",
             System::Fastapi => "FastAPI",
         }
@@ -96,14 +100,22 @@ impl Scenario {
 
     pub fn systems(self) -> &'static [System] {
         match self {
-            Scenario::GetPostAnon => &[System::Warden, System::Floor],
+            Scenario::GetPostAnon => &[System::Warden, System::Floor, System::FloorNoAuth],
             Scenario::ListAcl => &[
                 System::Warden,
                 System::Floor,
+                System::FloorNoAuth,
                 System::FloorOr,
                 System::Fastapi,
             ],
-            _ => &[System::Warden, System::Floor, System::Fastapi],
+            // One password grant: authentication is what it measures.
+            Scenario::Token => &[System::Warden, System::Floor, System::Fastapi],
+            _ => &[
+                System::Warden,
+                System::Floor,
+                System::FloorNoAuth,
+                System::Fastapi,
+            ],
         }
     }
 }
@@ -140,12 +152,18 @@ pub fn generator(system: System, scenario: Scenario, context: Context) -> Genera
 
 fn request(system: System, scenario: Scenario, cx: &Context, rng: &mut Rng) -> Request {
     let user = rng.below(READERS) + 1;
-    let token = match system {
-        System::Warden | System::Fastapi => cx.tokens.0.get((user - 1) as usize).cloned(),
-        System::Floor | System::FloorOr => None,
+    let no_auth = matches!(system, System::FloorNoAuth | System::FloorOr);
+    let token = if no_auth {
+        None
+    } else {
+        cx.tokens.0.get((user - 1) as usize).cloned()
     };
-    let api = if system == System::Warden { "/api" } else { "" };
-    let as_user = if matches!(system, System::Floor | System::FloorOr) {
+    let api = match system {
+        System::Warden => "/api",
+        System::FloorNoAuth | System::FloorOr => "/no-auth",
+        System::Floor | System::Fastapi => "",
+    };
+    let as_user = if no_auth {
         format!("user={user}")
     } else {
         String::new()
