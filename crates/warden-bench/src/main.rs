@@ -13,6 +13,7 @@ mod floor;
 mod hostile;
 mod load;
 mod medians;
+mod refusals;
 mod report;
 mod scenarios;
 mod servers;
@@ -417,6 +418,7 @@ fn run_size(
         None
     };
     let result = (|| -> Result<()> {
+        rt.block_on(refusals::check(warden.addr, floor.addr))?;
         // The fair floor verifies the very tokens warden issued.
         let warden_tokens = rt.block_on(login(warden.addr, "access_token"))?;
         let python_tokens = match &python {
