@@ -11,6 +11,7 @@ use crate::servers::Server;
 use anyhow::{Result, bail};
 use axum::http::Method;
 use bytes::Bytes;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,16 +43,15 @@ fn balanced(count: usize, term: &dyn Fn(usize) -> String) -> String {
     join(&(0..count).map(term).collect::<Vec<_>>())
 }
 
+/// Query-value encoding: everything but unreserved characters.
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
 fn encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() * 3);
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+    utf8_percent_encode(text, QUERY_VALUE).to_string()
 }
 
 fn get(path: String) -> Request {

@@ -106,15 +106,14 @@ impl<'a> Authz<'a> {
             .as_deref()
             .map(|text| self.app.policy().filter(&resource.name, text, budget))
             .transpose()?;
+        // The filter alone was measured by `Policy::filter`; a search adds
+        // one text pattern per searchable field to it.
         if let Some(term) = params.search.as_deref() {
             FilterLimit::Bytes.check(budget, "search", term.len())?;
+            let patterns =
+                filter.as_ref().map_or(0, |f| f.cost().patterns) + searchable(resource).count();
+            FilterLimit::Patterns.check(budget, "filter and search", patterns)?;
         }
-        let patterns = filter.as_ref().map_or(0, |f| f.cost().patterns)
-            + params
-                .search
-                .as_ref()
-                .map_or(0, |_| searchable(resource).count());
-        FilterLimit::Patterns.check(budget, "filter and search", patterns)?;
         let filter = match filter {
             None => None,
             Some(rule) => match rule.specialize(self.caller.principal()) {
