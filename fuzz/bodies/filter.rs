@@ -222,7 +222,7 @@ fn list_within_deadline(data: &[u8]) {
         return;
     };
     let (runtime, warden) = posts();
-    let params = warden::ListParams {
+    let params = warden::ListQuery {
         filter: Some(text.to_owned()),
         ..Default::default()
     };

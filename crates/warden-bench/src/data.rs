@@ -178,7 +178,7 @@ impl Database {
         let store = warden::store::Store::open(&config, Some(&self.url)).await?;
         store.migrate(&config).await?;
         store.close().await;
-        let hash = warden::auth::password::hash(PASSWORD.to_owned()).await?;
+        let hash = warden::password::hash(PASSWORD.to_owned()).await?;
         match self.backend {
             Backend::Sqlite => fill_sqlite(&self.url, shape, &hash).await?,
             Backend::Postgres { .. } => fill_postgres(&self.url, shape, &hash).await?,

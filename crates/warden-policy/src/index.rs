@@ -47,8 +47,8 @@ impl Rule {
 /// An index on several columns of a grant table a rule walks:
 /// `exists(acl where it.article_id == row.id && it.user_id == user.id)`
 /// wants `acl(user_id, article_id)`, so a list reads one caller's grants
-/// in row-key order from the index alone and stops at its LIMIT (see
-/// [`crate::alternatives`]).
+/// in row-key order from the index alone and stops at its LIMIT (as a
+/// list read per alternative does).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct GrantIndex {
     pub resource: String,

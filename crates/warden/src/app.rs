@@ -1,14 +1,11 @@
 //! The running engine: config, store, compiled policy and token keys,
-//! shared by every request. Built once at start; per request only caches
-//! change (remembered callers, statement templates), so any number of
-//! instances can serve one database.
+//! shared by every request. Built once at start and never changed after,
+//! so any number of instances can serve one database.
 
-use crate::auth::remembered::CallerMemory;
-use crate::auth::token::{TokenError, TokenKeys};
-use crate::authz::StatementTemplates;
 use crate::config::Config;
 use crate::policy::{Policy, PolicyErrors};
 use crate::store::Store;
+use crate::token::{TokenError, TokenKeys};
 use std::sync::Arc;
 
 /// Cheap to clone: every request handler gets one.
@@ -23,8 +20,6 @@ struct Inner {
     store: Store,
     policy: Policy,
     tokens: TokenKeys,
-    callers: CallerMemory,
-    templates: StatementTemplates,
     searches: tokio::sync::Semaphore,
 }
 
@@ -47,7 +42,6 @@ impl App {
             .as_ref()
             .map_or(std::time::Duration::from_secs(3600), |a| a.token_ttl);
         let tokens = TokenKeys::new(jwt_secret, "warden", "warden", ttl)?;
-        let callers = CallerMemory::new(&config, store.dialect());
         let searches = tokio::sync::Semaphore::new(config.limits.max_searches as usize);
         Ok(App {
             inner: Arc::new(Inner {
@@ -55,8 +49,6 @@ impl App {
                 store,
                 policy,
                 tokens,
-                callers,
-                templates: StatementTemplates::default(),
                 searches,
             }),
         })
@@ -78,19 +70,9 @@ impl App {
         &self.inner.tokens
     }
 
-    /// Bearer callers remembered between requests (see `auth::remembered`).
-    pub fn callers(&self) -> &CallerMemory {
-        &self.inner.callers
-    }
-
     /// Turns for lists whose filter, search or sort the client chose
     /// (`[limits] max_searches`).
     pub fn searches(&self) -> &tokio::sync::Semaphore {
         &self.inner.searches
-    }
-
-    /// Statements rendered once per shape: reads by key and lists.
-    pub fn templates(&self) -> &StatementTemplates {
-        &self.inner.templates
     }
 }

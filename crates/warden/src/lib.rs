@@ -53,13 +53,14 @@
 mod library;
 
 pub use auth::login::LoginError;
-pub use auth::password::PasswordError;
 pub use auth::session::SessionError;
-pub use authz::{AuthzError as Error, Item, ListParams, Page};
+pub use authz::{AuthzError as Error, Item, Page};
 pub use library::{
     Auth, BuildError, Builder, Field, Guard, ListScope, MaybePrincipal, Principal, RequireScopes,
     RequireScopesLayer, Resource, Warden,
 };
+pub use password::PasswordError;
+pub use query::{Cursor, ListQuery, QueryError, SortKey};
 pub use rows::input::InputError;
 pub use server::serve_router as serve;
 pub use warden_policy::{Action, Dialect, Value};
@@ -80,9 +81,14 @@ pub mod explain;
 #[doc(hidden)]
 pub mod login_name;
 #[doc(hidden)]
+pub mod password;
+#[doc(hidden)]
 pub mod policy;
 #[doc(hidden)]
 pub mod policy_tests;
+#[doc(hidden)]
+pub mod problem;
+mod query;
 #[doc(hidden)]
 pub mod rls;
 #[doc(hidden)]
@@ -93,5 +99,7 @@ pub mod server;
 pub mod store;
 #[doc(hidden)]
 pub mod timestamp;
+#[doc(hidden)]
+pub mod token;
 #[doc(hidden)]
 pub mod ui;

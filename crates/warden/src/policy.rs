@@ -3,8 +3,7 @@
 //! are rendered against the config file. It must not touch the database.
 
 use crate::config::{Config, FieldDef, FieldKind, FilterBudget, ResourceDef, RuleText};
-// foldhash: looked up by resource name on every request.
-use foldhash::HashMap;
+use std::collections::HashMap;
 use warden_policy::{Action, CheckOptions, Dialect, Rule, RuleSet, Schema, Sources};
 
 /// The compiled rules of a whole config.

@@ -3,7 +3,7 @@
 //! listener with graceful shutdown. No request handling here.
 
 use crate::app::App;
-use crate::auth::token::MIN_SECRET_BYTES;
+use crate::token::MIN_SECRET_BYTES;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use rand::RngCore;

@@ -490,7 +490,7 @@ async fn logout_everywhere_ends_every_session_of_the_account() {
             let read = app
                 .raw(Method::GET, "/api/users/1", Some(token), &[], None)
                 .await;
-            assert_invalid_token(&read, "remembered caller after logout everywhere");
+            assert_invalid_token(&read, "read after logout everywhere");
         }
         for refresh_token in [&first_refresh, &second_refresh] {
             assert_eq!(

@@ -300,7 +300,7 @@ async fn list_scope_filters_hand_written_selects() {
         let page = s
             .warden
             .guard(None)
-            .list("notes", &warden::ListParams::default())
+            .list("notes", &warden::ListQuery::default())
             .await
             .expect("anonymous list");
         assert!(page.items.is_empty());

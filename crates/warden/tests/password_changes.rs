@@ -27,7 +27,7 @@ async fn refreshes(app: &TestApp, refresh_token: &str) -> bool {
 }
 
 /// Whether a bearer token still authenticates, on `/auth/me` and on a
-/// read (where a remembered caller answers).
+/// read of a row.
 async fn token_works(app: &TestApp, access: &str, id: i64) -> bool {
     let me = app
         .raw(Method::GET, "/auth/me", Some(access), &[], None)
@@ -58,8 +58,8 @@ async fn cookie_works(app: &TestApp, cookie: &str) -> bool {
     me.status == 200
 }
 
-/// Logs in, two token families and a cookie session, and warms the
-/// remembered-caller memory of the first token.
+/// Logs in, two token families and a cookie session, and uses the first
+/// token once.
 struct Sessions {
     access: String,
     refresh: String,

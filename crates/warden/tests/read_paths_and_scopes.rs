@@ -312,7 +312,7 @@ async fn the_library_guard_checks_the_scopes_first() {
                 assert_eq!(Json::Object(item.json.clone()), salary(who, 10));
             }
             assert_eq!(status(read.map(drop)), want, "{context} {who:?}: read");
-            let list = guard.list("salaries", &warden::ListParams::default()).await;
+            let list = guard.list("salaries", &warden::ListQuery::default()).await;
             assert_eq!(status(list.map(drop)), want, "{context} {who:?}: list");
             let scope = guard.list_scope("salaries");
             assert_eq!(status(scope.map(drop)), want, "{context} {who:?}: scope");

@@ -17,7 +17,7 @@ use warden::config::{Config, RegistrationLimit};
 /// same time, about one run in four counted no hash at all.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// The line `auth::password::hash` logs before each hash.
+/// The line `password::hash` logs before each hash.
 const HASHING: &str = "hashing a password with argon2id";
 
 /// The hashes logged so far.

@@ -7,7 +7,6 @@
 //! The password grant is legacy (RFC 9700 §2.4); it is offered because the
 //! seed applications use it, beside cookie sessions for browsers.
 
-use super::problem::{Kind, Problem};
 use crate::app::App;
 use crate::auth::accounts;
 use crate::auth::caller::{Caller, SESSION_COOKIE, User, Via};
@@ -16,6 +15,7 @@ use crate::auth::csrf;
 use crate::auth::login::{self, LoginError};
 use crate::auth::session::{self, IssuedTokens, SessionError};
 use crate::config::FieldKind;
+use crate::problem::{Kind, Problem};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
@@ -280,7 +280,7 @@ pub async fn login(
     let cookie = session_cookie(&app, &client, &started.secret);
     let mut response = if browser {
         let mut redirect = StatusCode::SEE_OTHER.into_response();
-        let next = super::redirect::local_path(request.next.as_deref(), "/");
+        let next = crate::ui::redirect::local_path(request.next.as_deref(), "/");
         if let Ok(location) = HeaderValue::from_str(&next) {
             redirect.headers_mut().insert(header::LOCATION, location);
         }

@@ -5,8 +5,8 @@
 //! cap is applied where bodies are read (`DefaultBodyLimit`, the CSRF form
 //! layer); this module must not look inside requests.
 
-use super::problem::{Kind, Problem};
 use crate::config::Limits;
+use crate::problem::{Kind, Problem};
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};

@@ -2,19 +2,18 @@
 //! assembled into one router that any axum app can mount.
 
 pub mod auth;
+mod form_token;
 pub mod headers;
 pub mod limits;
 pub mod openapi;
-pub mod problem;
-pub mod redirect;
 pub mod resources;
 
 use crate::app::App;
+use crate::problem::{Kind, Problem};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
 use axum::routing::{get, post};
-use problem::{Kind, Problem};
 use tower::ServiceBuilder;
 use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
 use tower_http::trace::TraceLayer;
@@ -66,11 +65,11 @@ impl App {
                     .layer(axum::middleware::from_fn(headers::set))
                     .layer(TraceLayer::new_for_http())
                     .layer(limits::layer(&limits))
-                    .layer(axum::middleware::map_response(problem::plain_errors))
+                    .layer(axum::middleware::map_response(crate::problem::plain_errors))
                     .layer(DefaultBodyLimit::max(max_body))
                     .layer(axum::middleware::from_fn_with_state(
                         max_body,
-                        crate::auth::csrf::form_token,
+                        form_token::form_token,
                     )),
             )
             .with_state(self.clone())

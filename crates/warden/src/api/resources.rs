@@ -2,10 +2,11 @@
 //! only translate (query strings, bodies, ETag/If-Match, status codes);
 //! every decision is made in `authz`.
 
-use super::problem::{Kind, Problem};
 use crate::app::App;
-use crate::auth::caller::{Caller, CallerToConfirm};
-use crate::authz::{Authz, AuthzError, Item, ListParams};
+use crate::auth::caller::Caller;
+use crate::authz::{Authz, Item};
+use crate::problem::{Kind, Problem};
+use crate::query::{ListQuery, parse_read_query};
 use crate::rows::input::WriteMode;
 use axum::Json;
 use axum::body::Bytes;
@@ -34,114 +35,27 @@ pub async fn read_or_page(State(app): State<App>, request: Request) -> Response 
 
 async fn list(
     State(app): State<App>,
-    who: CallerToConfirm,
+    caller: Caller,
     Path(resource): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, Problem> {
-    let params: ListParams =
-        serde_urlencoded::from_str(query.as_deref().unwrap_or("")).map_err(|e| {
-            Problem::new(
-                Kind::InvalidQuery,
-                format!("{e}; parameters are limit, cursor, sort, filter, search, expand"),
-            )
-        })?;
-    let page = answer(&app, &who, ReadPage(&resource, &params)).await?;
+    let query = ListQuery::parse(query.as_deref().unwrap_or(""))?;
+    let page = Authz::new(&app, &caller).list(&resource, &query).await?;
     // Serialised straight from the page: `json!` would first copy every
     // item into a new JSON tree.
     Ok(Json(page).into_response())
 }
 
-/// What a remembered caller may do: read, list, update and delete, each
-/// of which reads a row (or page) before it decides, and so can confirm
-/// the caller in that statement.
-trait Act {
-    type Answer;
-    async fn run(&self, authz: &Authz<'_>) -> Result<Self::Answer, AuthzError>;
-}
-
-struct ReadItem<'r>(&'r str, &'r str, &'r [String]);
-struct ReadPage<'r>(&'r str, &'r ListParams);
-struct UpdateItem<'r> {
-    resource: &'r str,
-    id: &'r str,
-    body: Json_,
-    mode: WriteMode,
-    if_match: Option<i64>,
-}
-struct DeleteItem<'r> {
-    resource: &'r str,
-    id: &'r str,
-    if_match: Option<i64>,
-}
-
-impl Act for ReadItem<'_> {
-    type Answer = Item;
-    async fn run(&self, authz: &Authz<'_>) -> Result<Item, AuthzError> {
-        authz.read(self.0, self.1, self.2).await
-    }
-}
-
-impl Act for ReadPage<'_> {
-    type Answer = crate::authz::Page;
-    async fn run(&self, authz: &Authz<'_>) -> Result<Self::Answer, AuthzError> {
-        authz.list(self.0, self.1).await
-    }
-}
-
-impl Act for UpdateItem<'_> {
-    type Answer = Item;
-    async fn run(&self, authz: &Authz<'_>) -> Result<Item, AuthzError> {
-        let body = self.body.clone();
-        authz
-            .update(self.resource, self.id, body, self.mode, self.if_match)
-            .await
-    }
-}
-
-impl Act for DeleteItem<'_> {
-    type Answer = ();
-    async fn run(&self, authz: &Authz<'_>) -> Result<(), AuthzError> {
-        authz.delete(self.resource, self.id, self.if_match).await
-    }
-}
-
-/// Acts for the request's caller: a remembered caller first, and again
-/// with the caller loaded afresh when the act's first statement did not
-/// confirm the remembered one (`auth::remembered`); a write writes
-/// nothing before that confirmation (`Authz::settle`).
-async fn answer<A: Act>(app: &App, who: &CallerToConfirm, act: A) -> Result<A::Answer, Problem> {
-    let Some(unconfirmed) = &who.unconfirmed else {
-        return Ok(act.run(&Authz::new(app, &who.caller)).await?);
-    };
-    let authz = Authz::confirming(app, &who.caller, unconfirmed);
-    let answer = act.run(&authz).await;
-    if authz.confirmed() {
-        return Ok(answer?);
-    }
-    // Boxed: the rare path would otherwise double every act's future.
-    Box::pin(async {
-        let caller = unconfirmed.reload(app).await?;
-        Ok(act.run(&Authz::new(app, &caller)).await?)
-    })
-    .await
-}
-
-#[derive(serde::Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct ReadParams {
-    expand: Option<String>,
-}
-
 async fn read(
     State(app): State<App>,
-    who: CallerToConfirm,
+    caller: Caller,
     Path((resource, id)): Path<(String, String)>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, Problem> {
-    let params: ReadParams = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
-        .map_err(|e| Problem::new(Kind::InvalidQuery, format!("{e}; the parameter is expand")))?;
-    let expand = crate::authz::parse_expand(params.expand.as_deref());
-    let item = answer(&app, &who, ReadItem(&resource, &id, &expand)).await?;
+    let expand = parse_read_query(query.as_deref().unwrap_or(""))?;
+    let item = Authz::new(&app, &caller)
+        .read(&resource, &id, &expand)
+        .await?;
     Ok(item_response(StatusCode::OK, item, None))
 }
 
@@ -168,7 +82,7 @@ pub async fn create(
 
 pub async fn patch(
     state: State<App>,
-    caller: CallerToConfirm,
+    caller: Caller,
     path: Path<(String, String)>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -178,7 +92,7 @@ pub async fn patch(
 
 pub async fn put(
     state: State<App>,
-    caller: CallerToConfirm,
+    caller: Caller,
     path: Path<(String, String)>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -188,7 +102,7 @@ pub async fn put(
 
 async fn update(
     State(app): State<App>,
-    who: CallerToConfirm,
+    caller: Caller,
     Path((resource, id)): Path<(String, String)>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -196,30 +110,22 @@ async fn update(
 ) -> Result<Response, Problem> {
     let if_match = if_match(&headers)?;
     let body = json_body(&headers, body)?;
-    let update = UpdateItem {
-        resource: &resource,
-        id: &id,
-        body,
-        mode,
-        if_match,
-    };
-    let item = answer(&app, &who, update).await?;
+    let item = Authz::new(&app, &caller)
+        .update(&resource, &id, body, mode, if_match)
+        .await?;
     Ok(item_response(StatusCode::OK, item, None))
 }
 
 pub async fn delete(
     State(app): State<App>,
-    who: CallerToConfirm,
+    caller: Caller,
     Path((resource, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
     let if_match = if_match(&headers)?;
-    let delete = DeleteItem {
-        resource: &resource,
-        id: &id,
-        if_match,
-    };
-    answer(&app, &who, delete).await?;
+    Authz::new(&app, &caller)
+        .delete(&resource, &id, if_match)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

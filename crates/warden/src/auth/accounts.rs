@@ -5,8 +5,8 @@
 //! hashing. It must not authenticate requests nor issue credentials.
 
 use super::limit::{LimitError, RegistrationAttempt};
-use super::password::{self, PasswordError};
 use crate::config::{AuthConfig, Config, FieldKind, ResourceDef};
+use crate::password::{self, PasswordError};
 use crate::rows::input::{InputError, WriteMode, apply_defaults, parse_body};
 use crate::store::{Grants, Row, Store, StoreError, Violation, select_all, to_sql_value};
 use crate::timestamp;

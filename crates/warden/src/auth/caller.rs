@@ -7,19 +7,17 @@
 //! never silently anonymous. A stale cookie counts as no cookie, because
 //! browsers keep sending it to public pages.
 
-use super::remembered::{self, Remembered, Unconfirmed};
 use super::secret;
 use super::session;
-use crate::api::problem::{Kind, Problem};
 use crate::app::App;
-use crate::auth::token::TokenError;
 use crate::config::{Config, FieldKind, ResourceDef};
 use crate::store::{Row, Store, StoreError, select_all};
+use crate::token::TokenError;
 use axum::extract::FromRequestParts;
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
-use sea_query::{Alias, Expr, ExprTrait};
+use sea_query::{Alias, Expr, ExprTrait, Query};
 use std::collections::BTreeSet;
 use warden_policy::{Principal, Value};
 
@@ -27,6 +25,38 @@ use warden_policy::{Principal, Value};
 pub const SESSION_COOKIE: &str = "warden_session";
 /// The header carrying the CSRF token on cookie-authenticated writes.
 pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// Why a request's credential was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum CallerError {
+    #[error("the Authorization header must be `Bearer <token>`")]
+    MalformedHeader,
+    #[error("the access token expired")]
+    Expired,
+    #[error("the access token is invalid")]
+    InvalidToken,
+    #[error("the token's user no longer exists or is deactivated")]
+    NoSuchUser,
+    #[error("the access token's session has ended")]
+    SessionEnded,
+    #[error(
+        "a cookie-authenticated write needs the session's CSRF token in the X-CSRF-Token header (or a csrf_token form field)"
+    )]
+    MissingCsrfToken,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Session(#[from] session::SessionError),
+}
+
+impl From<TokenError> for CallerError {
+    fn from(error: TokenError) -> Self {
+        match error {
+            TokenError::Expired => CallerError::Expired,
+            _ => CallerError::InvalidToken,
+        }
+    }
+}
 
 /// The request's caller; `user` is `None` for anonymous requests.
 #[derive(Debug, Clone, Default)]
@@ -70,7 +100,7 @@ impl Caller {
 }
 
 impl FromRequestParts<App> for Caller {
-    type Rejection = Problem;
+    type Rejection = CallerError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
         if let Some(token) = bearer_token(parts, app) {
@@ -86,55 +116,9 @@ impl FromRequestParts<App> for Caller {
     }
 }
 
-/// The caller of a read: a bearer token's remembered caller, whose state
-/// the read's statement must confirm (`unconfirmed`), or else the caller
-/// loaded as [`Caller`] is.
-pub struct CallerToConfirm {
-    pub caller: std::sync::Arc<Caller>,
-    pub unconfirmed: Option<Unconfirmed>,
-}
-
-impl FromRequestParts<App> for CallerToConfirm {
-    type Rejection = Problem;
-
-    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
-        if let Some(Ok(token)) = bearer_token(parts, app) {
-            // Checked first: a remembered caller never outlives its token.
-            app.tokens().verify(token).map_err(token_problem)?;
-            let (caller, unconfirmed) = match app.callers().get(token) {
-                Some(remembered) => (
-                    remembered.caller,
-                    Some(Unconfirmed {
-                        token: token.to_owned(),
-                        state: remembered.state,
-                    }),
-                ),
-                None => (std::sync::Arc::new(bearer(app, token).await?), None),
-            };
-            return Ok(CallerToConfirm {
-                caller,
-                unconfirmed,
-            });
-        }
-        Ok(CallerToConfirm {
-            caller: std::sync::Arc::new(Caller::from_request_parts(parts, app).await?),
-            unconfirmed: None,
-        })
-    }
-}
-
-impl Unconfirmed {
-    /// The caller loaded afresh, when the remembered one was not confirmed
-    /// (it is forgotten, and remembered again as loaded now).
-    pub async fn reload(&self, app: &App) -> Result<Caller, Problem> {
-        app.callers().forget(&self.token);
-        bearer(app, &self.token).await
-    }
-}
-
 /// The bearer token of the `Authorization` header, if there is one; a
 /// header in another form is an error.
-fn bearer_token<'p>(parts: &'p Parts, app: &App) -> Option<Result<&'p str, Problem>> {
+fn bearer_token<'p>(parts: &'p Parts, app: &App) -> Option<Result<&'p str, CallerError>> {
     let header = parts.headers.get(AUTHORIZATION)?;
     let extra = app
         .config()
@@ -151,24 +135,12 @@ fn bearer_token<'p>(parts: &'p Parts, app: &App) -> Option<Result<&'p str, Probl
                     || extra.is_some_and(|extra| scheme.eq_ignore_ascii_case(extra))
             })
             .map(|(_, token)| token.trim())
-            .ok_or_else(|| {
-                Problem::new(
-                    Kind::InvalidToken,
-                    "the Authorization header must be `Bearer <token>`",
-                )
-            }),
+            .ok_or(CallerError::MalformedHeader),
     )
 }
 
-fn token_problem(error: TokenError) -> Problem {
-    match error {
-        TokenError::Expired => Problem::new(Kind::InvalidToken, "the access token expired"),
-        _ => Problem::new(Kind::InvalidToken, "the access token is invalid"),
-    }
-}
-
-async fn bearer(app: &App, token: &str) -> Result<Caller, Problem> {
-    let claims = app.tokens().verify(token).map_err(token_problem)?;
+async fn bearer(app: &App, token: &str) -> Result<Caller, CallerError> {
+    let claims = app.tokens().verify(token)?;
     let token_scopes: BTreeSet<&str> = claims.scope.split_whitespace().collect();
     // The session check rides along in the user's query: one round trip.
     // Boxed: an awaited future is held inline by its caller, so the load
@@ -180,40 +152,20 @@ async fn bearer(app: &App, token: &str) -> Result<Caller, Problem> {
         &claims.sub,
         Some(&token_scopes),
         claims.sid.as_deref(),
-        Some(app.callers()),
     ))
-    .await
-    .map_err(Problem::from)?
-    .ok_or_else(|| {
-        Problem::new(
-            Kind::InvalidToken,
-            "the token's user no longer exists or is deactivated",
-        )
-    })?;
+    .await?
+    .ok_or(CallerError::NoSuchUser)?;
     if !loaded.session_live {
-        return Err(Problem::new(
-            Kind::InvalidToken,
-            "the access token's session has ended",
-        ));
+        return Err(CallerError::SessionEnded);
     }
-    let caller = Caller {
+    Ok(Caller {
         user: Some(loaded.user),
         session: claims.sid.clone().map(|id| CallerSession {
             id,
             via: Via::Bearer,
             csrf_token: None,
         }),
-    };
-    if let Some(state) = loaded.state {
-        app.callers().remember(
-            token,
-            Remembered {
-                caller: std::sync::Arc::new(caller.clone()),
-                state,
-            },
-        );
-    }
-    Ok(caller)
+    })
 }
 
 async fn cookie_caller(
@@ -221,11 +173,8 @@ async fn cookie_caller(
     cookie: &str,
     method: &Method,
     headers: &HeaderMap,
-) -> Result<Caller, Problem> {
-    let Some(session) = session::cookie_session(app, cookie)
-        .await
-        .map_err(Problem::from)?
-    else {
+) -> Result<Caller, CallerError> {
+    let Some(session) = session::cookie_session(app, cookie).await? else {
         return Ok(Caller::default());
     };
     if !method.is_safe() {
@@ -233,23 +182,15 @@ async fn cookie_caller(
         let expected = session.csrf_token.as_deref();
         let matches = matches!((sent, expected), (Some(sent), Some(expected)) if secret::same(sent, expected));
         if !matches {
-            return Err(Problem::new(
-                Kind::Forbidden,
-                "a cookie-authenticated write needs the session's CSRF token in the X-CSRF-Token header (or a csrf_token form field)",
-            ));
+            return Err(CallerError::MissingCsrfToken);
         }
     }
     let subject = match &session.user_id {
         Value::Text(text) => text.clone(),
         other => other.to_string(),
     };
-    let Some(user) = load_user(app.config(), app.store(), &subject, None)
-        .await
-        .map_err(Problem::from)?
-    else {
-        session::end(app, &session.id)
-            .await
-            .map_err(Problem::from)?;
+    let Some(user) = load_user(app.config(), app.store(), &subject, None).await? else {
+        session::end(app, &session.id).await?;
         return Ok(Caller::default());
     };
     Ok(Caller {
@@ -285,7 +226,7 @@ pub async fn load_user(
     subject: &str,
     token_scopes: Option<&BTreeSet<&str>>,
 ) -> Result<Option<User>, StoreError> {
-    Ok(load(config, store, subject, token_scopes, None, None)
+    Ok(load(config, store, subject, token_scopes, None)
         .await?
         .map(|loaded| loaded.user))
 }
@@ -295,20 +236,16 @@ struct Loaded {
     user: User,
     /// Whether the credential's session (if it names one) is live.
     session_live: bool,
-    /// The user's state as `CallerMemory::state_expr` reads it, when asked.
-    state: Option<std::sync::Arc<str>>,
 }
 
 /// [`load_user`], also answering whether session `sid` (when the
-/// credential names one) is still live, and (given the caller `memory`)
-/// reading the user's state to remember the caller by, in the same query.
+/// credential names one) is still live, in the same statement.
 async fn load(
     config: &Config,
     store: &Store,
     subject: &str,
     token_scopes: Option<&BTreeSet<&str>>,
     sid: Option<&str>,
-    memory: Option<&remembered::CallerMemory>,
 ) -> Result<Option<Loaded>, StoreError> {
     let Some(users) = config.users_resource() else {
         return Ok(None);
@@ -316,14 +253,8 @@ async fn load(
     let Some(id) = parse_key(users, subject) else {
         return Ok(None);
     };
-    let state =
-        memory.and_then(|memory| memory.state_expr(&remembered::StateInputs::new(&id, sid)));
-    let Some(mut row) = fetch_user_row(store, users, &id, sid, state).await? else {
+    let Some(row) = fetch_user_row(store, users, &id, sid).await? else {
         return Ok(None);
-    };
-    let state = match row.shift_remove(remembered::STATE_COLUMN) {
-        Some(Value::Text(state)) => Some(std::sync::Arc::from(state)),
-        _ => None,
     };
     let session_live = sid.is_none() || matches!(row.get(SESSION_FLAG), Some(Value::Bool(true)));
     if row
@@ -369,7 +300,6 @@ async fn load(
     Ok(Some(Loaded {
         user: User { id, principal },
         session_live,
-        state,
     }))
 }
 
@@ -389,7 +319,6 @@ async fn fetch_user_row(
     users: &ResourceDef,
     id: &Value,
     sid: Option<&str>,
-    state: Option<Expr>,
 ) -> Result<Option<Row>, StoreError> {
     let key = crate::store::to_sql_value(users.primary_field().kind, id, store.dialect()).map_err(
         |problem| StoreError::InvalidValue {
@@ -405,10 +334,7 @@ async fn fetch_user_row(
         store.dialect(),
     );
     if let Some(sid) = sid {
-        select.expr_as(remembered::session_live(sid, super::now()), SESSION_FLAG);
-    }
-    if let Some(state) = state {
-        select.expr_as(state, remembered::STATE_COLUMN);
+        select.expr_as(session_live(sid, super::now()), SESSION_FLAG);
     }
     select.and_where(
         Expr::col((
@@ -418,6 +344,18 @@ async fn fetch_user_row(
         .eq(Expr::val(key)),
     );
     Ok(store.fetch_rows(users, &select).await?.into_iter().next())
+}
+
+/// `EXISTS (SELECT 1 FROM sessions WHERE id = sid AND expires_at >= now)`.
+fn session_live(sid: &str, now: i64) -> Expr {
+    Expr::exists(
+        Query::select()
+            .expr(Expr::cust("1"))
+            .from(crate::store::ddl::SESSIONS_TABLE)
+            .and_where(Expr::col("id").eq(Expr::val(sid.to_owned())))
+            .and_where(Expr::col("expires_at").gte(Expr::val(now)))
+            .to_owned(),
+    )
 }
 
 /// Space-separated names (an aggregate of grants) as a list.

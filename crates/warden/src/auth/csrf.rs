@@ -1,55 +1,16 @@
-//! Cross-site request forgery. HTML forms cannot set headers, so a
-//! cookie-authenticated form post carries its CSRF token as the
-//! `csrf_token` field: [`form_token`] copies that field into the
-//! `X-CSRF-Token` header, where the caller extractor checks it (it must
-//! not check the token itself, and touches only unsafe, form-encoded
-//! requests that carry a cookie but no such header). A login has no
-//! session, hence no token yet: [`login_from_this_site`] refuses one that
-//! another site's page sent.
+//! Login cross-site request forgery. A login has no session, hence no
+//! CSRF token yet: [`login_from_this_site`] refuses one that another
+//! site's page sent. (A session's own CSRF token is checked by the caller
+//! extractor, `auth::caller`.) It must not read bodies.
 
-use super::caller::CSRF_HEADER;
-use crate::api::problem::{Kind, Problem};
-use axum::body::{Body, to_bytes};
-use axum::extract::{Request, State};
-use axum::http::header::{CONTENT_TYPE, COOKIE, HOST, ORIGIN};
+use axum::http::header::{HOST, ORIGIN};
 use axum::http::uri::Authority;
-use axum::http::{HeaderMap, HeaderValue, Uri};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, Uri};
 
-/// `max_body`: the configured body limit (`[limits] max_body_bytes`).
-pub async fn form_token(State(max_body): State<usize>, request: Request, next: Next) -> Response {
-    let headers = request.headers();
-    let is_form = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if request.method().is_safe()
-        || !is_form
-        || !headers.contains_key(COOKIE)
-        || headers.contains_key(CSRF_HEADER)
-    {
-        return next.run(request).await;
-    }
-    let (mut parts, body) = request.into_parts();
-    let Ok(bytes) = to_bytes(body, max_body).await else {
-        return Problem::new(Kind::PayloadTooLarge, "the form is too large").into_response();
-    };
-    let token = form_urlencoded_value(&bytes, "csrf_token");
-    if let Some(value) = token.and_then(|t| HeaderValue::from_str(&t).ok()) {
-        parts.headers.insert(CSRF_HEADER, value);
-    }
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
-}
-
-fn form_urlencoded_value(body: &[u8], name: &str) -> Option<String> {
-    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
-        .ok()?
-        .into_iter()
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value)
-}
+/// A login that another site's page sent, and how that showed.
+#[derive(Debug, thiserror::Error)]
+#[error("a login must come from this site's own pages; {0}")]
+pub struct CrossSiteLogin(&'static str);
 
 /// Refuses a login that another site's page sent (login CSRF: the victim's
 /// browser would be logged into the attacker's account, and whatever the
@@ -69,13 +30,8 @@ pub fn login_from_this_site(
     headers: &HeaderMap,
     uri: &Uri,
     trust_proxy_headers: bool,
-) -> Result<(), Problem> {
-    let refused = |why: &str| {
-        Err(Problem::new(
-            Kind::Forbidden,
-            format!("a login must come from this site's own pages; {why}"),
-        ))
-    };
+) -> Result<(), CrossSiteLogin> {
+    let refused = |why: &'static str| Err(CrossSiteLogin(why));
     if let Some(site) = headers.get("sec-fetch-site") {
         return match site.to_str().map(str::trim) {
             Ok(site) if site.eq_ignore_ascii_case("same-origin") => Ok(()),
@@ -131,6 +87,7 @@ pub fn login_from_this_site(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::HeaderValue;
 
     fn check(pairs: &[(&'static str, &'static str)], trust: bool) -> bool {
         let mut headers = HeaderMap::new();

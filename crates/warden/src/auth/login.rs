@@ -10,9 +10,9 @@
 
 use super::caller::{User, load_user};
 use super::limit::{LimitError, LoginAttempt};
-use super::password::{self, PasswordError};
 use crate::app::App;
 use crate::config::{FieldKind, ResourceDef};
+use crate::password::{self, PasswordError};
 use crate::store::{Row, StoreError, to_sql_value};
 use sea_query::{Alias, Expr, ExprTrait, Query};
 use std::net::IpAddr;

@@ -7,13 +7,10 @@ pub mod client;
 pub mod csrf;
 pub mod limit;
 pub mod login;
-pub mod password;
-pub mod remembered;
 pub mod secret;
 pub mod session;
-pub mod token;
 
 /// The current time in Unix seconds, as the credential tables store it.
 pub fn now() -> i64 {
-    i64::try_from(token::now_seconds()).unwrap_or(i64::MAX)
+    i64::try_from(crate::token::now_seconds()).unwrap_or(i64::MAX)
 }

@@ -11,10 +11,10 @@
 
 use super::caller::{User, load_user};
 use super::secret;
-use super::token::TokenError;
 use crate::app::App;
 use crate::config::{FieldKind, ResourceDef};
 use crate::store::{NewSession, SessionKind, SessionRow, StoreError, to_sql_value};
+use crate::token::TokenError;
 use sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement};
 use serde_json::Map;
 use std::collections::BTreeSet;

@@ -39,7 +39,7 @@ impl Authz<'_> {
         let fields = self.field_gates(resource);
         let mut target = self.target(resource);
         target.new = Some(target.row.clone());
-        let mut select = self.select_by_key(resource, &key, &read.residual)?;
+        let mut select = self.select_readable(resource, &key, &read.residual)?;
         gate.select_flag(&mut select, &target, "may")?;
         fields.select_flags(&mut select, &target)?;
         let row = self

@@ -1,42 +1,33 @@
-//! The statement that reads one row by key: the row, its read-rule flag,
-//! its field-rule flags and, for a remembered caller, their current state.
-//! It is bound from its shape's template (`store::template`) when it has
-//! one: a caller's rules specialise to a shape shared by many callers.
+//! The statement that reads one row by key for a caller: the row, its
+//! read-rule flag and its field-rule flags, built per request with
+//! sea-query (sqlx's prepared-statement cache keeps the parsed SQL). It
+//! decides nothing: `Authz` judges the flags it returns.
 
-use super::Authz;
-use super::AuthzError;
-use super::gate::{FieldGates, Gate};
-use crate::auth::remembered::StateInputs;
+use super::gate::{FieldGates, Gate, select_flag};
+use super::{Authz, AuthzError};
 use crate::config::ResourceDef;
-use crate::store::Row;
-use crate::store::template::{Shape, replace_parameter};
+use crate::store::{Row, select_by_key};
+use sea_query::SelectStatement;
 use warden_policy::{Residual, Value};
 
-/// What a by-key read's statement is built from.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ByKey {
-    read: Residual,
-    key: Value,
-    fields: Vec<Residual>,
-    state: Option<StateInputs>,
-}
-
-impl Shape for ByKey {
-    fn replace_parameters(&mut self, each: &mut dyn FnMut(Value) -> Value) {
-        self.read.replace_parameters(each);
-        replace_parameter(&mut self.key, each);
-        for field in &mut self.fields {
-            field.replace_parameters(each);
-        }
-        if let Some(state) = &mut self.state {
-            state.replace_parameters(each);
-        }
-    }
-}
-
 impl Authz<'_> {
+    /// `SELECT` of the row `key`, with the flag of its read rule (as
+    /// specialised: `read`) beside it: the start of every single-row read
+    /// and write.
+    pub(super) fn select_readable(
+        &self,
+        resource: &ResourceDef,
+        key: &Value,
+        read: &Residual,
+    ) -> Result<SelectStatement, AuthzError> {
+        let target = self.target(resource);
+        let mut select = select_by_key(resource, key, target.dialect)?;
+        select_flag(read, &mut select, &target, "read")?;
+        Ok(select)
+    }
+
     /// Fetches the row whose key is `key`, with the flags of `read` and
-    /// `fields`, and notes whether it confirms a remembered caller.
+    /// `fields`.
     pub(super) async fn fetch_by_key(
         &self,
         resource: &ResourceDef,
@@ -44,29 +35,8 @@ impl Authz<'_> {
         read: &Gate<'_>,
         fields: &FieldGates<'_>,
     ) -> Result<Option<Row>, AuthzError> {
-        let built_from = ByKey {
-            read: read.residual.clone(),
-            key: key.clone(),
-            fields: fields.residuals(),
-            state: self.caller_state(),
-        };
-        let target = self.target(resource);
-        let store = self.app.store();
-        let (sql, values) = self.app.templates().by_key.statement(
-            &resource.name,
-            store.dialect(),
-            built_from,
-            |shape| {
-                let mut select = self.select_by_key(resource, &shape.key, &shape.read)?;
-                fields.select_flags_of(shape.fields.iter(), &mut select, &target)?;
-                if let Some(state) = &shape.state {
-                    state.select(self.app.callers(), &mut select);
-                }
-                Ok::<_, AuthzError>(select)
-            },
-        )?;
-        let row = store.fetch_row(resource, sql, values).await?;
-        self.note_caller_state(row.as_slice());
-        Ok(row)
+        let mut select = self.select_readable(resource, key, &read.residual)?;
+        fields.select_flags(&mut select, &self.target(resource))?;
+        Ok(self.app.store().fetch_row(resource, &select).await?)
     }
 }

@@ -9,11 +9,11 @@
 //! way, nor without a bound.
 
 use super::read::Visible;
-use super::{Authz, AuthzError, key_column, key_equals};
+use super::{Authz, AuthzError};
 use crate::config::{DenyStatus, RelationKind, ResourceDef};
 use crate::policy::publicly_readable;
 use crate::rows::output::render;
-use crate::store::{select_all, to_sql_value};
+use crate::store::{key_column, key_equals, select_all, to_sql_value};
 use sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query, SelectStatement, UnionType};
 use serde_json::Value as Json;
 use std::collections::HashMap;

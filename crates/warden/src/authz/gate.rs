@@ -100,31 +100,8 @@ impl<'r> FieldGates<'r> {
         select: &mut SelectStatement,
         target: &SqlTarget,
     ) -> Result<(), AuthzError> {
-        self.select_flags_of(
-            self.gates.iter().map(|(_, gate)| &gate.residual),
-            select,
-            target,
-        )
-    }
-
-    /// The field rules' residuals, in the order [`Self::select_flags_of`]
-    /// takes them.
-    pub fn residuals(&self) -> Vec<Residual> {
-        self.gates
-            .iter()
-            .map(|(_, gate)| gate.residual.clone())
-            .collect()
-    }
-
-    /// Adds the flags of these residuals of the field rules, in order.
-    pub fn select_flags_of<'x>(
-        &self,
-        residuals: impl Iterator<Item = &'x Residual>,
-        select: &mut SelectStatement,
-        target: &SqlTarget,
-    ) -> Result<(), AuthzError> {
-        for ((field, _), residual) in self.gates.iter().zip(residuals) {
-            select_flag(residual, select, target, &format!("field_{field}"))?;
+        for (field, gate) in &self.gates {
+            select_flag(&gate.residual, select, target, &format!("field_{field}"))?;
         }
         Ok(())
     }

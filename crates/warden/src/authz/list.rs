@@ -5,42 +5,19 @@
 
 use super::gate::{FieldGates, condition};
 use super::read::Visible;
-use super::{Authz, AuthzError, key_column};
-use crate::auth::remembered::StateInputs;
+use super::{Authz, AuthzError};
 use crate::config::{FieldDef, FieldKind, ResourceDef};
 use crate::policy::{FilterLimit, publicly_readable};
+use crate::query::{Cursor, ListQuery, SortKey};
 use crate::rows::output::{render, to_json};
-use crate::store::template::{Shape, replace_parameter};
-use crate::store::{Row, select_all, to_sql_value};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use crate::store::{Row, key_column, select_all, to_sql_value};
 use sea_query::{
     Alias, Cond, Expr, ExprTrait, NullOrdering, Order, Query, SelectStatement, UnionType,
 };
-use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 use warden_policy::ir::TextOp;
 use warden_policy::sql::text_test;
 use warden_policy::{Action, Alternative, Residual, Value};
-
-/// The query string of a list request, as sent (`limit`, `cursor`,
-/// `sort`, `filter` in the rule language, `search`, `expand`).
-///
-/// ```
-/// let params: warden::ListParams =
-///     serde_urlencoded::from_str("limit=5&sort=-created_at&filter=row.published").unwrap();
-/// assert_eq!(params.limit.as_deref(), Some("5"));
-/// ```
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ListParams {
-    pub limit: Option<String>,
-    pub cursor: Option<String>,
-    pub sort: Option<String>,
-    pub filter: Option<String>,
-    pub search: Option<String>,
-    pub expand: Option<String>,
-}
 
 /// One page of a list: the items as the caller may see them, and the
 /// cursor of the next page.
@@ -59,6 +36,10 @@ pub struct Page {
     pub items: Vec<Map<String, Json>>,
     /// Cursor of the next page, if there is one.
     pub next: Option<String>,
+    /// Per item, whether the caller may take each action asked of
+    /// [`Authz::list_with_actions`] on it (empty for a plain list).
+    #[serde(skip)]
+    pub may: Vec<Vec<bool>>,
 }
 
 struct Sort<'r> {
@@ -68,7 +49,19 @@ struct Sort<'r> {
 
 impl<'a> Authz<'a> {
     /// `GET /api/<resource>`.
-    pub async fn list(&self, resource: &str, params: &ListParams) -> Result<Page, AuthzError> {
+    pub async fn list(&self, resource: &str, query: &ListQuery) -> Result<Page, AuthzError> {
+        self.list_with_actions(resource, query, &[]).await
+    }
+
+    /// [`Authz::list`], also telling per item whether the caller may take
+    /// each of `actions` on it (as [`Authz::may_on`] would), from flags in
+    /// the list's own statement: what a page of rows with buttons needs.
+    pub async fn list_with_actions(
+        &self,
+        resource: &str,
+        query: &ListQuery,
+        actions: &[Action],
+    ) -> Result<Page, AuthzError> {
         let resource = self.resource(resource)?;
         self.require_scopes(resource, Action::List)?;
         // The list rule alone decides which rows a list shows (seed 003:
@@ -78,15 +71,8 @@ impl<'a> Authz<'a> {
             self.log_denial(Action::List, resource, "*", list.rule, None);
             return Err(self.forbidden(list.rule, Action::List, resource));
         }
-        let parts = [
-            &params.limit,
-            &params.cursor,
-            &params.sort,
-            &params.filter,
-            &params.search,
-            &params.expand,
-        ];
-        if parts
+        // Library callers build queries by hand; NUL never reaches SQL.
+        if [&query.filter, &query.search]
             .iter()
             .any(|p| p.as_deref().is_some_and(|p| p.contains('\0')))
         {
@@ -94,21 +80,20 @@ impl<'a> Authz<'a> {
                 "query parameters cannot contain NUL characters".to_owned(),
             ));
         }
-        let limit = parse_limit(resource, params.limit.as_deref())?;
-        let sort = parse_sort(resource, params.sort.as_deref())?;
-        let expand = parse_expand(params.expand.as_deref());
-        let target = self.target(resource);
+        let asked_limit = query.limit.unwrap_or(resource.page_size);
+        let limit = Ord::max(Ord::min(asked_limit, resource.max_page_size), 1);
+        let sort = sort_by(resource, query.sort.as_ref())?;
         let fields = self.field_gates(resource);
 
         let budget = &self.app.config().limits.filter;
-        let filter = params
+        let filter = query
             .filter
             .as_deref()
             .map(|text| self.app.policy().filter(&resource.name, text, budget))
             .transpose()?;
         // The filter alone was measured by `Policy::filter`; a search adds
         // one text pattern per searchable field to it.
-        if let Some(term) = params.search.as_deref() {
+        if let Some(term) = query.search.as_deref() {
             FilterLimit::Bytes.check(budget, "search", term.len())?;
             let patterns =
                 filter.as_ref().map_or(0, |f| f.cost().patterns) + searchable(resource).count();
@@ -122,49 +107,77 @@ impl<'a> Authz<'a> {
                     return Ok(Page {
                         items: Vec::new(),
                         next: None,
+                        may: Vec::new(),
                     });
                 }
                 residual => Some(residual),
             },
         };
-        let built_from = ListShape {
-            list: list.residual.clone(),
-            fields: fields.residuals(),
-            filter,
-            search: params.search.as_deref().map(|t| Value::Text(t.to_owned())),
-            cursor: params
-                .cursor
-                .as_deref()
-                .map(|c| parse_cursor(resource, &sort, c))
-                .transpose()?,
-            sort: (sort.field.name.clone(), sort.descending),
-            limit,
-            state: self.caller_state(),
-        };
-        let (sql, values) = self.app.templates().list.statement(
-            &resource.name,
-            target.dialect,
-            built_from,
-            |shape| self.list_select(resource, &sort, &fields, shape),
+        let cursor = query
+            .cursor
+            .as_ref()
+            .map(|c| cursor_values(resource, &sort, c))
+            .transpose()?;
+        let asked: Vec<AskedAction> = actions
+            .iter()
+            .map(|&action| AskedAction {
+                scopes_held: self.holds_scopes(resource, action),
+                gate: self.gate(resource, action),
+                flag: format!("may_{}", action.name()),
+            })
+            .collect();
+        let read = self.gate(resource, Action::Read);
+        let mut select = self.list_select(
+            resource,
+            &list.residual,
+            &fields,
+            &Narrowing {
+                filter,
+                search: query.search.as_deref(),
+                cursor,
+                sort: &sort,
+                limit,
+            },
         )?;
+        if !asked.is_empty() {
+            // As `may_on` judges: the stored row as it is (`new` is `row`).
+            let mut target = self.target(resource);
+            target.new = Some(target.row.clone());
+            read.select_flag(&mut select, &target, "may_see")?;
+            for action in &asked {
+                action
+                    .gate
+                    .select_flag(&mut select, &target, &action.flag)?;
+            }
+        }
         // A list the client shaped may read every row of the table: such
         // lists take turns, so they never hold every connection at once.
-        let shaped = params.filter.is_some()
-            || params.search.is_some()
+        let shaped = query.filter.is_some()
+            || query.search.is_some()
             || sort.field.name != resource.primary_key;
         let turn = match shaped {
             true => self.app.searches().acquire().await.ok(),
             false => None,
         };
-        let mut rows = self.app.store().fetch_bound(resource, sql, values).await?;
+        let mut rows = self.app.store().fetch_rows(resource, &select).await?;
         drop(turn);
-        self.note_caller_state(&rows);
         let next = if rows.len() > limit as usize {
             rows.truncate(limit as usize);
             rows.last().map(|last| cursor_after(resource, &sort, last))
         } else {
             None
         };
+        let may = rows
+            .iter()
+            .filter(|_| !asked.is_empty())
+            .map(|row| {
+                let seen = read.holds_for(row, "may_see");
+                asked
+                    .iter()
+                    .map(|a| a.scopes_held && seen && a.gate.holds_for(row, &a.flag))
+                    .collect()
+            })
+            .collect();
         let mut items: Vec<Visible> = rows
             .into_iter()
             .map(|row| {
@@ -173,30 +186,51 @@ impl<'a> Authz<'a> {
                 Visible { row, json }
             })
             .collect();
-        self.expand(resource, &mut items, &expand, false).await?;
+        self.expand(resource, &mut items, &query.expand, false)
+            .await?;
         Ok(Page {
             items: items.into_iter().map(|v| v.json).collect(),
             next,
+            may,
         })
     }
 }
 
+/// An action a list is asked about per row, as the caller's gate for it.
+struct AskedAction<'r> {
+    scopes_held: bool,
+    gate: super::gate::Gate<'r>,
+    /// The name of its flag column.
+    flag: String,
+}
+
+/// What the client narrows a list to, beside the caller's list rule.
+struct Narrowing<'r> {
+    /// The client's filter, specialised; `None` when it holds for all.
+    filter: Option<Residual>,
+    search: Option<&'r str>,
+    cursor: Option<CursorValues>,
+    sort: &'r Sort<'r>,
+    limit: u32,
+}
+
 impl Authz<'_> {
-    /// The list's one statement: the rows on the page, with their field
-    /// flags and the remembered caller's state.
+    /// The list's one statement: the rows on the page (one more, to tell
+    /// whether a next page exists), with their field flags.
     fn list_select(
         &self,
         resource: &ResourceDef,
-        sort: &Sort<'_>,
+        list: &Residual,
         fields: &FieldGates<'_>,
-        shape: &ListShape,
+        narrowing: &Narrowing<'_>,
     ) -> Result<SelectStatement, AuthzError> {
         let target = self.target(resource);
+        let sort = narrowing.sort;
         // The client's narrowing (filter, search, cursor): on the page, and
         // on each alternative of the rule when it is read per alternative.
-        let mut narrowing: Vec<Cond> = Vec::new();
-        if let Some(filter) = &shape.filter {
-            narrowing.push(
+        let mut conditions: Vec<Cond> = Vec::new();
+        if let Some(filter) = &narrowing.filter {
+            conditions.push(
                 Cond::all().add(
                     filter
                         .to_sql(&target)
@@ -204,24 +238,23 @@ impl Authz<'_> {
                 ),
             );
         }
-        if let Some(Value::Text(term)) = &shape.search {
-            narrowing.push(search_condition(resource, term, target.dialect)?);
+        if let Some(term) = narrowing.search {
+            conditions.push(search_condition(resource, term, target.dialect)?);
         }
-        if let Some(cursor) = &shape.cursor {
-            narrowing.push(after_cursor(resource, sort, cursor, target.dialect)?);
+        if let Some(cursor) = &narrowing.cursor {
+            conditions.push(after_cursor(resource, sort, cursor, target.dialect)?);
         }
         let page = |select: &mut SelectStatement, key: Expr| {
-            for condition in &narrowing {
+            for condition in &conditions {
                 select.cond_where(condition.clone());
             }
             order(select, resource, sort, key);
-            select.limit(u64::from(shape.limit) + 1);
+            select.limit(u64::from(narrowing.limit) + 1);
         };
 
         let mut select = select_all(resource);
-        fields.select_flags_of(shape.fields.iter(), &mut select, &target)?;
-        let keys = shape
-            .list
+        fields.select_flags(&mut select, &target)?;
+        let keys = list
             .alternatives(&target, &resource.primary_key)
             .map_err(|e| AuthzError::Internal(e.to_string()))?
             .and_then(|alternatives| first_keys(alternatives, resource, sort, &page));
@@ -230,95 +263,36 @@ impl Authz<'_> {
                 select.and_where(key_column(resource).in_subquery(keys));
             }
             None => {
-                if let Some(condition) = condition(&shape.list, &target)? {
+                if let Some(condition) = condition(list, &target)? {
                     select.and_where(condition);
                 }
             }
         }
         page(&mut select, key_column(resource));
-        if let Some(state) = &shape.state {
-            state.select(self.app.callers(), &mut select);
-        }
         Ok(select)
     }
 }
 
-/// What a list's statement is built from (`store::template`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ListShape {
-    list: Residual,
-    fields: Vec<Residual>,
-    /// The client's filter, specialised; `None` when it holds for all.
-    filter: Option<Residual>,
-    search: Option<Value>,
-    cursor: Option<Cursor>,
-    /// The sort field's name, and whether descending.
-    sort: (String, bool),
-    limit: u32,
-    state: Option<StateInputs>,
+/// Whether a list may be sorted by `field`: only by what every reader
+/// may see (a sort reveals order), never by JSON.
+pub fn sortable(field: &FieldDef) -> bool {
+    publicly_readable(field) && field.kind != FieldKind::Json
 }
 
-impl Shape for ListShape {
-    fn replace_parameters(&mut self, each: &mut dyn FnMut(Value) -> Value) {
-        self.list.replace_parameters(each);
-        for field in &mut self.fields {
-            field.replace_parameters(each);
-        }
-        if let Some(filter) = &mut self.filter {
-            filter.replace_parameters(each);
-        }
-        if let Some(search) = &mut self.search {
-            replace_parameter(search, each);
-        }
-        if let Some(cursor) = &mut self.cursor {
-            replace_parameter(&mut cursor.sort, each);
-            replace_parameter(&mut cursor.key, each);
-        }
-        if let Some(state) = &mut self.state {
-            state.replace_parameters(each);
-        }
-    }
-}
-
-/// The `expand` parameter as relation names, each once, in first-mention
-/// order: `owner` repeated thousands of times costs one expansion.
-pub fn parse_expand(expand: Option<&str>) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
-    for name in expand.into_iter().flat_map(|e| e.split(',')).map(str::trim) {
-        if !name.is_empty() && !names.iter().any(|n| n == name) {
-            names.push(name.to_owned());
-        }
-    }
-    names
-}
-
-fn parse_limit(resource: &ResourceDef, limit: Option<&str>) -> Result<u32, AuthzError> {
-    let Some(text) = limit else {
-        return Ok(Ord::min(resource.page_size, resource.max_page_size));
-    };
-    match text.parse::<u32>() {
-        Ok(0) | Err(_) => Err(AuthzError::InvalidQuery(format!(
-            "limit must be a whole number from 1 to {}, got `{text}`",
-            resource.max_page_size
-        ))),
-        Ok(n) => Ok(Ord::min(n, resource.max_page_size)),
-    }
-}
-
-fn parse_sort<'r>(resource: &'r ResourceDef, sort: Option<&str>) -> Result<Sort<'r>, AuthzError> {
-    let Some(text) = sort.map(str::trim).filter(|s| !s.is_empty()) else {
+/// The sort a query asks for, checked against the resource; by key when
+/// it asks for none.
+fn sort_by<'r>(resource: &'r ResourceDef, key: Option<&SortKey>) -> Result<Sort<'r>, AuthzError> {
+    let Some(key) = key else {
         return Ok(Sort {
             field: resource.primary_field(),
             descending: false,
         });
     };
-    let (name, descending) = match text.strip_prefix('-') {
-        Some(name) => (name, true),
-        None => (text.strip_prefix('+').unwrap_or(text), false),
-    };
-    let sortable = |f: &FieldDef| publicly_readable(f) && f.kind != FieldKind::Json;
-    match resource.field(name) {
-        Some(field) if sortable(field) => Ok(Sort { field, descending }),
+    match resource.field(&key.field) {
+        Some(field) if sortable(field) => Ok(Sort {
+            field,
+            descending: key.descending,
+        }),
         _ => {
             let known: Vec<&str> = resource
                 .fields
@@ -327,8 +301,9 @@ fn parse_sort<'r>(resource: &'r ResourceDef, sort: Option<&str>) -> Result<Sort<
                 .map(|f| f.name.as_str())
                 .collect();
             Err(AuthzError::InvalidQuery(format!(
-                "cannot sort {} by `{name}`; sortable fields: {} (prefix with - for descending)",
+                "cannot sort {} by `{}`; sortable fields: {} (prefix with - for descending)",
                 resource.name,
+                key.field,
                 known.join(", ")
             )))
         }
@@ -343,7 +318,7 @@ fn column(resource: &ResourceDef, field: &str) -> Expr {
 }
 
 /// The fields a search looks in.
-fn searchable(resource: &ResourceDef) -> impl Iterator<Item = &FieldDef> {
+pub fn searchable(resource: &ResourceDef) -> impl Iterator<Item = &FieldDef> {
     resource
         .fields
         .values()
@@ -439,23 +414,14 @@ fn order(select: &mut SelectStatement, resource: &ResourceDef, sort: &Sort<'_>, 
     select.order_by_expr(key, direction);
 }
 
-#[derive(serde::Serialize, Deserialize)]
-struct CursorData {
-    /// The sort field's value on the last row (absent when sorting by
-    /// key; JSON null when that row's value is null).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    s: Option<Json>,
-    k: Json,
-}
-
 fn cursor_after(resource: &ResourceDef, sort: &Sort<'_>, last: &Row) -> String {
     let value =
         |name: &str, kind: FieldKind| last.get(name).map_or(Json::Null, |v| to_json(kind, v));
-    let data = CursorData {
-        s: (!sort.field.primary).then(|| value(&sort.field.name, sort.field.kind)),
-        k: value(&resource.primary_key, resource.primary_field().kind),
-    };
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&data).unwrap_or_default())
+    Cursor {
+        sort: (!sort.field.primary).then(|| value(&sort.field.name, sort.field.kind)),
+        key: value(&resource.primary_key, resource.primary_field().kind),
+    }
+    .encode()
 }
 
 /// The cursor of the page after `last` in key order (the default sort):
@@ -468,10 +434,9 @@ pub(super) fn key_cursor(resource: &ResourceDef, last: &Row) -> String {
     cursor_after(resource, &sort, last)
 }
 
-/// A cursor's values: the sort field's on the last row (null when that
-/// was null, or when sorting by key), and the last row's key.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Cursor {
+/// A cursor's values, typed: the sort field's on the last row (null when
+/// that was null, or when sorting by key), and the last row's key.
+struct CursorValues {
     sort: Value,
     key: Value,
 }
@@ -480,29 +445,29 @@ fn invalid_cursor() -> AuthzError {
     AuthzError::InvalidQuery("the cursor is not one this list returned".to_owned())
 }
 
-fn parse_cursor(resource: &ResourceDef, sort: &Sort<'_>, text: &str) -> Result<Cursor, AuthzError> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(text.trim())
-        .map_err(|_| invalid_cursor())?;
-    let data: CursorData = serde_json::from_slice(&bytes).map_err(|_| invalid_cursor())?;
-    let key = json_to_value(resource.primary_field().kind, &data.k)
+fn cursor_values(
+    resource: &ResourceDef,
+    sort: &Sort<'_>,
+    cursor: &Cursor,
+) -> Result<CursorValues, AuthzError> {
+    let key = json_to_value(resource.primary_field().kind, &cursor.key)
         .filter(|key| !key.is_null())
         .ok_or_else(invalid_cursor)?;
     let sort = if sort.field.primary {
         Value::Null
     } else {
-        // serde reads `"s": null` as None: both mean the last value was null.
-        json_to_value(sort.field.kind, data.s.as_ref().unwrap_or(&Json::Null))
+        // JSON reads `"s": null` as none: both mean the last value was null.
+        json_to_value(sort.field.kind, cursor.sort.as_ref().unwrap_or(&Json::Null))
             .ok_or_else(invalid_cursor)?
     };
-    Ok(Cursor { sort, key })
+    Ok(CursorValues { sort, key })
 }
 
 /// Rows strictly after the cursor's row in the page order.
 fn after_cursor(
     resource: &ResourceDef,
     sort: &Sort<'_>,
-    cursor: &Cursor,
+    cursor: &CursorValues,
     dialect: warden_policy::Dialect,
 ) -> Result<Cond, AuthzError> {
     let bind = |field: &FieldDef, value: &Value| -> Result<Option<Expr>, AuthzError> {

@@ -4,8 +4,9 @@
 //! itself. It must not act, write, or log denials, and its `true` grants
 //! nothing: the action decides again when it is taken.
 
-use super::{Authz, AuthzError, key_column, parse_id};
+use super::{Authz, AuthzError, parse_id};
 use crate::config::ResourceDef;
+use crate::store::key_column;
 use sea_query::{Alias, Expr, ExprTrait, Query};
 use warden_policy::{Action, Value};
 

@@ -16,27 +16,16 @@ mod read;
 mod scopes;
 mod write;
 
-/// Statements rendered once per shape (`store::template`), per kind.
-#[derive(Debug, Default)]
-pub struct StatementTemplates {
-    pub by_key: store_template::Templates<by_key::ByKey>,
-    pub list: store_template::Templates<list::ListShape>,
-}
-
-pub use list::{ListParams, Page, parse_expand};
+pub use list::{Page, searchable, sortable};
 pub use password_change::CURRENT_PASSWORD;
 pub use read::Item;
 
 use crate::app::App;
 use crate::auth::caller::Caller;
-use crate::auth::remembered::{StateInputs, Unconfirmed};
 use crate::config::{DenyStatus, FieldKind, ResourceDef};
 use crate::policy::{FilterError, OverBudget};
 use crate::rows::input::InputError;
-use crate::store::template as store_template;
 use crate::store::{StoreError, Violation};
-use sea_query::{Alias, Expr, ExprTrait};
-use std::sync::atomic::{AtomicBool, Ordering};
 use warden_policy::{Action, Rule, Value};
 
 /// Why an action was not carried out; as a response it is the built-in
@@ -108,80 +97,16 @@ impl From<StoreError> for AuthzError {
     }
 }
 
-/// One caller acting on the app's resources.
+/// One caller acting on the app's resources. Immutable: it decides and
+/// builds statements; it remembers nothing between them.
 pub struct Authz<'a> {
     app: &'a App,
     caller: &'a Caller,
-    /// A remembered caller's state, which the statement answering a read
-    /// must confirm (`auth::remembered`).
-    confirm: Option<&'a Unconfirmed>,
-    confirmed: AtomicBool,
-    /// Set once a write has decided with the confirmed caller: later
-    /// statements neither read nor judge the caller's state again.
-    settled: AtomicBool,
 }
 
 impl<'a> Authz<'a> {
     pub fn new(app: &'a App, caller: &'a Caller) -> Self {
-        Self {
-            app,
-            caller,
-            confirm: None,
-            confirmed: AtomicBool::new(false),
-            settled: AtomicBool::new(false),
-        }
-    }
-
-    /// For a remembered `caller`: reads also read the caller's current
-    /// state, and [`Authz::confirmed`] tells whether it was unchanged. An
-    /// answer from an unconfirmed caller must be thrown away.
-    pub fn confirming(app: &'a App, caller: &'a Caller, unconfirmed: &'a Unconfirmed) -> Self {
-        Self {
-            confirm: Some(unconfirmed),
-            ..Self::new(app, caller)
-        }
-    }
-
-    /// Whether the caller's answer stands: always for a caller loaded
-    /// afresh; for a remembered one, when a statement confirmed its state.
-    pub fn confirmed(&self) -> bool {
-        self.confirm.is_none() || self.confirmed.load(Ordering::Relaxed)
-    }
-
-    /// What a read's statement binds to read the remembered caller's
-    /// current state.
-    fn caller_state(&self) -> Option<StateInputs> {
-        if self.settled.load(Ordering::Relaxed) {
-            return None;
-        }
-        self.confirm?.state_inputs(self.caller)
-    }
-
-    /// Notes whether the rows a statement with the caller's state read
-    /// confirm the remembered caller.
-    fn note_caller_state(&self, rows: &[crate::store::Row]) {
-        if self.settled.load(Ordering::Relaxed) {
-            return;
-        }
-        if let Some(unconfirmed) = self.confirm {
-            self.confirmed
-                .store(unconfirmed.confirmed_by(rows), Ordering::Relaxed);
-        }
-    }
-
-    /// Called by a write after the statement that read its row and before
-    /// anything is written: a remembered caller must have been confirmed
-    /// by that statement (else nothing is written, and the caller answers
-    /// again with the caller loaded afresh). From here on the decision
-    /// stands: the read-back of the written row does not judge the caller.
-    fn settle(&self) -> Result<(), AuthzError> {
-        if !self.confirmed() {
-            return Err(AuthzError::Internal(
-                "the remembered caller was not confirmed; answer again".to_owned(),
-            ));
-        }
-        self.settled.store(true, Ordering::Relaxed);
-        Ok(())
+        Self { app, caller }
     }
 
     fn resource(&self, name: &str) -> Result<&'a ResourceDef, AuthzError> {
@@ -232,8 +157,7 @@ impl<'a> Authz<'a> {
         row: Option<&crate::store::Row>,
     ) {
         // Explaining walks the rule and copies the row: only when logged.
-        // An unconfirmed caller's answer is thrown away: not logged either.
-        if !tracing::enabled!(tracing::Level::INFO) || !self.confirmed() {
+        if !tracing::enabled!(tracing::Level::INFO) {
             return;
         }
         let principal = self
@@ -263,22 +187,6 @@ impl<'a> Authz<'a> {
 }
 
 impl Authz<'_> {
-    /// `SELECT` of one row by key, with the flag of its read rule (as
-    /// specialised: `read`) beside it: the start of every single-row read
-    /// and write.
-    fn select_by_key(
-        &self,
-        resource: &ResourceDef,
-        key: &Value,
-        read: &warden_policy::Residual,
-    ) -> Result<sea_query::SelectStatement, AuthzError> {
-        let target = self.target(resource);
-        let mut select = crate::store::select_all(resource);
-        gate::select_flag(read, &mut select, &target, "read")?;
-        select.and_where(key_equals(resource, key, target.dialect)?);
-        Ok(select)
-    }
-
     /// The fetched row if the caller may see it: 404 when missing, the
     /// deny status (or 401) when its read rule hides it.
     fn seen(
@@ -312,24 +220,6 @@ fn parse_id(resource: &ResourceDef, id: &str) -> Option<Value> {
 /// The key in a URL path; 404 when it cannot be one.
 fn parse_key(resource: &ResourceDef, id: &str) -> Result<Value, AuthzError> {
     parse_id(resource, id).ok_or_else(|| AuthzError::NotFound(singular(resource)))
-}
-
-fn key_column(resource: &ResourceDef) -> Expr {
-    Expr::col((
-        Alias::new(resource.table.clone()),
-        Alias::new(resource.primary_key.clone()),
-    ))
-}
-
-/// `resource.pk = id`, bound.
-fn key_equals(
-    resource: &ResourceDef,
-    id: &Value,
-    dialect: warden_policy::Dialect,
-) -> Result<Expr, AuthzError> {
-    let bound = crate::store::to_sql_value(resource.primary_field().kind, id, dialect)
-        .map_err(AuthzError::Internal)?;
-    Ok(key_column(resource).eq(Expr::val(bound)))
 }
 
 /// `{"<primary key>": key}`: all of a row a caller is shown when the

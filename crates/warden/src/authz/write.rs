@@ -10,12 +10,12 @@
 
 use super::gate::{FieldGates, Gate};
 use super::read::Item;
-use super::{Authz, AuthzError, key_equals, key_only, parse_key};
-use crate::auth::password;
+use super::{Authz, AuthzError, key_only, parse_key};
 use crate::config::{FieldKind, ResourceDef, VERSION_COLUMN};
+use crate::password;
 use crate::rows::input::{WriteMode, apply_defaults, parse_body};
 use crate::rows::output::{policy_row, version};
-use crate::store::{Row, Tx, to_sql_value, unchanged_since_read};
+use crate::store::{Row, Tx, key_equals, to_sql_value, unchanged_since_read};
 use sea_query::{Alias, DeleteStatement, Expr, ExprTrait, LockType, Query, UpdateStatement};
 use serde_json::Value as Json;
 use warden_policy::{Action, Dialect, Known, Residual, Value};
@@ -305,9 +305,7 @@ impl<'a> Authz<'a> {
     }
 
     /// Reads the row a write will act on, as the caller may see it; 404 /
-    /// deny status / 401 when missing or not visible to the caller. The
-    /// statement also confirms a remembered caller, and the write goes on
-    /// only when it did (`Authz::settle`): nothing is written before.
+    /// deny status / 401 when missing or not visible to the caller.
     async fn visible_row(
         &self,
         resource: &ResourceDef,
@@ -319,7 +317,6 @@ impl<'a> Authz<'a> {
             .fetch_by_key(resource, &key, &read, &FieldGates::none())
             .await?;
         let row = self.seen(resource, id, &read, row)?;
-        self.settle()?;
         Ok((key, row))
     }
 
@@ -333,7 +330,7 @@ impl<'a> Authz<'a> {
     ) -> Result<(Value, Row), AuthzError> {
         let key = parse_key(resource, id)?;
         let read = self.gate(resource, Action::Read);
-        let mut select = self.select_by_key(resource, &key, &read.residual)?;
+        let mut select = self.select_readable(resource, &key, &read.residual)?;
         if self.target(resource).dialect == Dialect::Postgres {
             select.lock(LockType::Update);
         }

@@ -8,10 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use warden_policy::value::{FieldType, Value};
 
-/// A map by name in the config's order. Looked up on every request (a
-/// resource by its path segment, a field by its column), so hashed with
-/// foldhash; its keys are fixed at load, so nobody can flood it.
-pub type NameMap<V> = IndexMap<String, V, foldhash::fast::RandomState>;
+/// A map by name in the config's order.
+pub type NameMap<V> = IndexMap<String, V>;
 
 /// The whole config file, validated.
 #[derive(Debug, Clone)]

@@ -5,7 +5,8 @@
 use super::Principal;
 use crate::app::App;
 use crate::auth::caller::Caller;
-use crate::authz::{Authz, AuthzError, Item, ListParams, Page};
+use crate::authz::{Authz, AuthzError, Item, Page};
+use crate::query::ListQuery;
 use crate::rows::input::WriteMode;
 use sea_query::{Expr, SelectStatement};
 use serde_json::Value as Json;
@@ -24,7 +25,7 @@ static ANONYMOUS: LazyLock<Caller> = LazyLock::new(Caller::default);
 /// #     .build().await.unwrap();
 /// // Anyone lists posts in this example; only owners change them.
 /// let guard = warden.guard(None);
-/// let page = guard.list("posts", &warden::ListParams::default()).await?;
+/// let page = guard.list("posts", &warden::ListQuery::default()).await?;
 /// assert!(!page.items.is_empty());
 /// # Ok::<(), warden::Error>(())
 /// # }).unwrap();
@@ -100,15 +101,15 @@ impl<'a> Guard<'a> {
     /// #     .database("sqlite::memory:").jwt_secret("a-secret-of-at-least-32-bytes-long!!")
     /// #     .seed("../../examples/posts/seed.toml")
     /// #     .build().await.unwrap();
-    /// let params = warden::ListParams { limit: Some("1".into()), ..Default::default() };
-    /// let page = warden.guard(None).list("posts", &params).await?;
+    /// let query = warden::ListQuery { limit: Some(1), ..Default::default() };
+    /// let page = warden.guard(None).list("posts", &query).await?;
     /// assert_eq!(page.items.len(), 1);
     /// assert!(page.next.is_some(), "a cursor to the next page");
     /// # Ok::<(), warden::Error>(())
     /// # }).unwrap();
     /// ```
-    pub async fn list(&self, resource: &str, params: &ListParams) -> Result<Page, AuthzError> {
-        self.authz.list(resource, params).await
+    pub async fn list(&self, resource: &str, query: &ListQuery) -> Result<Page, AuthzError> {
+        self.authz.list(resource, query).await
     }
 
     /// The condition selecting the rows the caller may list, for your own

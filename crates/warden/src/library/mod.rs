@@ -446,7 +446,7 @@ impl Builder {
             store.seed(&config, &data).await?;
         }
         let secret = match self.secret {
-            Some(secret) if secret.len() < crate::auth::token::MIN_SECRET_BYTES => {
+            Some(secret) if secret.len() < crate::token::MIN_SECRET_BYTES => {
                 return Err(SecretError::Weak(secret.len()).into());
             }
             Some(secret) => secret,

@@ -4,8 +4,8 @@
 //! [`RequireScopes`](super::RequireScopes). It decides nothing about rows.
 
 use super::Warden;
-use crate::api::problem::Problem;
 use crate::auth::caller::{Caller, User};
+use crate::problem::Problem;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use warden_policy::Value;

@@ -5,7 +5,7 @@
 
 use super::Warden;
 use super::principal::caller_of;
-use crate::api::problem::Problem;
+use crate::problem::Problem;
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use std::convert::Infallible;

@@ -143,7 +143,7 @@ fn convert(field: &FieldDef, json: Json) -> Result<Value, String> {
             _ => Err(expected("a string")),
         },
         FieldKind::Password => match json {
-            Json::String(s) => match crate::auth::password::policy_problem(&s) {
+            Json::String(s) => match crate::password::policy_problem(&s) {
                 None => Ok(Value::Text(s)),
                 Some(problem) => Err(problem),
             },

@@ -14,7 +14,6 @@ mod migrate;
 mod rows;
 mod seed;
 mod target;
-pub mod template;
 mod tx;
 mod violation;
 
@@ -23,7 +22,9 @@ pub use credentials::{NewSession, RefreshRow, SessionKind, SessionRow};
 pub use grants::{Grants, grant_aggregates, select_grants};
 pub use migrate::MigrationReport;
 pub use rows::{FLAG_PREFIX, TEXT_PREFIX};
-pub use rows::{Row, select_all, to_sql_value, unchanged_since_read};
+pub use rows::{
+    Row, key_column, key_equals, select_all, select_by_key, to_sql_value, unchanged_since_read,
+};
 pub use seed::{SeedData, SeedReport};
 pub use target::{DatabaseTarget, Dialect};
 pub use tx::Tx;

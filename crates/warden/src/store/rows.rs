@@ -13,7 +13,7 @@ use warden_policy::Value;
 
 /// A row by column name. Timestamps are canonical RFC 3339 UTC text and
 /// json fields are JSON text; `_version` appears when selected.
-pub type Row = IndexMap<String, Value, foldhash::fast::RandomState>;
+pub type Row = IndexMap<String, Value>;
 
 /// `SELECT <every field>, _version FROM <table>`; callers add their rule
 /// predicate, filters, order and limit.
@@ -32,6 +32,41 @@ pub fn select_all(resource: &ResourceDef) -> SelectStatement {
         ))
         .from(Alias::new(resource.table.clone()));
     select
+}
+
+/// `<table>.<primary key>`.
+pub fn key_column(resource: &ResourceDef) -> Expr {
+    Expr::col((
+        Alias::new(resource.table.clone()),
+        Alias::new(resource.primary_key.clone()),
+    ))
+}
+
+/// `<table>.<primary key> = key`, bound: how every statement names one row.
+pub fn key_equals(
+    resource: &ResourceDef,
+    key: &Value,
+    dialect: Dialect,
+) -> Result<Expr, StoreError> {
+    let bound = to_sql_value(resource.primary_field().kind, key, dialect).map_err(|problem| {
+        StoreError::InvalidValue {
+            field: format!("{}.{}", resource.name, resource.primary_key),
+            problem,
+        }
+    })?;
+    Ok(key_column(resource).eq(Expr::val(bound)))
+}
+
+/// [`select_all`] of the one row whose key is `key`: the start of every
+/// single-row read, whoever reads (a request, a caller's own row).
+pub fn select_by_key(
+    resource: &ResourceDef,
+    key: &Value,
+    dialect: Dialect,
+) -> Result<SelectStatement, StoreError> {
+    let mut select = select_all(resource);
+    select.and_where(key_equals(resource, key, dialect)?);
+    Ok(select)
 }
 
 /// The bound value for `value` in a column of type `kind`, checking that
@@ -184,7 +219,7 @@ fn decode_sqlite_as(
     row: &sqlx::sqlite::SqliteRow,
 ) -> Result<Row, sqlx::Error> {
     use sqlx::Column as _;
-    let mut decoded = Row::with_capacity_and_hasher(kinds.len(), Default::default());
+    let mut decoded = Row::with_capacity(kinds.len());
     for ((index, column), kind) in row.columns().iter().enumerate().zip(kinds) {
         let value = decode_column!(row, index, *kind,
             timestamp: String => |text: String| text,
@@ -206,7 +241,7 @@ fn decode_postgres_as(
     row: &sqlx::postgres::PgRow,
 ) -> Result<Row, sqlx::Error> {
     use sqlx::Column as _;
-    let mut decoded = Row::with_capacity_and_hasher(kinds.len(), Default::default());
+    let mut decoded = Row::with_capacity(kinds.len());
     for ((index, column), kind) in row.columns().iter().enumerate().zip(kinds) {
         let value = decode_column!(row, index, *kind,
             timestamp: chrono::DateTime<chrono::Utc> => timestamp::format,
@@ -275,22 +310,10 @@ impl Store {
         self.fetch_all(resource, sql, values).await
     }
 
-    /// [`Store::fetch_rows`] for a statement already rendered (from a
-    /// template: `store::template`).
-    pub async fn fetch_bound(
-        &self,
-        resource: &ResourceDef,
-        sql: std::sync::Arc<str>,
-        values: sea_query::Values,
-    ) -> Result<Vec<Row>, StoreError> {
-        self.fetch_all(resource, sqlx::AssertSqlSafe(sql), SqlxValues(values))
-            .await
-    }
-
     async fn fetch_all(
         &self,
         resource: &ResourceDef,
-        sql: impl sqlx::SqlSafeStr,
+        sql: sqlx::AssertSqlSafe<String>,
         values: SqlxValues,
     ) -> Result<Vec<Row>, StoreError> {
         Ok(match &self.pool {
@@ -307,15 +330,14 @@ impl Store {
         })
     }
 
-    /// Runs a rendered select that reads at most one row (by key) and
-    /// decodes it; the first row if it reads more.
+    /// Runs a select that reads at most one row (by key) and decodes it;
+    /// the first row if it reads more.
     pub async fn fetch_row(
         &self,
         resource: &ResourceDef,
-        sql: std::sync::Arc<str>,
-        values: sea_query::Values,
+        select: &SelectStatement,
     ) -> Result<Option<Row>, StoreError> {
-        let (sql, values) = (sqlx::AssertSqlSafe(sql), SqlxValues(values));
+        let (sql, values) = self.build(select).into_parts();
         Ok(match &self.pool {
             Pool::Sqlite(pool) => match sqlx::query_with(sql, values).fetch_optional(pool).await? {
                 Some(row) => Some(decode_sqlite(resource, &row)?),

@@ -84,7 +84,7 @@ async fn seed_twice_then_check(store: &Store) -> TestResult {
     let Value::Text(hash) = &admin[0]["password"] else {
         panic!("password must be stored as text");
     };
-    assert!(crate::auth::password::verify("password123".into(), hash.clone()).await?);
+    assert!(crate::password::verify("password123".into(), hash.clone()).await?);
 
     // A new row gets a fresh id past the seeded ones, and its defaults.
     let mut row = Row::default();

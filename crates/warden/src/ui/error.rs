@@ -5,8 +5,8 @@
 //! redirect in the UI router's layer. It must not decide access.
 
 use super::templates;
-use crate::api::problem::Problem;
 use crate::authz::AuthzError;
+use crate::problem::Problem;
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::context;
 

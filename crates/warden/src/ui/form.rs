@@ -4,9 +4,9 @@
 //! per field when a string is not of its field's type). It must not
 //! decide access, nor repeat the checks `rows::input` makes on the body.
 
-use crate::api::problem::{Kind, Problem};
 use crate::authz::CURRENT_PASSWORD;
 use crate::config::{FieldDef, FieldKind, ResourceDef};
+use crate::problem::{Kind, Problem};
 use crate::rows::input::{WriteMode, client_writable};
 use serde::Serialize;
 use serde_json::{Map, Value as Json};

@@ -10,6 +10,7 @@ mod error;
 mod flash;
 mod form;
 mod pages;
+pub mod redirect;
 mod templates;
 
 pub use pages::{logged_out, login, login_page};

@@ -6,14 +6,14 @@
 
 use super::error::UiError;
 use super::form::{self, FormError};
+use super::redirect::local_path;
 use super::{flash, templates};
-use crate::api::problem::{Kind, Problem};
-use crate::api::redirect::local_path;
 use crate::app::App;
-use crate::auth::caller::{Caller, Via};
-use crate::authz::{Authz, AuthzError, ListParams};
+use crate::auth::caller::{Caller, CallerError, Via};
+use crate::authz::{Authz, AuthzError, searchable, sortable};
 use crate::config::{FieldKind, ResourceDef};
-use crate::policy::publicly_readable;
+use crate::problem::{Kind, Problem};
+use crate::query::ListQuery;
 use crate::rows::input::WriteMode;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, RawQuery, State};
@@ -295,8 +295,8 @@ fn shown(resource: &ResourceDef, item: &Map<String, Json>) -> Vec<Shown> {
         .collect()
 }
 
-fn caller_or_page(caller: Result<Caller, Problem>) -> Result<Caller, UiError> {
-    caller.map_err(UiError::Rejected)
+fn caller_or_page(caller: Result<Caller, CallerError>) -> Result<Caller, UiError> {
+    caller.map_err(|error| UiError::Rejected(Problem::from(error)))
 }
 
 fn form_pairs(body: &Bytes) -> Result<Vec<(String, String)>, UiError> {
@@ -370,7 +370,7 @@ pub fn logged_out() -> Response {
 /// `GET /ui`: who you are, your scopes and roles, and what you may do.
 pub async fn home(
     State(app): State<App>,
-    caller: Result<Caller, Problem>,
+    caller: Result<Caller, CallerError>,
     headers: HeaderMap,
 ) -> Page {
     let screen = Screen::new(app, caller_or_page(caller)?, &headers);
@@ -471,7 +471,7 @@ fn query_string(base: &str, params: &[(&str, Option<&str>)]) -> String {
 /// API takes them.
 pub async fn list(
     State(app): State<App>,
-    caller: Result<Caller, Problem>,
+    caller: Result<Caller, CallerError>,
     Path(name): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -485,15 +485,18 @@ pub async fn list(
             .find(|(k, v)| k == key && !v.trim().is_empty())
             .map(|(_, v)| v.trim().to_owned())
     };
-    let params = ListParams {
+    let params = ListText {
         search: param("search"),
         sort: param("sort"),
         cursor: param("cursor"),
         limit: param("limit"),
-        ..ListParams::default()
     };
+    let query = ListQuery::parse(query_string("", &params.pairs()).trim_start_matches('?'))
+        .map_err(Problem::from)?;
     let authz = screen.authz();
-    let page = authz.list(&name, &params).await?;
+    let page = authz
+        .list_with_actions(&name, &query, &[Act::Read, Act::Update, Act::Delete])
+        .await?;
     let resource = screen.resource(&name)?;
     let base = format!("/ui/{}", segment(&name));
     let one = singular(&name);
@@ -503,9 +506,7 @@ pub async fn list(
         .iter()
         .map(|item| key_text(item.get(&resource.primary_key)).unwrap_or_default())
         .collect();
-    let readable = authz.may_on(&name, Act::Read, &ids).await?;
-    let editable = authz.may_on(&name, Act::Update, &ids).await?;
-    let deletable = authz.may_on(&name, Act::Delete, &ids).await?;
+    let may = |i: usize, action: usize| page.may.get(i).and_then(|m| m.get(action)) == Some(&true);
 
     let mut fields: Vec<&crate::config::FieldDef> = shown_fields(resource).collect();
     fields.sort_by_key(|f| !f.primary);
@@ -513,7 +514,6 @@ pub async fn list(
     let columns: Vec<Column> = fields
         .iter()
         .map(|f| {
-            let sortable = publicly_readable(f) && f.kind != FieldKind::Json;
             let current = match sort {
                 Some(s) if s.strip_prefix('-') == Some(f.name.as_str()) => Some("descending"),
                 Some(s) if s.trim_start_matches('+') == f.name => Some("ascending"),
@@ -527,7 +527,7 @@ pub async fn list(
             };
             Column {
                 label: form::label(&f.name),
-                sort_href: sortable.then(|| {
+                sort_href: sortable(f).then(|| {
                     query_string(
                         &base,
                         &[
@@ -556,20 +556,17 @@ pub async fn list(
                     .enumerate()
                     .map(|(column, f)| Cell {
                         text: display(item.get(&f.name)),
-                        href: (column == 0 && readable[i]).then(|| view.clone()),
+                        href: (column == 0 && may(i, 0)).then(|| view.clone()),
                     })
                     .collect(),
-                edit: Action::new("edit", "Edit", format!("{view}/edit"), editable[i])
+                edit: Action::new("edit", "Edit", format!("{view}/edit"), may(i, 1))
                     .about(about.clone()),
-                delete: Action::new("delete", "Delete", format!("{view}/delete"), deletable[i])
+                delete: Action::new("delete", "Delete", format!("{view}/delete"), may(i, 2))
                     .about(about),
             }
         })
         .collect();
-    let search_fields: Vec<String> = resource
-        .fields
-        .values()
-        .filter(|f| f.searchable && publicly_readable(f))
+    let search_fields: Vec<String> = searchable(resource)
         .map(|f| form::label(&f.name).to_lowercase())
         .collect();
     let summary = match (rows.len(), params.search.as_deref()) {
@@ -622,6 +619,26 @@ pub async fn list(
     )
 }
 
+/// A list page's query as the browser sent it, blanks dropped: what its
+/// links carry on.
+struct ListText {
+    search: Option<String>,
+    sort: Option<String>,
+    cursor: Option<String>,
+    limit: Option<String>,
+}
+
+impl ListText {
+    fn pairs(&self) -> [(&'static str, Option<&str>); 4] {
+        [
+            ("search", self.search.as_deref()),
+            ("sort", self.sort.as_deref()),
+            ("cursor", self.cursor.as_deref()),
+            ("limit", self.limit.as_deref()),
+        ]
+    }
+}
+
 fn more(next: &Option<String>) -> &'static str {
     if next.is_some() {
         "; more on the next page"
@@ -660,7 +677,7 @@ async fn must_be_allowed(
 /// `GET /ui/<resource>/<id>` (and a browser's `GET /api/<resource>/<id>`).
 pub async fn view(
     State(app): State<App>,
-    caller: Result<Caller, Problem>,
+    caller: Result<Caller, CallerError>,
     Path((name, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Page {
@@ -732,7 +749,7 @@ fn render_form(
 /// `GET /ui/<resource>/<id>/edit`.
 pub async fn edit_form(
     State(app): State<App>,
-    caller: Result<Caller, Problem>,
+    caller: Result<Caller, CallerError>,
     Path((name, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Page {
@@ -765,7 +782,7 @@ fn edit_page<'a>(name: &'a str, id: &str, version: Option<i64>) -> FormPage<'a> 
 /// version the form was read at (`If-Match`).
 pub async fn update(
     State(app): State<App>,
-    caller: Result<Caller, Problem>,
+    caller: Result<Caller, CallerError>,
     Path((name, id)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
@@ -858,7 +875,7 @@ fn must_be_able_to_create(screen: &Screen, name: &str) -> Result<(), UiError> {
 /// `GET /ui/<resource>/new`.
 pub async fn new_form(
     State(app): State<App>,
-    caller: Result<Caller, Problem>,
+    caller: Result<Caller, CallerError>,
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Page {
@@ -879,7 +896,7 @@ pub async fn new_form(
 /// `POST /ui/<resource>/new`.
 pub async fn create(
     State(app): State<App>,
-    caller: Result<Caller, Problem>,
+    caller: Result<Caller, CallerError>,
     Path(name): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -913,7 +930,7 @@ pub async fn create(
 /// `GET /ui/<resource>/<id>/delete`: the confirmation step.
 pub async fn delete_form(
     State(app): State<App>,
-    caller: Result<Caller, Problem>,
+    caller: Result<Caller, CallerError>,
     Path((name, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Page {
@@ -941,7 +958,7 @@ pub async fn delete_form(
 /// `POST /ui/<resource>/<id>/delete`.
 pub async fn delete(
     State(app): State<App>,
-    caller: Result<Caller, Problem>,
+    caller: Result<Caller, CallerError>,
     Path((name, id)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,

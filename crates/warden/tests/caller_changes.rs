@@ -1,9 +1,9 @@
-//! A bearer token's caller is remembered between requests; these check that a
-//! remembered caller never outlives a change to what it was built from.
-//! Each change is made in the database behind the app's back (as another
-//! instance or `warden user` would), after requests that warmed the
-//! memory, and the very next request must see it: a read of one row, a
-//! list, an update or a delete (which must then write nothing).
+//! A caller never outlives a change to what it is built from. Each change
+//! is made in the database behind the app's back (as another instance or
+//! `warden user` would), after a token has already been used, and the very
+//! next request must see it: a read of one row, a list, an update or a
+//! delete (which must then write nothing). Any cache of callers or tokens
+//! would have to keep these tests green.
 
 mod common;
 

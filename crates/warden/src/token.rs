@@ -1,14 +1,12 @@
 //! Access tokens: HS256 JWTs per RFC 8725 — the algorithm pinned, `none`
 //! and every other algorithm refused, `exp iat nbf iss aud sub` required,
-//! a small leeway, and neither `nbf` nor `iat` in the future. Issuing and verifying only; who the subject is, and
-//! whether they still exist, is the caller module's job. A token verified
-//! once is remembered by its exact text until it expires, so a client's
-//! repeated requests skip the signature and JSON work.
+//! a small leeway, and neither `nbf` nor `iat` in the future. Issuing and
+//! verifying only; who the subject is, and whether they still exist, is
+//! the caller module's job.
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The shortest secret accepted outside development mode.
@@ -17,17 +15,12 @@ pub const MIN_SECRET_BYTES: usize = 32;
 /// Clock skew tolerated on `exp`, `nbf` and `iat`.
 const LEEWAY_SECONDS: u64 = 5;
 
-/// Verified tokens remembered per process (about 1 KiB each).
-const VERIFIED_CAPACITY: usize = 4096;
-
 /// The keys and settings tokens are made and checked with.
 #[derive(Clone)]
 pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
-    /// Tokens whose signature and claims passed, by their exact text.
-    verified: Arc<quick_cache::sync::Cache<String, Arc<Claims>>>,
     pub issuer: String,
     pub audience: String,
     pub ttl: Duration,
@@ -98,7 +91,6 @@ impl TokenKeys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
-            verified: Arc::new(quick_cache::sync::Cache::new(VERIFIED_CAPACITY)),
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
             ttl,
@@ -132,19 +124,10 @@ impl TokenKeys {
         Ok((token, claims))
     }
 
-    /// Verifies signature, algorithm and registered claims. A token
-    /// verified before is looked up by its exact text (a byte changed is
-    /// another key, verified afresh); only its expiry is checked again.
-    pub fn verify(&self, token: &str) -> Result<Arc<Claims>, TokenError> {
-        if let Some(claims) = self.verified.get(token) {
-            if claims.exp + LEEWAY_SECONDS < now_seconds() {
-                self.verified.remove(token);
-                return Err(TokenError::Expired);
-            }
-            return Ok(claims);
-        }
+    /// Verifies signature, algorithm and registered claims.
+    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
         let claims = decode::<Claims>(token, &self.decoding, &self.validation)
-            .map(|data| Arc::new(data.claims))
+            .map(|data| data.claims)
             .map_err(|error| match error.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
                 _ => TokenError::Invalid,
@@ -155,7 +138,6 @@ impl TokenKeys {
         if claims.iat > now_seconds() + LEEWAY_SECONDS {
             return Err(TokenError::Invalid);
         }
-        self.verified.insert(token.to_owned(), Arc::clone(&claims));
         Ok(claims)
     }
 }
@@ -182,23 +164,8 @@ mod tests {
             .issue("23", &["a".into(), "b".into()], Some("s1"), Map::new())
             .expect("issue");
         let keys = keys();
-        assert_eq!(keys.verify(&token), Ok(Arc::new(claims.clone())));
-        // The second time from the cache: the same answer.
-        assert_eq!(keys.verify(&token), Ok(Arc::new(claims.clone())));
+        assert_eq!(keys.verify(&token), Ok(claims.clone()));
         assert_eq!(claims.scope, "a b");
-    }
-
-    #[test]
-    fn a_remembered_token_still_expires() {
-        let keys = keys();
-        let (token, mut claims) = keys.issue("23", &[], None, Map::new()).expect("issue");
-        assert!(keys.verify(&token).is_ok());
-        // As if the clock had moved past `exp` since it was remembered.
-        claims.exp = now_seconds() - LEEWAY_SECONDS - 1;
-        keys.verified.insert(token.clone(), Arc::new(claims));
-        assert_eq!(keys.verify(&token), Err(TokenError::Expired));
-        // And it is forgotten: verified afresh, its real `exp` holds.
-        assert!(keys.verify(&token).is_ok());
     }
 
     #[test]

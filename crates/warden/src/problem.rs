@@ -3,7 +3,7 @@
 //! (RFC 6750 §3); 403 for a missing scope names the scope. Internal errors
 //! are logged and answered without detail.
 
-use crate::auth::password::PasswordError;
+use crate::password::PasswordError;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value as Json, json};
@@ -400,6 +400,38 @@ impl Problem {
             E::Deadline => Kind::Timeout,
             _ => Kind::Internal,
         }
+    }
+}
+
+impl From<crate::query::QueryError> for Problem {
+    fn from(error: crate::query::QueryError) -> Self {
+        Problem::new(Kind::InvalidQuery, error.0)
+    }
+}
+
+impl From<crate::auth::caller::CallerError> for Problem {
+    fn from(error: crate::auth::caller::CallerError) -> Self {
+        use crate::auth::caller::CallerError as E;
+        match error {
+            E::Store(error) => Problem::from(error),
+            E::Session(error) => Problem::from(error),
+            E::MissingCsrfToken => Problem::new(Kind::Forbidden, error.to_string()),
+            E::MalformedHeader | E::Expired | E::InvalidToken | E::NoSuchUser | E::SessionEnded => {
+                Problem::new(Kind::InvalidToken, error.to_string())
+            }
+        }
+    }
+}
+
+impl IntoResponse for crate::auth::caller::CallerError {
+    fn into_response(self) -> Response {
+        Problem::from(self).into_response()
+    }
+}
+
+impl From<crate::auth::csrf::CrossSiteLogin> for Problem {
+    fn from(error: crate::auth::csrf::CrossSiteLogin) -> Self {
+        Problem::new(Kind::Forbidden, error.to_string())
     }
 }
 
