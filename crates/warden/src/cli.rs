@@ -122,7 +122,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             let config = load(&config)?;
             let dialect = dialect_of(&config, &DatabaseArg { url: None })?;
             let policy = Policy::compile(&config, dialect).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let results = warden::policy_tests::run(&config, &policy);
+            let results = warden::rule_tests::run(&config, &policy);
             let failed = results.iter().filter(|r| !r.passed).count();
             for result in &results {
                 if result.passed {

@@ -85,14 +85,14 @@ pub mod password;
 #[doc(hidden)]
 pub mod policy;
 #[doc(hidden)]
-pub mod policy_tests;
-#[doc(hidden)]
 pub mod problem;
 mod query;
 #[doc(hidden)]
 pub mod rls;
 #[doc(hidden)]
 pub mod rows;
+#[doc(hidden)]
+pub mod rule_tests;
 #[doc(hidden)]
 pub mod server;
 #[doc(hidden)]

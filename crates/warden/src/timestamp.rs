@@ -1,6 +1,7 @@
-//! The one textual form of a timestamp: fixed-width RFC 3339 in UTC with
-//! microseconds (`2026-11-21T10:00:00.000000Z`), so text order is time
-//! order in every backend. Parsing and formatting only; no storage here.
+//! The clock, and the one textual form of a timestamp: fixed-width RFC
+//! 3339 in UTC with microseconds (`2026-11-21T10:00:00.000000Z`), so text
+//! order is time order in every backend. Every reading of the current time
+//! comes from here. Parsing and formatting only; no storage here.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
@@ -24,6 +25,16 @@ pub fn normalize(text: &str) -> Option<String> {
 /// The current time as canonical text.
 pub fn now() -> String {
     format(Utc::now())
+}
+
+/// The current time in Unix seconds (tokens, sessions).
+pub fn unix_seconds() -> i64 {
+    Utc::now().timestamp()
+}
+
+/// The current time in Unix milliseconds (attempt budgets).
+pub fn unix_millis() -> i64 {
+    Utc::now().timestamp_millis()
 }
 
 #[cfg(test)]

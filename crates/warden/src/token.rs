@@ -7,7 +7,7 @@
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// The shortest secret accepted outside development mode.
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -142,10 +142,9 @@ impl TokenKeys {
     }
 }
 
-pub fn now_seconds() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+/// The clock as token claims count it: Unix seconds.
+fn now_seconds() -> u64 {
+    u64::try_from(crate::timestamp::unix_seconds()).unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -334,7 +334,10 @@ async fn fetch_user_row(
         store.dialect(),
     );
     if let Some(sid) = sid {
-        select.expr_as(session_live(sid, super::now()), SESSION_FLAG);
+        select.expr_as(
+            session_live(sid, crate::timestamp::unix_seconds()),
+            SESSION_FLAG,
+        );
     }
     select.and_where(
         Expr::col((

@@ -16,7 +16,7 @@ use super::secret::digest;
 use crate::config::{LoginLimit, RegistrationLimit};
 use crate::store::{Draw, Store, StoreError};
 use std::net::IpAddr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// Why an attempt may not start.
 #[derive(Debug, thiserror::Error)]
@@ -64,18 +64,13 @@ impl Budget {
     }
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| {
-            i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
-        })
-}
-
 /// Takes a slot from each budget, all or none.
 async fn reserve(store: &Store, budgets: &[&Budget]) -> Result<(), LimitError> {
     let draws: Vec<Draw<'_>> = budgets.iter().map(|budget| budget.draw()).collect();
-    match store.draw_slots(&draws, now_ms()).await? {
+    match store
+        .draw_slots(&draws, crate::timestamp::unix_millis())
+        .await?
+    {
         None => Ok(()),
         Some(wait_ms) => {
             let seconds = u64::try_from(wait_ms).unwrap_or(0).div_ceil(1000);
@@ -115,13 +110,17 @@ impl LoginAttempt {
     /// fresh guesses to someone guessing the same account at that moment.
     pub async fn succeeded(&self, store: &Store) -> Result<(), StoreError> {
         self.give_back(store).await?;
-        store.forget_whole_budgets(now_ms()).await
+        store
+            .forget_whole_budgets(crate::timestamp::unix_millis())
+            .await
     }
 
     /// The password was wrong (or the account unknown): the slots stay
     /// taken.
     pub async fn failed(&self, store: &Store) -> Result<(), StoreError> {
-        store.forget_whole_budgets(now_ms()).await
+        store
+            .forget_whole_budgets(crate::timestamp::unix_millis())
+            .await
     }
 
     /// No password was checked after all (hashing was overloaded): both

@@ -9,8 +9,3 @@ pub mod limit;
 pub mod login;
 pub mod secret;
 pub mod session;
-
-/// The current time in Unix seconds, as the credential tables store it.
-pub fn now() -> i64 {
-    i64::try_from(crate::token::now_seconds()).unwrap_or(i64::MAX)
-}

@@ -160,7 +160,7 @@ pub async fn start_token_family(
     verified_hash: Option<&str>,
 ) -> Result<IssuedTokens, SessionError> {
     let users = users(app)?;
-    let now = super::now();
+    let now = crate::timestamp::unix_seconds();
     app.store().delete_expired_sessions(now).await?;
     let row = SessionRow {
         id: uuid::Uuid::new_v4().to_string(),
@@ -204,7 +204,7 @@ pub async fn refresh(
 ) -> Result<IssuedTokens, SessionError> {
     let users = users(app)?;
     let key_kind = users.primary_field().kind;
-    let now = super::now();
+    let now = crate::timestamp::unix_seconds();
     let digest = secret::digest(refresh_token);
     let Some(stored) = app.store().refresh_token(&digest, key_kind).await? else {
         return Err(SessionError::InvalidGrant("unknown refresh token"));
@@ -285,7 +285,7 @@ pub async fn start_cookie_session(
     verified_hash: Option<&str>,
 ) -> Result<CookieSession, SessionError> {
     let users = users(app)?;
-    let now = super::now();
+    let now = crate::timestamp::unix_seconds();
     let ttl = app
         .config()
         .auth
@@ -335,7 +335,7 @@ pub async fn cookie_session(app: &App, cookie: &str) -> Result<Option<SessionRow
     let (Some(auth), Ok(users)) = (&app.config().auth, users(app)) else {
         return Ok(None);
     };
-    let now = super::now();
+    let now = crate::timestamp::unix_seconds();
     let Some(session) = app
         .store()
         .session_by_secret(&secret::digest(cookie), users.primary_field().kind)

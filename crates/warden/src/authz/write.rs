@@ -355,17 +355,12 @@ impl<'a> Authz<'a> {
                     .map_err(|e| AuthzError::Internal(e.to_string()))?;
                 let mut select = Query::select();
                 select
-                    .expr_as(key_column_literal(), "w_flag_ok")
+                    .expr_as(Expr::cust("TRUE"), "w_flag_ok")
                     .and_where(condition);
                 Ok(!tx.fetch_rows(resource, &select).await?.is_empty())
             }
         }
     }
-}
-
-/// The flag column's value when the rule holds (decoded as a bool).
-fn key_column_literal() -> Expr {
-    Expr::cust("TRUE")
 }
 
 async fn hash_passwords(resource: &ResourceDef, row: &mut Row) -> Result<(), AuthzError> {

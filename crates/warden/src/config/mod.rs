@@ -3,8 +3,8 @@
 
 mod diagnostic;
 mod model;
-mod policy;
 mod raw;
+mod rule_schema;
 mod validate;
 
 pub use diagnostic::Diagnostic;

@@ -26,7 +26,7 @@ use serde::Serialize;
 use serde_json::{Map, Value as Json};
 use warden_policy::{Action as Act, Value};
 
-type Page = Result<Response, UiError>;
+type PageAnswer = Result<Response, UiError>;
 
 /// Characters kept as they are in a path segment (RFC 3986 unreserved).
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -135,7 +135,7 @@ impl Screen {
                 .keys()
                 .filter(|name| authz.may(name, Act::List))
                 .map(|name| NavLink {
-                    label: plural(name),
+                    label: form::label(name),
                     href: format!("/ui/{}", segment(name)),
                     current: current == Some(name.as_str()),
                 })
@@ -195,7 +195,7 @@ impl Screen {
         status: StatusCode,
         current: Option<&str>,
         context: Ctx,
-    ) -> Page {
+    ) -> PageAnswer {
         let html = templates::render(
             template,
             context! { chrome => self.chrome(current), ..context },
@@ -236,11 +236,6 @@ fn key_text(json: Option<&Json>) -> Option<String> {
         Json::Number(n) => Some(n.to_string()),
         _ => None,
     }
-}
-
-/// "employees" -> "Employees".
-fn plural(name: &str) -> String {
-    form::label(name)
 }
 
 /// "employees" -> "employee" (for messages).
@@ -372,7 +367,7 @@ pub async fn home(
     State(app): State<App>,
     caller: Result<Caller, CallerError>,
     headers: HeaderMap,
-) -> Page {
+) -> PageAnswer {
     let screen = Screen::new(app, caller_or_page(caller)?, &headers);
     screen.require_user()?;
     let authz = screen.authz();
@@ -383,9 +378,9 @@ pub async fn home(
         .map(|name| {
             let path = format!("/ui/{}", segment(name));
             context! {
-                label => plural(name),
+                label => form::label(name),
                 browse => Action::new("browse", "Browse", path.clone(), authz.may(name, Act::List))
-                    .about(plural(name)),
+                    .about(form::label(name)),
                 create => Action::new("create", format!("New {}", singular(name)), format!("{path}/new"), authz.may(name, Act::Create)),
             }
         })
@@ -475,7 +470,7 @@ pub async fn list(
     Path(name): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-) -> Page {
+) -> PageAnswer {
     let screen = Screen::new(app, caller_or_page(caller)?, &headers);
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_str(query.as_deref().unwrap_or("")).unwrap_or_default();
@@ -608,8 +603,8 @@ pub async fn list(
         StatusCode::OK,
         Some(&name),
         context! {
-            title => plural(&name),
-            label => plural(&name),
+            title => form::label(&name),
+            label => form::label(&name),
             base,
             search => params.search,
             sort => params.sort,
@@ -680,7 +675,7 @@ pub async fn view(
     caller: Result<Caller, CallerError>,
     Path((name, id)): Path<(String, String)>,
     headers: HeaderMap,
-) -> Page {
+) -> PageAnswer {
     let screen = Screen::new(app, caller_or_page(caller)?, &headers);
     let authz = screen.authz();
     let item = authz.read(&name, &id, &[]).await?;
@@ -698,7 +693,7 @@ pub async fn view(
         context! {
             title => &heading,
             heading,
-            label => plural(&name).to_lowercase(),
+            label => form::label(&name).to_lowercase(),
             fields => shown(resource, &item.json),
             edit => Action::new("edit", "Edit", format!("{view}/edit"), editable.first().copied().unwrap_or(false)),
             delete => Action::new("delete", "Delete", format!("{view}/delete"), deletable.first().copied().unwrap_or(false)),
@@ -723,7 +718,7 @@ fn render_form(
     status: StatusCode,
     controls: Vec<form::Control>,
     errors: Vec<FormError>,
-) -> Page {
+) -> PageAnswer {
     let summary = match errors.len() {
         0 => String::new(),
         1 => "There is a problem with what you entered:".to_owned(),
@@ -752,7 +747,7 @@ pub async fn edit_form(
     caller: Result<Caller, CallerError>,
     Path((name, id)): Path<(String, String)>,
     headers: HeaderMap,
-) -> Page {
+) -> PageAnswer {
     let screen = Screen::new(app, caller_or_page(caller)?, &headers);
     let item = screen.authz().read(&name, &id, &[]).await?;
     must_be_allowed(&screen, &name, &id, Act::Update).await?;
@@ -786,7 +781,7 @@ pub async fn update(
     Path((name, id)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
-) -> Page {
+) -> PageAnswer {
     let screen = Screen::new(app, caller_or_page(caller)?, &headers);
     let pairs = form_pairs(&body)?;
     let authz = screen.authz();
@@ -878,7 +873,7 @@ pub async fn new_form(
     caller: Result<Caller, CallerError>,
     Path(name): Path<String>,
     headers: HeaderMap,
-) -> Page {
+) -> PageAnswer {
     let screen = Screen::new(app, caller_or_page(caller)?, &headers);
     must_be_able_to_create(&screen, &name)?;
     let resource = screen.resource(&name)?;
@@ -900,7 +895,7 @@ pub async fn create(
     Path(name): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Page {
+) -> PageAnswer {
     let screen = Screen::new(app, caller_or_page(caller)?, &headers);
     let pairs = form_pairs(&body)?;
     let resource = screen.resource(&name)?;
@@ -933,7 +928,7 @@ pub async fn delete_form(
     caller: Result<Caller, CallerError>,
     Path((name, id)): Path<(String, String)>,
     headers: HeaderMap,
-) -> Page {
+) -> PageAnswer {
     let screen = Screen::new(app, caller_or_page(caller)?, &headers);
     let item = screen.authz().read(&name, &id, &[]).await?;
     must_be_allowed(&screen, &name, &id, Act::Delete).await?;
@@ -962,7 +957,7 @@ pub async fn delete(
     Path((name, id)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
-) -> Page {
+) -> PageAnswer {
     let screen = Screen::new(app, caller_or_page(caller)?, &headers);
     let pairs = form_pairs(&body)?;
     screen
