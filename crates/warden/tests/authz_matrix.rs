@@ -530,7 +530,7 @@ async fn read_and_list_phase(matrix: &mut Matrix<'_>, callers: &[Caller]) {
                     } else {
                         assert_eq!(
                             common::keys(&body),
-                            [resource.primary_key.clone()],
+                            std::slice::from_ref(&resource.primary_key),
                             "{what}: a writer who may not read the row: {body}"
                         );
                     }
