@@ -31,6 +31,66 @@ impl Residual {
     pub fn is_always(&self, decision: bool) -> bool {
         matches!(self, Residual::Always(d) if *d == decision)
     }
+
+    /// Whether some proposal (`new`) could make this hold: each test that
+    /// reads `new` is taken as going whichever way helps the whole hold
+    /// (true, or false under a `!`), leaving a residual over stored rows
+    /// alone that holds on a row if some proposal could make the original
+    /// hold there. `Always(false)`: no proposal can. For answering before
+    /// a proposal is known; the write itself decides on the proposal.
+    pub fn for_some_new(&self) -> Residual {
+        match self {
+            Residual::Always(b) => Residual::Always(*b),
+            // Specialised, the tree has no `user` left: folding again with
+            // nothing known only folds the constants put in for `new`.
+            Residual::Predicate(node) => {
+                let folded = fold(&assume_new(node, true), &Known::default());
+                match folded.kind {
+                    NodeKind::Const(v) => Residual::Always(v.is_true()),
+                    _ => Residual::Predicate(folded),
+                }
+            }
+        }
+    }
+}
+
+/// `node` with each test that reads `new` replaced by `helps` (flipped
+/// under each `!`).
+fn assume_new(node: &Node, helps: bool) -> Node {
+    let kind = match &node.kind {
+        NodeKind::Not(inner) => NodeKind::Not(Box::new(assume_new(inner, !helps))),
+        NodeKind::And(l, r) => NodeKind::And(
+            Box::new(assume_new(l, helps)),
+            Box::new(assume_new(r, helps)),
+        ),
+        NodeKind::Or(l, r) => NodeKind::Or(
+            Box::new(assume_new(l, helps)),
+            Box::new(assume_new(r, helps)),
+        ),
+        _ if reads_new(node) => return truth(helps, node),
+        _ => return node.clone(),
+    };
+    rebuild(node, kind)
+}
+
+fn reads_new(node: &Node) -> bool {
+    match &node.kind {
+        NodeKind::Field(field) => field.start == Start::New,
+        NodeKind::Const(_)
+        | NodeKind::Principal
+        | NodeKind::UserAttr(_)
+        | NodeKind::HasScope(_) => false,
+        NodeKind::List(items) | NodeKind::SqlCall { args: items, .. } => {
+            items.iter().any(reads_new)
+        }
+        NodeKind::Not(a) | NodeKind::IsNull { operand: a, .. } => reads_new(a),
+        NodeKind::Exists { condition, .. } => reads_new(condition),
+        NodeKind::And(a, b)
+        | NodeKind::Or(a, b)
+        | NodeKind::Compare(_, a, b)
+        | NodeKind::In(a, b)
+        | NodeKind::Text(_, a, b) => reads_new(a) || reads_new(b),
+    }
 }
 
 impl Rule {
@@ -340,6 +400,78 @@ mod tests {
             new: Some(&other),
         };
         assert_eq!(rule.specialize_with(&known), Residual::Always(false));
+    }
+
+    #[test]
+    fn for_some_new_refuses_only_what_no_proposal_can_admit() {
+        let rule = compile(
+            "posts",
+            Action::Update,
+            "row.owner_id == user.id || (exists(votes where it.post_id == row.id && it.user_id == user.id) && new.title == row.title)",
+        );
+        let user = Principal::with_id(23);
+        let mut stored = Row::new();
+        stored.insert("id".into(), Value::Int(4));
+        stored.insert("owner_id".into(), Value::Int(21));
+        stored.insert("title".into(), Value::Text("t".into()));
+        let known = Known {
+            user: Some(&user),
+            row: Some(&stored),
+            new: None,
+        };
+        // `new` unknown: the title test is taken as passing, the `exists`
+        // is left to the database.
+        let Residual::Predicate(node) = rule.specialize_with(&known).for_some_new() else {
+            panic!()
+        };
+        assert!(matches!(node.kind, NodeKind::Exists { .. }), "{node:?}");
+        assert!(!reads_new(&node));
+        // Owner: admitted whatever the proposal.
+        let mut owned = stored.clone();
+        owned.insert("owner_id".into(), Value::Int(23));
+        let known = Known {
+            row: Some(&owned),
+            ..known
+        };
+        assert_eq!(
+            rule.specialize_with(&known).for_some_new(),
+            Residual::Always(true)
+        );
+    }
+
+    #[test]
+    fn for_some_new_flips_under_not_and_keeps_what_decides_without_new() {
+        let user = Principal::with_id(23);
+        let mut stored = Row::new();
+        stored.insert("owner_id".into(), Value::Int(21));
+        stored.insert("published".into(), Value::Bool(true));
+        stored.insert("title".into(), Value::Text("t".into()));
+        let known = Known {
+            user: Some(&user),
+            row: Some(&stored),
+            new: None,
+        };
+        let some = |text: &str| {
+            compile("posts", Action::Update, text)
+                .specialize_with(&known)
+                .for_some_new()
+        };
+        // Some proposal keeps the title, some changes it.
+        assert_eq!(some("!(new.title == row.title)"), Residual::Always(true));
+        assert_eq!(some("new.title == row.title"), Residual::Always(true));
+        // Decided by the stored row alone, whatever the proposal.
+        assert_eq!(
+            some("row.owner_id == user.id && !(new.published == false)"),
+            Residual::Always(false)
+        );
+        assert_eq!(
+            some("!row.published || new.owner_id == user.id"),
+            Residual::Always(true)
+        );
+        assert_eq!(
+            some("row.owner_id == user.id || !row.published"),
+            Residual::Always(false)
+        );
     }
 
     #[test]

@@ -4,20 +4,24 @@
 //! as the built-in API. It must not write: the handler acts afterwards.
 
 use super::read::Item;
-use super::{Authz, AuthzError, key_only, parse_key};
+use super::write::Stored;
+use super::{Authz, AuthzError, key_only, parse_key, singular};
 use crate::rows::output::{render, version};
 use sea_query::Expr;
 use warden_policy::Action;
 
 impl Authz<'_> {
-    /// The row `id` of `resource` as the caller may see it, if the caller
-    /// holds the scopes for `action`, may read the row and `action`'s rule
-    /// holds on it as stored (for `update`, `new` is the stored row). The
-    /// row is shown as a read would show it: only its key to a caller
-    /// without the read scopes, field rules applied.
-    /// Errors: 404 when missing, the deny status (or 401) when hidden, 403
-    /// (or 401) when the rule refuses. `list` and `create` have no stored
-    /// row: use [`Authz::list_condition`] or [`Authz::create`].
+    /// Whether the caller may take `action` on the row `id` of
+    /// `resource`: it holds the scopes for `action` and `action`'s rule
+    /// holds on the row as stored (for `update`, `new` is the stored row)
+    /// — for `update` and `delete`, whether or not the read rule shows the
+    /// caller the row, as the built-in actions decide. The row is shown as
+    /// a read would show it: only its key to a caller without the read
+    /// scopes or whom the read rule does not show it, field rules applied.
+    /// Errors: 404 when missing; when the rule refuses, 403 (or 401) if
+    /// the caller may read the row, else the deny status (or 401). `list`
+    /// and `create` have no stored row: use [`Authz::list_condition`] or
+    /// [`Authz::create`].
     pub async fn authorize(
         &self,
         resource: &str,
@@ -32,7 +36,7 @@ impl Authz<'_> {
             )));
         }
         self.require_scopes(resource, action)?;
-        self.refuse_anonymous_early(resource)?;
+        self.refuse_anonymous_early(resource, action)?;
         let key = parse_key(resource, id)?;
         let read = self.gate(resource, Action::Read);
         let gate = self.gate(resource, action);
@@ -48,21 +52,25 @@ impl Authz<'_> {
             .fetch_rows(resource, &select)
             .await?
             .into_iter()
-            .next();
-        let row = self.seen(resource, id, &read, row)?;
-        if !gate.holds_for(&row, "may") {
-            self.log_denial(action, resource, id, gate.rule, Some(&row));
-            return Err(self.forbidden(gate.rule, action, resource));
+            .next()
+            .ok_or_else(|| AuthzError::NotFound(singular(resource)))?;
+        let stored = Stored {
+            readable: read.holds_for(&row, "read"),
+            key,
+            row,
+        };
+        if !gate.holds_for(&stored.row, "may") {
+            return Err(self.refuse(resource, action, id, &stored));
         }
-        let json = if self.holds_scopes(resource, Action::Read) {
-            let withheld = fields.withheld(&row);
-            render(resource, &row, |f| withheld.contains(f))
+        let json = if stored.readable && self.holds_scopes(resource, Action::Read) {
+            let withheld = fields.withheld(&stored.row);
+            render(resource, &stored.row, |f| withheld.contains(f))
         } else {
-            key_only(resource, &key)
+            key_only(resource, &stored.key)
         };
         Ok(Item {
             json,
-            version: version(&row),
+            version: version(&stored.row),
         })
     }
 

@@ -21,10 +21,11 @@ impl<'a> Authz<'a> {
     }
 
     /// For each of `ids`, whether the caller may take `action` on that
-    /// stored row: it holds the scopes, its read rule admits the row (as
-    /// every write first checks), and the action's rule holds on it; an
-    /// update is judged on the row left as it is (`new` is the stored
-    /// row). One query for all ids; a missing or unparsable id is `false`.
+    /// stored row from a page: it holds the scopes, its read rule admits
+    /// the row (a page shows the row before it acts; the action itself
+    /// does not need it), and the action's rule holds on it; an update is
+    /// judged on the row left as it is (`new` is the stored row). One
+    /// query for all ids; a missing or unparsable id is `false`.
     pub async fn may_on(
         &self,
         resource: &str,

@@ -6,19 +6,34 @@
 //! field is always the caller; a create rule sees the row as it would be
 //! stored; an update must pass its rule on the stored row and again on the
 //! row as it would become (so nobody hands a row to someone else unless a
-//! rule says so).
+//! rule says so). An update or delete its rule admits is done whether or
+//! not the read rule shows the caller the row; a refused one answers 403
+//! only when the caller may read the row, else as for a row they may not
+//! see, and nothing about the row (its version, a body's mistakes) is told
+//! to a caller who may neither see it nor act on it.
 
 use super::gate::{FieldGates, Gate};
 use super::read::Item;
-use super::{Authz, AuthzError, key_only, parse_key};
+use super::{Authz, AuthzError, key_only, parse_key, singular};
 use crate::config::{FieldKind, ResourceDef, VERSION_COLUMN};
 use crate::password;
 use crate::rows::input::{WriteMode, apply_defaults, parse_body};
 use crate::rows::output::{policy_row, version};
-use crate::store::{Row, Tx, key_equals, to_sql_value, unchanged_since_read};
-use sea_query::{Alias, DeleteStatement, Expr, ExprTrait, LockType, Query, UpdateStatement};
+use crate::store::{Row, Tx, key_column, key_equals, to_sql_value, unchanged_since_read};
+use sea_query::{
+    Alias, DeleteStatement, Expr, ExprTrait, LockType, Query, SelectStatement, UpdateStatement,
+};
 use serde_json::Value as Json;
 use warden_policy::{Action, Dialect, Known, Residual, Value};
+
+/// The stored row an update or delete acts on, and whether the caller may
+/// read it: the action's rule decides whether it is done, the read rule
+/// only how a refusal is answered ([`Authz::refuse`]).
+pub(super) struct Stored {
+    pub key: Value,
+    pub row: Row,
+    pub readable: bool,
+}
 
 impl<'a> Authz<'a> {
     /// `POST /api/<resource>`: returns the key of the new row.
@@ -89,53 +104,61 @@ impl<'a> Authz<'a> {
     ) -> Result<Item, AuthzError> {
         let resource = self.resource(resource)?;
         self.require_scopes(resource, Action::Update)?;
-        self.refuse_anonymous_early(resource)?;
-        let (key, stored) = self.visible_row(resource, id).await?;
-        self.refuse_outright(resource, Action::Update, id, &stored)?;
+        self.refuse_anonymous_early(resource, Action::Update)?;
+        let stored = self.stored_row(resource, id).await?;
+        self.refuse_outright(resource, Action::Update, id, &stored)
+            .await?;
         let (body, current_password) = self.take_current_password(resource, body)?;
         let mut changes = parse_body(resource, body, mode)?;
-        check_version(&stored, if_match)?;
+        let fresh = version_matches(&stored, if_match)?;
         let password_change = self
             .password_change(
                 resource,
-                &key,
-                &stored,
+                &stored.key,
+                &stored.row,
                 &changes,
                 current_password.as_deref(),
             )
             .await?;
         hash_passwords(resource, &mut changes).await?;
-        let dialect = self.target(resource).dialect;
-        let mut update = self.update_statement(resource, id, &key, &stored, &changes)?;
-        let guards = unchanged_since_read(resource, &stored, &changes, dialect)
-            .map_err(AuthzError::Internal)?;
-        for guard in guards {
-            update.and_where(guard);
+        let mut done = false;
+        if fresh && password_change.is_none() {
+            let conditions = self.update_conditions(resource, id, &stored, &changes)?;
+            let mut update = self.update_statement(resource, &stored.key, &changes, conditions)?;
+            let dialect = self.target(resource).dialect;
+            let guards = unchanged_since_read(resource, &stored.row, &changes, dialect)
+                .map_err(AuthzError::Internal)?;
+            for guard in guards {
+                update.and_where(guard);
+            }
+            done = self.app.store().execute(&update).await? > 0;
         }
-        let done = password_change.is_none() && self.app.store().execute(&update).await? > 0;
         if !done {
             let mut tx = self.app.store().begin().await?;
-            let (key, stored) = self.lock_visible(&mut tx, resource, id).await?;
-            check_version(&stored, if_match)?;
-            let update = self.update_statement(resource, id, &key, &stored, &changes)?;
+            let stored = self.lock_row(&mut tx, resource, id).await?;
+            let conditions = self.update_conditions(resource, id, &stored, &changes)?;
+            self.refuse_unless_met(&mut tx, resource, Action::Update, id, &stored, &conditions)
+                .await?;
+            check_version(&stored.row, if_match)?;
+            let update = self.update_statement(resource, &stored.key, &changes, conditions)?;
             if tx.execute(&update).await? == 0 {
                 return Err(self.refuse(resource, Action::Update, id, &stored));
             }
             if let Some(change) = &password_change {
                 let ended = tx
                     .delete_user_sessions(
-                        &key,
+                        &stored.key,
                         resource.primary_field().kind,
                         change.keep.as_deref(),
                     )
                     .await?;
-                tracing::info!(user = %key, ended, "password changed: other sessions ended");
+                tracing::info!(user = %stored.key, ended, "password changed: other sessions ended");
             }
             tx.commit().await?;
         }
         // The version the update wrote is not known here (another write
         // may have followed): the answer carries one only when read back.
-        self.written(resource, &key, None).await
+        self.written(resource, &stored.key, None).await
     }
 
     /// The answer to a create or update: the row as the caller may read
@@ -164,18 +187,18 @@ impl<'a> Authz<'a> {
         })
     }
 
-    /// The `UPDATE` of `changes` to the row `stored`, carrying what the
-    /// update rule leaves to the database, on the stored row and on the row
-    /// as it would become; refused when the rule already says no.
-    fn update_statement(
+    /// What an `UPDATE` of `changes` to the row `stored` must carry of the
+    /// update rule: the part left to the database, on the stored row and
+    /// on the row as it would become (none when memory decided it);
+    /// refused when the rule already says no.
+    fn update_conditions(
         &self,
         resource: &ResourceDef,
         id: &str,
-        key: &Value,
-        stored: &Row,
+        stored: &Stored,
         changes: &Row,
-    ) -> Result<UpdateStatement, AuthzError> {
-        let mut after = stored.clone();
+    ) -> Result<Vec<Expr>, AuthzError> {
+        let mut after = stored.row.clone();
         for (name, value) in changes {
             after.insert(name.clone(), value.clone());
         }
@@ -195,34 +218,62 @@ impl<'a> Authz<'a> {
             },
         );
         let target = self.target(resource);
+        let mut conditions = Vec::new();
+        for gate in [&on_stored, &on_proposed] {
+            if gate.allows_nothing() {
+                return Err(self.refuse(resource, Action::Update, id, stored));
+            }
+            conditions.extend(gate.condition(&target)?);
+        }
+        Ok(conditions)
+    }
+
+    /// The `UPDATE` of `changes` to the row `key`, carrying `conditions`
+    /// ([`Authz::update_conditions`]).
+    fn update_statement(
+        &self,
+        resource: &ResourceDef,
+        key: &Value,
+        changes: &Row,
+        conditions: Vec<Expr>,
+    ) -> Result<UpdateStatement, AuthzError> {
+        let dialect = self.target(resource).dialect;
         let mut update = Query::update();
         update.table(Alias::new(resource.table.clone()));
         for (name, value) in changes {
             let kind = resource.field(name).map_or(FieldKind::Text, |f| f.kind);
-            let bound = to_sql_value(kind, value, target.dialect).map_err(AuthzError::Internal)?;
+            let bound = to_sql_value(kind, value, dialect).map_err(AuthzError::Internal)?;
             update.value(Alias::new(name.clone()), Expr::val(bound));
         }
         update.value(
             Alias::new(VERSION_COLUMN),
             Expr::col(Alias::new(VERSION_COLUMN)).add(1),
         );
-        update.and_where(key_equals(resource, key, target.dialect)?);
-        for gate in [&on_stored, &on_proposed] {
-            if gate.allows_nothing() {
-                return Err(self.refuse(resource, Action::Update, id, stored));
-            }
-            if let Some(condition) = gate.condition(&target)? {
-                update.and_where(condition);
-            }
+        update.and_where(key_equals(resource, key, dialect)?);
+        for condition in conditions {
+            update.and_where(condition);
         }
         Ok(update)
     }
 
-    /// Logs and answers `action` refused on the row `stored`.
-    fn refuse(&self, resource: &ResourceDef, action: Action, id: &str, stored: &Row) -> AuthzError {
+    /// Logs and answers `action` refused on the row `stored`: 403 (or 401)
+    /// when the caller may read the row, else what a read of it answers
+    /// (the resource's deny status, or 401), so a caller who may neither
+    /// see the row nor act on it learns no more than from a read.
+    pub(super) fn refuse(
+        &self,
+        resource: &ResourceDef,
+        action: Action,
+        id: &str,
+        stored: &Stored,
+    ) -> AuthzError {
         let rule = self.rule(&resource.name, action);
-        self.log_denial(action, resource, id, rule, Some(stored));
-        self.forbidden(rule, action, resource)
+        self.log_denial(action, resource, id, rule, Some(&stored.row));
+        if stored.readable {
+            self.forbidden(rule, action, resource)
+        } else {
+            self.unseen(self.rule(&resource.name, Action::Read), resource)
+        }
     }
 
     /// `DELETE /api/<resource>/<id>`. As [`Authz::update`]: first one
@@ -237,106 +288,216 @@ impl<'a> Authz<'a> {
     ) -> Result<(), AuthzError> {
         let resource = self.resource(resource)?;
         self.require_scopes(resource, Action::Delete)?;
-        self.refuse_anonymous_early(resource)?;
-        let (key, stored) = self.visible_row(resource, id).await?;
-        self.refuse_outright(resource, Action::Delete, id, &stored)?;
-        check_version(&stored, if_match)?;
-        let mut delete = self.delete_statement(resource, &key)?;
-        if let Some(version) = if_match {
-            delete.and_where(Expr::col(Alias::new(VERSION_COLUMN)).eq(version));
-        }
-        if self.app.store().execute(&delete).await? == 0 {
-            let mut tx = self.app.store().begin().await?;
-            let (key, stored) = self.lock_visible(&mut tx, resource, id).await?;
-            check_version(&stored, if_match)?;
-            if tx.execute(&self.delete_statement(resource, &key)?).await? == 0 {
-                return Err(self.refuse(resource, Action::Delete, id, &stored));
+        self.refuse_anonymous_early(resource, Action::Delete)?;
+        let stored = self.stored_row(resource, id).await?;
+        self.refuse_outright(resource, Action::Delete, id, &stored)
+            .await?;
+        let condition = self
+            .gate(resource, Action::Delete)
+            .condition(&self.target(resource))?;
+        if version_matches(&stored, if_match)? {
+            let mut delete = self.delete_statement(resource, &stored.key, condition.clone())?;
+            if let Some(version) = if_match {
+                delete.and_where(Expr::col(Alias::new(VERSION_COLUMN)).eq(version));
             }
-            tx.commit().await?;
+            if self.app.store().execute(&delete).await? > 0 {
+                return Ok(());
+            }
         }
+        let mut tx = self.app.store().begin().await?;
+        let stored = self.lock_row(&mut tx, resource, id).await?;
+        self.refuse_unless_met(
+            &mut tx,
+            resource,
+            Action::Delete,
+            id,
+            &stored,
+            condition.as_slice(),
+        )
+        .await?;
+        check_version(&stored.row, if_match)?;
+        let delete = self.delete_statement(resource, &stored.key, condition)?;
+        if tx.execute(&delete).await? == 0 {
+            return Err(self.refuse(resource, Action::Delete, id, &stored));
+        }
+        tx.commit().await?;
         Ok(())
     }
 
-    /// The `DELETE` of the row `key`, carrying the delete rule (which
-    /// `refuse_outright` has checked is not refused outright).
+    /// The `DELETE` of the row `key`, carrying what the delete rule leaves
+    /// to the database (`condition`).
     fn delete_statement(
         &self,
         resource: &ResourceDef,
         key: &Value,
+        condition: Option<Expr>,
     ) -> Result<DeleteStatement, AuthzError> {
-        let target = self.target(resource);
         let mut delete = Query::delete();
         delete.from_table(Alias::new(resource.table.clone()));
-        delete.and_where(key_equals(resource, key, target.dialect)?);
-        if let Some(condition) = self.gate(resource, Action::Delete).condition(&target)? {
+        delete.and_where(key_equals(resource, key, self.target(resource).dialect)?);
+        if let Some(condition) = condition {
             delete.and_where(condition);
         }
         Ok(delete)
     }
 
-    /// An anonymous caller who may not see any row of the resource gets
-    /// 401 before anything is read, so the answer says nothing about which
-    /// rows exist.
-    pub(super) fn refuse_anonymous_early(&self, resource: &ResourceDef) -> Result<(), AuthzError> {
+    /// An anonymous caller who may neither see nor take `action` on any
+    /// row of the resource gets 401 before anything is read, so the answer
+    /// says nothing about which rows exist.
+    pub(super) fn refuse_anonymous_early(
+        &self,
+        resource: &ResourceDef,
+        action: Action,
+    ) -> Result<(), AuthzError> {
         if !self.caller.is_anonymous() {
             return Ok(());
         }
         let read = self.gate(resource, Action::Read);
-        if read.allows_nothing() && read.rule.is_some_and(warden_policy::Rule::depends_on_user) {
-            self.log_denial(Action::Read, resource, "*", read.rule, None);
+        let gate = self.gate(resource, action);
+        if read.allows_nothing()
+            && gate.allows_nothing()
+            && read.rule.is_some_and(warden_policy::Rule::depends_on_user)
+        {
+            self.log_denial(action, resource, "*", gate.rule, None);
             return Err(AuthzError::Unauthenticated);
         }
         Ok(())
     }
 
-    /// A row the caller may see, but an action its rule refuses this
-    /// caller on every row: answered before the body is even parsed.
-    fn refuse_outright(
+    /// Refuses `action` before the body is read when its rule refuses it
+    /// whatever the body says: on every row, or — on a row the caller may
+    /// not read — on this stored row for every proposal, decided in memory
+    /// or, for what needs the database (relations, `exists`), by one
+    /// statement. So the mistakes of a body tell nothing about a row the
+    /// caller may neither see nor act on. The write's own statement
+    /// decides again, on the proposal: this only answers early.
+    async fn refuse_outright(
         &self,
         resource: &ResourceDef,
         action: Action,
         id: &str,
-        stored: &Row,
+        stored: &Stored,
     ) -> Result<(), AuthzError> {
-        if self.gate(resource, action).allows_nothing() {
+        let refused = if stored.readable {
+            self.gate(resource, action).allows_nothing()
+        } else {
+            let row = policy_row(resource, &stored.row);
+            let known = Known {
+                user: self.caller.principal(),
+                row: Some(&row),
+                new: None,
+            };
+            match self
+                .gate_known(resource, action, known)
+                .residual
+                .for_some_new()
+            {
+                Residual::Always(admitted) => !admitted,
+                residual => {
+                    let condition = residual
+                        .to_sql(&self.target(resource))
+                        .map_err(|e| AuthzError::Internal(e.to_string()))?;
+                    let probe = self.admission(resource, &stored.key, [condition])?;
+                    self.app
+                        .store()
+                        .fetch_rows(resource, &probe)
+                        .await?
+                        .is_empty()
+                }
+            }
+        };
+        if refused {
             return Err(self.refuse(resource, action, id, stored));
         }
         Ok(())
     }
 
-    /// Reads the row a write will act on, as the caller may see it; 404 /
-    /// deny status / 401 when missing or not visible to the caller.
-    async fn visible_row(
+    /// Inside the transaction, before the locked row's version is told
+    /// (a stale `If-Match`): a row the caller may not read must meet
+    /// `conditions`, what the write's statement carries of its rule.
+    /// Else it is refused as a row the caller may not see.
+    async fn refuse_unless_met(
+        &self,
+        tx: &mut Tx,
+        resource: &ResourceDef,
+        action: Action,
+        id: &str,
+        stored: &Stored,
+        conditions: &[Expr],
+    ) -> Result<(), AuthzError> {
+        if stored.readable || conditions.is_empty() {
+            return Ok(());
+        }
+        let probe = self.admission(resource, &stored.key, conditions.iter().cloned())?;
+        if tx.fetch_rows(resource, &probe).await?.is_empty() {
+            return Err(self.refuse(resource, action, id, stored));
+        }
+        Ok(())
+    }
+
+    /// `SELECT <key> FROM <table> WHERE <key> = ? AND <conditions>`: one
+    /// row when the row `key` meets the conditions.
+    fn admission(
         &self,
         resource: &ResourceDef,
-        id: &str,
-    ) -> Result<(Value, Row), AuthzError> {
+        key: &Value,
+        conditions: impl IntoIterator<Item = Expr>,
+    ) -> Result<SelectStatement, AuthzError> {
+        let mut select = Query::select();
+        select
+            .expr_as(
+                key_column(resource),
+                Alias::new(resource.primary_key.clone()),
+            )
+            .from(Alias::new(resource.table.clone()))
+            .and_where(key_equals(resource, key, self.target(resource).dialect)?);
+        for condition in conditions {
+            select.and_where(condition);
+        }
+        Ok(select)
+    }
+
+    /// Reads the row a write will act on, with whether the caller may read
+    /// it; 404 when missing.
+    async fn stored_row(&self, resource: &ResourceDef, id: &str) -> Result<Stored, AuthzError> {
         let key = parse_key(resource, id)?;
         let read = self.gate(resource, Action::Read);
         let row = self
             .fetch_by_key(resource, &key, &read, &FieldGates::none())
-            .await?;
-        let row = self.seen(resource, id, &read, row)?;
-        Ok((key, row))
+            .await?
+            .ok_or_else(|| AuthzError::NotFound(singular(resource)))?;
+        Ok(Stored {
+            readable: read.holds_for(&row, "read"),
+            key,
+            row,
+        })
     }
 
-    /// Reads and locks the row inside `tx`; 404 / deny status / 401 when
-    /// missing or not visible to the caller.
-    async fn lock_visible(
+    /// Reads and locks the row inside `tx`, with whether the caller may
+    /// read it; 404 when missing.
+    async fn lock_row(
         &self,
         tx: &mut Tx,
         resource: &ResourceDef,
         id: &str,
-    ) -> Result<(Value, Row), AuthzError> {
+    ) -> Result<Stored, AuthzError> {
         let key = parse_key(resource, id)?;
         let read = self.gate(resource, Action::Read);
         let mut select = self.select_readable(resource, &key, &read.residual)?;
         if self.target(resource).dialect == Dialect::Postgres {
             select.lock(LockType::Update);
         }
-        let row = tx.fetch_rows(resource, &select).await?.into_iter().next();
-        let row = self.seen(resource, id, &read, row)?;
-        Ok((key, row))
+        let row = tx
+            .fetch_rows(resource, &select)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| AuthzError::NotFound(singular(resource)))?;
+        Ok(Stored {
+            readable: read.holds_for(&row, "read"),
+            key,
+            row,
+        })
     }
 
     /// Decides a rule whose row is fully known; what is left (relations,
@@ -380,6 +541,18 @@ async fn hash_passwords(resource: &ResourceDef, row: &mut Row) -> Result<(), Aut
         }
     }
     Ok(())
+}
+
+/// Whether the row is at the version `If-Match` names (or none is named).
+/// A stale version is 412 at once to a caller who may read the row; on a
+/// row they may not read, `false`: the transaction answers it once the
+/// rule has admitted the row (`Authz::refuse_unless_met`).
+fn version_matches(stored: &Stored, if_match: Option<i64>) -> Result<bool, AuthzError> {
+    match check_version(&stored.row, if_match) {
+        Ok(()) => Ok(true),
+        Err(stale) if stored.readable => Err(stale),
+        Err(_) => Ok(false),
+    }
 }
 
 fn check_version(stored: &Row, if_match: Option<i64>) -> Result<(), AuthzError> {
