@@ -60,7 +60,7 @@ pub enum AdminError {
 /// ```
 /// let config = warden::admin::ConfigFile::load("../../examples/posts/warden.toml")?;
 /// let checked = config.check(None)?;
-/// assert_eq!(checked.resources, 2);
+/// assert_eq!(checked.resources, 3);
 /// assert!(config.policy_tests()?.iter().all(|case| case.passed));
 /// # Ok::<(), warden::admin::AdminError>(())
 /// ```
@@ -153,6 +153,22 @@ impl ConfigFile {
 /// A config and its open database: migrations, seed data, explanations
 /// and accounts. Close it when done ([`Database::close`]), or turn it into
 /// a [`Warden`] to serve.
+///
+/// ```
+/// # tokio_test::block_on(async {
+/// use warden::admin::ConfigFile;
+/// let config = ConfigFile::load("../../examples/posts/warden.toml")?;
+/// let database = config.open(Some("sqlite::memory:")).await?;
+/// database.migrate().await?;
+/// let admin = ["admin".to_owned()];
+/// let ann = database.add_user(" Ann@Example.com", "password123", &[], &[], &admin).await?;
+/// assert_eq!(ann.login, warden::Value::Text("ann@example.com".into()));
+/// assert_eq!(ann.grants.roles, admin);
+/// assert_eq!(database.users().await?.len(), 1);
+/// database.close().await;
+/// # Ok::<(), warden::admin::AdminError>(())
+/// # }).unwrap();
+/// ```
 #[derive(Debug)]
 pub struct Database {
     config: Config,

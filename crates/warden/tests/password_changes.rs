@@ -7,9 +7,7 @@
 
 mod common;
 
-use common::sessions::{
-    assert_all_ended, cookie_works, refreshes, sessions, token_works, tokens,
-};
+use common::sessions::{assert_all_ended, cookie_works, refreshes, sessions, token_works, tokens};
 use common::{PASSWORD, TestApp, backends, fixture_config, on_each_backend_config};
 use reqwest::Method;
 use serde_json::{Value as Json, json};

@@ -2,6 +2,7 @@
 //! port over a fresh database per backend, a client, fixtures), shared
 //! rather than copied, and `warden serve` as a child process: only this
 //! crate's tests can run the binary.
+#![allow(dead_code)]
 
 #[path = "../../../warden/tests/common/mod.rs"]
 mod harness;
