@@ -23,7 +23,7 @@ name=${1:?usage: scripts/example-tour.sh NAME [CONFIG]}
 config=${2:-examples/$name/warden.toml}
 tour=${TOUR:-examples/$name/tour.txt}
 target=${CARGO_TARGET_DIR:-target}
-cargo build -q --release -p warden
+cargo build -q --release --bin warden
 warden=$(realpath "$target/release/warden")
 work=$(mktemp -d)
 port=${TOUR_PORT:-8080}

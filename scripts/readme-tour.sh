@@ -5,7 +5,7 @@
 # shows what the commands really produce. Usage: scripts/readme-tour.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build -q --release -p warden
+cargo build -q --release --bin warden
 rm -f examples/posts/posts.db examples/posts/posts.db-shm examples/posts/posts.db-wal
 log=$(mktemp)
 trap 'kill $server 2>/dev/null || true; rm -f "$log"' EXIT

@@ -10,7 +10,7 @@
 # EXAMPLE defaults to posts, MAX_EXAMPLES (cases per operation and phase) to
 # 50. With MAX_SECONDS, fuzzing and stateful phases repeat until that time
 # budget is spent (schemathesis' --max-time). CI runs it bounded through
-# crates/warden/tests/schemathesis.rs; a long run is e.g.
+# crates/warden-cli/tests/schemathesis.rs; a long run is e.g.
 #   scripts/schemathesis.sh posts 1000 1200
 # Environment:
 #   WARDEN_BIN                  the warden binary (default: cargo build, then target/debug/warden)
@@ -42,7 +42,7 @@ if [ ! -x "$VENV/bin/st" ] || [ "$("$VENV/bin/st" --version 2>/dev/null)" != "st
 fi
 
 if [ -z "${WARDEN_BIN:-}" ]; then
-  (cd "$ROOT" && cargo build --quiet -p warden --bin warden)
+  (cd "$ROOT" && cargo build --quiet --bin warden)
   WARDEN_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/warden"
 fi
 

@@ -15,6 +15,7 @@
 //! | [`serve`] | serve your router as `warden serve` does (client addresses, graceful shutdown) |
 //! | [`Error`] | why a guarded action was refused; `IntoResponse` as problem+json |
 //! | [`Auth`], [`Resource`], [`Field`] | a config written in Rust |
+//! | [`admin`] | what the `warden` command does (check, test, migrate, seed, explain, accounts), for your own commands |
 //!
 //! ```
 //! # tokio_test::block_on(async {
@@ -46,10 +47,11 @@
 //! # }).unwrap();
 //! ```
 //!
-//! The modules below the public items are the engine's inside, used by the
-//! `warden` binary and the tests; they are hidden from these docs and are
-//! not a stable interface.
+//! The `warden` binary (package `warden-cli`) uses only these items. The
+//! modules hidden from these docs are the engine's inside, for its own
+//! tests, fuzzing and benchmark; they are not a stable interface.
 
+pub mod admin;
 mod library;
 
 pub use auth::login::LoginError;

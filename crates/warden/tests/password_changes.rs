@@ -1,11 +1,13 @@
 //! A changed password ends every other session of the account — access
-//! tokens (also remembered ones), refresh tokens, cookies — whether the
-//! user changes it (with the current password), an administrator the rules
-//! allow changes it, or `warden user passwd` does; and a login that
-//! verified the old password cannot start a session after the change.
+//! tokens, refresh tokens, cookies — whether the
+//! user changes it (with the current password) or an administrator the
+//! rules allow changes it; and a login that verified the old password
+//! cannot start a session after the change. `warden user passwd` is
+//! tested with the binary, in crates/warden-cli/tests/password_changes.rs.
 
 mod common;
 
+use common::sessions::{assert_all_ended, cookie_works, refreshes, sessions, token_works, tokens};
 use common::{PASSWORD, TestApp, backends, fixture_config, on_each_backend_config};
 use reqwest::Method;
 use serde_json::{Value as Json, json};
@@ -15,81 +17,6 @@ const ALICE: &str = "alice@example.com";
 const BOB: &str = "bob@example.com";
 const CAROL: &str = "carol@example.com";
 const NEW_PASSWORD: &str = "a-new-password-9";
-
-/// A password grant: (access token, refresh token).
-async fn tokens(app: &TestApp, user: &str, password: &str) -> Option<(String, String)> {
-    let reply = app.password_grant(user, password).await;
-    (reply.status == 200).then(|| reply.tokens())
-}
-
-async fn refreshes(app: &TestApp, refresh_token: &str) -> bool {
-    app.refresh(refresh_token).await.status == 200
-}
-
-/// Whether a bearer token still authenticates, on `/auth/me` and on a
-/// read of a row.
-async fn token_works(app: &TestApp, access: &str, id: i64) -> bool {
-    let me = app
-        .raw(Method::GET, "/auth/me", Some(access), &[], None)
-        .await;
-    let read = app
-        .raw(
-            Method::GET,
-            &format!("/api/users/{id}"),
-            Some(access),
-            &[],
-            None,
-        )
-        .await;
-    assert_eq!(
-        me.status == 200,
-        read.status == 200,
-        "{} / {}",
-        me.text,
-        read.text
-    );
-    me.status == 200
-}
-
-async fn cookie_works(app: &TestApp, cookie: &str) -> bool {
-    let me = app
-        .raw(Method::GET, "/auth/me", None, &[("cookie", cookie)], None)
-        .await;
-    me.status == 200
-}
-
-/// Logs in, two token families and a cookie session, and uses the first
-/// token once.
-struct Sessions {
-    access: String,
-    refresh: String,
-    cookie: String,
-}
-
-async fn sessions(app: &TestApp, user: &str, id: i64) -> Sessions {
-    let (access, refresh) = tokens(app, user, PASSWORD).await.expect("login");
-    for _ in 0..2 {
-        assert!(token_works(app, &access, id).await);
-    }
-    let cookie = app.cookie_login(user).await.cookie;
-    Sessions {
-        access,
-        refresh,
-        cookie,
-    }
-}
-
-async fn assert_all_ended(app: &TestApp, ended: &Sessions, id: i64, context: &str) {
-    assert!(
-        !token_works(app, &ended.access, id).await,
-        "{context}: access token"
-    );
-    assert!(!cookie_works(app, &ended.cookie).await, "{context}: cookie");
-    assert!(
-        !refreshes(app, &ended.refresh).await,
-        "{context}: refresh token"
-    );
-}
 
 /// The auth fixture where administrators (the `admin:read` scope) may
 /// read and update every user.
@@ -244,48 +171,6 @@ async fn an_admin_changing_someone_elses_password_ends_all_their_sessions() {
             "the admin's own session"
         );
     }
-}
-
-#[tokio::test]
-async fn warden_user_passwd_ends_every_session_of_the_account() {
-    on_each_backend_config(&fixture_config("auth"), |app| async move {
-        let alice = sessions(&app, ALICE, 1).await;
-        let bob = sessions(&app, BOB, 2).await;
-        let passwd = |password: String| {
-            std::process::Command::new(env!("CARGO_BIN_EXE_warden"))
-                .args(["user", "passwd"])
-                .arg(fixture_config("auth"))
-                .args([ALICE, "--database", app.database_url()])
-                .env("WARDEN_PASSWORD", password)
-                .output()
-                .expect("run warden user passwd")
-        };
-        let refused = passwd("a".repeat(1025));
-        assert!(
-            !refused.status.success(),
-            "the password policy holds here too"
-        );
-        assert!(
-            String::from_utf8_lossy(&refused.stderr).contains("must be 8 to 1024 characters"),
-            "{}",
-            String::from_utf8_lossy(&refused.stderr)
-        );
-        assert!(
-            token_works(&app, &alice.access, 1).await,
-            "a refused change ends nothing"
-        );
-
-        let changed = passwd(NEW_PASSWORD.to_owned());
-        assert!(
-            changed.status.success(),
-            "{}",
-            String::from_utf8_lossy(&changed.stderr)
-        );
-        assert_all_ended(&app, &alice, 1, "after warden user passwd").await;
-        assert!(tokens(&app, ALICE, NEW_PASSWORD).await.is_some());
-        assert!(token_works(&app, &bob.access, 2).await, "another account");
-    })
-    .await;
 }
 
 #[tokio::test]

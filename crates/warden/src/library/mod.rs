@@ -286,7 +286,7 @@ impl Warden {
         &self.app.config().source
     }
 
-    /// The engine inside, for the crate's own binary and tests.
+    /// The engine inside, for the crate's own extractors and tests.
     #[doc(hidden)]
     pub fn app(&self) -> &App {
         &self.app

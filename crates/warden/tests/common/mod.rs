@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 pub mod logs;
-pub mod process;
+pub mod sessions;
 pub mod statements;
 
 use reqwest::{Client, Method, Response};
@@ -206,11 +206,12 @@ pub fn keys(json: &Json) -> Vec<String> {
 /// Prefix of every problem `type`.
 pub const PROBLEMS: &str = "https://warden.dev/problems/";
 
-/// A test-only config: `tests/configs/<name>/warden.toml` (with its
-/// `seed.toml` beside it).
+/// A test-only config: `crates/warden/tests/configs/<name>/warden.toml`
+/// (with its `seed.toml` beside it). The path holds from warden-cli's
+/// tests too, which share this harness.
 pub fn fixture_config(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/configs")
+        .join("../warden/tests/configs")
         .join(name)
         .join("warden.toml")
 }

@@ -1,14 +1,13 @@
-//! The command line: argument shapes (clap derive) and what each command
-//! calls in the library. Thin by design: no SQL, no config parsing here.
+//! The command line: argument shapes (clap derive), what each command
+//! calls in the library's public API (`warden::admin`, `warden::serve`),
+//! and what it prints. Thin by design: no SQL, no config parsing here.
 
 mod user;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
-use warden::config::Config;
-use warden::policy::Policy;
-use warden::store::{SeedData, Store};
+use warden::admin::{AdminError, ConfigFile, Database};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -98,31 +97,24 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::User { command } => user::run(command).await,
         Command::Check { config, database } => {
             let config = load(&config)?;
-            let dialect = dialect_of(&config, &database)?;
-            let policy = Policy::compile(&config, dialect).map_err(|e| anyhow::anyhow!("{e}"))?;
-            for warning in warden::policy::index_warnings(&config, &policy) {
+            let checked = config.check(database.url.as_deref()).map_err(flat)?;
+            for warning in &checked.warnings {
                 println!("warning: {warning}");
             }
             println!(
                 "{}: ok ({} resources, {} policy tests)",
-                config.path.display(),
-                config.resources.len(),
-                config.tests.len()
+                config.path().display(),
+                checked.resources,
+                checked.rule_tests
             );
             Ok(())
         }
         Command::ExportRls { config } => {
-            let config = load(&config)?;
-            let policy = Policy::compile(&config, warden_policy::Dialect::Postgres)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            print!("{}", warden::rls::export(&config, &policy)?);
+            print!("{}", load(&config)?.export_rls().map_err(flat)?);
             Ok(())
         }
         Command::Test { config } => {
-            let config = load(&config)?;
-            let dialect = dialect_of(&config, &DatabaseArg { url: None })?;
-            let policy = Policy::compile(&config, dialect).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let results = warden::rule_tests::run(&config, &policy);
+            let results = load(&config)?.rule_tests().map_err(flat)?;
             let failed = results.iter().filter(|r| !r.passed).count();
             for result in &results {
                 if result.passed {
@@ -145,25 +137,22 @@ pub async fn run(cli: Cli) -> Result<()> {
             database,
         } => {
             let config = load(&config)?;
-            let parsed = warden_policy::Action::parse(&action).with_context(|| {
+            let parsed = warden::Action::parse(&action).with_context(|| {
                 format!("unknown action `{action}`; use list, read, create, update or delete")
             })?;
-            let store = open(&config, &database).await?;
-            let policy =
-                Policy::compile(&config, store.dialect()).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let text =
-                warden::explain::explain(&config, &store, &policy, &as_user, parsed, &target)
-                    .await?;
+            let database = open(&config, &database).await?;
+            let text = database
+                .explain(&as_user, parsed, &target)
+                .await
+                .map_err(flat)?;
             print!("{text}");
-            store.close().await;
+            database.close().await;
             Ok(())
         }
         Command::Migrate { config, database } => {
-            let config = load(&config)?;
-            let store = open(&config, &database).await?;
-            let report = store.migrate(&config).await?;
-            println!("{report}");
-            store.close().await;
+            let database = open(&load(&config)?, &database).await?;
+            println!("{}", database.migrate().await.map_err(flat)?);
+            database.close().await;
             Ok(())
         }
         Command::Seed {
@@ -172,10 +161,11 @@ pub async fn run(cli: Cli) -> Result<()> {
             database,
         } => {
             let config = load(&config)?;
-            let store = open(&config, &database).await?;
-            store.migrate(&config).await?;
-            seed(&config, &store, file.as_deref()).await?;
-            store.close().await;
+            let file = file.unwrap_or_else(|| config.default_seed_file());
+            let database = open(&config, &database).await?;
+            database.migrate().await.map_err(flat)?;
+            seed(&database, &file).await?;
+            database.close().await;
             Ok(())
         }
         Command::Serve {
@@ -186,19 +176,18 @@ pub async fn run(cli: Cli) -> Result<()> {
             seed: with_seed,
         } => {
             let config = load(&config)?;
-            let store = open(&config, &database).await?;
-            let report = store.migrate(&config).await?;
-            println!("{report}");
+            let database = open(&config, &database).await?;
+            println!("{}", database.migrate().await.map_err(flat)?);
             if with_seed {
-                seed(&config, &store, None).await?;
+                seed(&database, &config.default_seed_file()).await?;
             }
-            let secret = warden::server::jwt_secret(config.folder(), dev)?;
-            let app = warden::app::App::new(config, store, &secret)?;
+            let secret = config.jwt_secret(dev).map_err(flat)?;
+            let warden = database.into_warden(&secret).map_err(flat)?;
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await
                 .with_context(|| format!("cannot listen on {listen}"))?;
             println!("warden listening on http://{}", listener.local_addr()?);
-            warden::server::serve(app, listener).await?;
+            warden::serve(warden.router(), listener).await?;
             Ok(())
         }
     }
@@ -211,33 +200,27 @@ fn indent(text: &str) -> String {
         .join("\n")
 }
 
-/// The dialect the rules are checked for: the database given, else the
-/// config's.
-fn dialect_of(config: &Config, database: &DatabaseArg) -> Result<warden_policy::Dialect> {
-    let (url, base) = match database.url.as_deref() {
-        Some(url) => (url, Path::new(".")),
-        None => (config.database.url.as_str(), config.folder()),
-    };
-    warden::store::DatabaseTarget::parse(url, base)
-        .map(|t| t.dialect())
-        .with_context(|| format!("unsupported database url `{url}`"))
+/// The library's message as it stands: each one already names its cause,
+/// so printing its source chain too would repeat it.
+fn flat(error: AdminError) -> anyhow::Error {
+    anyhow::anyhow!("{error}")
 }
 
-fn load(path: &Path) -> Result<Config> {
+fn load(path: &Path) -> Result<ConfigFile> {
     // The error already lists every problem with its position.
-    Config::load(path).map_err(|error| anyhow::anyhow!("{error}"))
+    ConfigFile::load(path).map_err(flat)
 }
 
-async fn open(config: &Config, database: &DatabaseArg) -> Result<Store> {
-    Store::open(config, database.url.as_deref())
+async fn open(config: &ConfigFile, database: &DatabaseArg) -> Result<Database> {
+    config
+        .open(database.url.as_deref())
         .await
+        .map_err(flat)
         .context("cannot open the database")
 }
 
-async fn seed(config: &Config, store: &Store, file: Option<&Path>) -> Result<()> {
-    let path = file.map_or_else(|| config.folder().join("seed.toml"), Path::to_path_buf);
-    let data = SeedData::load(&path, config)?;
-    let report = store.seed(config, &data).await?;
-    println!("{}: {report}", path.display());
+async fn seed(database: &Database, file: &Path) -> Result<()> {
+    let report = database.seed(file).await.map_err(flat)?;
+    println!("{}: {report}", file.display());
     Ok(())
 }

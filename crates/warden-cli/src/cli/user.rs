@@ -1,14 +1,14 @@
 //! `warden user add|passwd|grant|revoke|list`: argument shapes and calls
-//! into `auth::accounts`. Passwords come from `WARDEN_PASSWORD` or the
+//! into `warden::admin`'s account operations. Passwords come from `WARDEN_PASSWORD` or the
 //! first line of standard input, never from the command line (where other
 //! users of the machine could read them). No SQL here.
 
-use super::{DatabaseArg, load, open};
+use super::{DatabaseArg, flat, load, open};
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
-use warden::auth::accounts;
+use warden::Value;
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
@@ -93,9 +93,9 @@ fn read_password() -> Result<String> {
     Ok(password)
 }
 
-fn text(value: &warden_policy::Value) -> String {
+fn text(value: &Value) -> String {
     match value {
-        warden_policy::Value::Text(text) => text.clone(),
+        Value::Text(text) => text.clone(),
         other => other.to_string(),
     }
 }
@@ -112,24 +112,16 @@ pub async fn run(command: UserCommand) -> Result<()> {
         } => {
             let config = load(&config)?;
             let password = read_password()?;
-            let store = open(&config, &database).await?;
-            store.migrate(&config).await?;
-            let row =
-                accounts::add(&config, &store, &login, &password, &fields, &scopes, &roles).await?;
-            let key = config
-                .users_resource()
-                .and_then(|users| row.get(&users.primary_key))
-                .map(ToString::to_string)
-                .unwrap_or_default();
+            let database = open(&config, &database).await?;
+            database.migrate().await.map_err(flat)?;
+            let account = database
+                .add_user(&login, &password, &fields, &scopes, &roles)
+                .await
+                .map_err(flat)?;
             // The login as stored: normalised, which may differ from the
             // argument.
-            let stored = config
-                .auth
-                .as_ref()
-                .and_then(|auth| row.get(&auth.login))
-                .map_or(login, text);
-            println!("added {stored} (id {key})");
-            store.close().await;
+            println!("added {} (id {})", text(&account.login), account.id);
+            database.close().await;
         }
         UserCommand::Passwd {
             config,
@@ -138,13 +130,16 @@ pub async fn run(command: UserCommand) -> Result<()> {
         } => {
             let config = load(&config)?;
             let password = read_password()?;
-            let store = open(&config, &database).await?;
+            let database = open(&config, &database).await?;
             // The session tables the change clears exist even if `serve`
             // never ran on this database.
-            store.migrate(&config).await?;
-            let ended = accounts::set_password(&config, &store, &login, &password).await?;
+            database.migrate().await.map_err(flat)?;
+            let ended = database
+                .set_password(&login, &password)
+                .await
+                .map_err(flat)?;
             println!("password of {login} changed; {ended} sessions ended");
-            store.close().await;
+            database.close().await;
         }
         UserCommand::Grant {
             config,
@@ -153,11 +148,13 @@ pub async fn run(command: UserCommand) -> Result<()> {
             roles,
             database,
         } => {
-            let config = load(&config)?;
-            let store = open(&config, &database).await?;
-            let added = accounts::grant(&config, &store, &login, &scopes, &roles).await?;
+            let database = open(&load(&config)?, &database).await?;
+            let added = database
+                .grant(&login, &scopes, &roles)
+                .await
+                .map_err(flat)?;
             println!("{added} grants added to {login}");
-            store.close().await;
+            database.close().await;
         }
         UserCommand::Revoke {
             config,
@@ -166,16 +163,17 @@ pub async fn run(command: UserCommand) -> Result<()> {
             roles,
             database,
         } => {
-            let config = load(&config)?;
-            let store = open(&config, &database).await?;
-            let removed = accounts::revoke(&config, &store, &login, &scopes, &roles).await?;
+            let database = open(&load(&config)?, &database).await?;
+            let removed = database
+                .revoke(&login, &scopes, &roles)
+                .await
+                .map_err(flat)?;
             println!("{removed} grants revoked from {login}");
-            store.close().await;
+            database.close().await;
         }
         UserCommand::List { config, database } => {
-            let config = load(&config)?;
-            let store = open(&config, &database).await?;
-            for account in accounts::list(&config, &store).await? {
+            let database = open(&load(&config)?, &database).await?;
+            for account in database.users().await.map_err(flat)? {
                 println!(
                     "{}\t{}\t{}\tscopes: {}\troles: {}",
                     text(&account.id),
@@ -185,7 +183,7 @@ pub async fn run(command: UserCommand) -> Result<()> {
                     account.grants.roles.join(" "),
                 );
             }
-            store.close().await;
+            database.close().await;
         }
     }
     Ok(())

@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use warden::sqlx;
 
 const SECRET: &str = "crash-safety-secret-crash-safety-secret-0123";
 

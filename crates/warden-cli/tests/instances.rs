@@ -24,7 +24,7 @@ async fn two_instances_lose_no_update_and_answer_stale_writes_with_412() {
         return;
     };
     let database = db.url.clone();
-    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs/counter/warden.toml");
+    let config = common::fixture_config("counter");
     let a = start(&config, &database, true);
     let b = start(&config, &database, false);
     let client = reqwest::Client::new();
@@ -133,7 +133,7 @@ async fn a_logout_on_one_instance_is_refused_by_the_other() {
         return;
     };
     let database = db.url.clone();
-    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs/counter/warden.toml");
+    let config = common::fixture_config("counter");
     let a = start(&config, &database, true);
     let b = start(&config, &database, false);
     let client = reqwest::Client::new();

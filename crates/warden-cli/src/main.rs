@@ -1,4 +1,5 @@
-//! The `warden` binary: parses arguments and calls the library.
+//! The `warden` binary: logging, the allocator, and the command line
+//! (`cli`) over the library's public API. No engine code here.
 
 mod cli;
 
