@@ -32,7 +32,13 @@ async fn realworld_hurl_suite_passes_but_for_the_documented_password_rule() {
     let hurl = std::env::var("HURL").unwrap_or_else(|_| "hurl".to_owned());
     match Command::new(&hurl).arg("--version").output() {
         Ok(out) if out.status.success() => {
-            eprintln!("{}", String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or(""));
+            eprintln!(
+                "{}",
+                String::from_utf8_lossy(&out.stdout)
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+            );
         }
         _ => {
             eprintln!(
@@ -107,7 +113,10 @@ async fn realworld_hurl_suite_passes_but_for_the_documented_password_rule() {
 }
 
 /// The requests a JSON report ran, and the failed ones as (file name,
-/// line of the request), in file order.
+/// line of the request), in file order. A request failed when one of its
+/// asserts (the status included) failed or it was never sent (an unknown
+/// variable, a refused connection); a file that failed with none of its
+/// requests failing (a capture that found nothing) counts as line 0.
 fn tally(report: &Json) -> (usize, Vec<(String, u64)>) {
     let mut total = 0;
     let mut failed = Vec::new();
@@ -117,16 +126,23 @@ fn tally(report: &Json) -> (usize, Vec<(String, u64)>) {
             .expect("a file name")
             .to_string_lossy()
             .into_owned();
+        let failed_before = failed.len();
         for entry in file["entries"].as_array().expect("entries") {
             total += 1;
-            let passed = entry["asserts"]
+            let sent = entry["calls"]
                 .as_array()
-                .expect("asserts")
-                .iter()
-                .all(|assert| assert["success"] == Json::Bool(true));
-            if !passed {
+                .is_some_and(|calls| !calls.is_empty());
+            let asserts = entry["asserts"].as_array().expect("asserts");
+            let held = !asserts.is_empty()
+                && asserts
+                    .iter()
+                    .all(|assert| assert["success"] == Json::Bool(true));
+            if !(sent && held) {
                 failed.push((name.clone(), entry["line"].as_u64().expect("line")));
             }
+        }
+        if file["success"] != Json::Bool(true) && failed.len() == failed_before {
+            failed.push((name, 0));
         }
     }
     (total, failed)

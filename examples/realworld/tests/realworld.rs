@@ -271,20 +271,45 @@ async fn a_blank_bio_or_image_is_stored_as_null() {
         let jake = app.register("jake").await;
         for field in ["bio", "image"] {
             let (status, body) = app
-                .call(Method::PUT, "/user", Some(&jake), Some(json!({"user": {field: "something"}})))
+                .call(
+                    Method::PUT,
+                    "/user",
+                    Some(&jake),
+                    Some(json!({"user": {field: "something"}})),
+                )
                 .await;
-            assert_eq!((status, &body["user"][field]), (200, &json!("something")), "{body}");
+            assert_eq!(
+                (status, &body["user"][field]),
+                (200, &json!("something")),
+                "{body}"
+            );
             for blank in ["", "  "] {
                 let (status, body) = app
-                    .call(Method::PUT, "/user", Some(&jake), Some(json!({"user": {field: blank}})))
+                    .call(
+                        Method::PUT,
+                        "/user",
+                        Some(&jake),
+                        Some(json!({"user": {field: blank}})),
+                    )
                     .await;
-                assert_eq!((status, &body["user"][field]), (200, &Json::Null), "{field} {blank:?}: {body}");
+                assert_eq!(
+                    (status, &body["user"][field]),
+                    (200, &Json::Null),
+                    "{field} {blank:?}: {body}"
+                );
                 let (_, me) = app.call(Method::GET, "/user", Some(&jake), None).await;
-                assert_eq!(me["user"][field], Json::Null, "{field} {blank:?} stored as null");
+                assert_eq!(
+                    me["user"][field],
+                    Json::Null,
+                    "{field} {blank:?} stored as null"
+                );
             }
         }
         let (_, profile) = app.call(Method::GET, "/profiles/jake", None, None).await;
-        assert_eq!((&profile["profile"]["bio"], &profile["profile"]["image"]), (&Json::Null, &Json::Null));
+        assert_eq!(
+            (&profile["profile"]["bio"], &profile["profile"]["image"]),
+            (&Json::Null, &Json::Null)
+        );
     })
     .await;
 }
@@ -295,19 +320,45 @@ async fn a_null_email_username_or_password_is_422_and_changes_nothing() {
         let jake = app.register("jake").await;
         for field in ["email", "username", "password"] {
             let (status, body) = app
-                .call(Method::PUT, "/user", Some(&jake), Some(json!({"user": {field: null}})))
+                .call(
+                    Method::PUT,
+                    "/user",
+                    Some(&jake),
+                    Some(json!({"user": {field: null}})),
+                )
                 .await;
-            assert_eq!((status, error_key(&body)), (422, field.to_owned()), "{body}");
+            assert_eq!(
+                (status, error_key(&body)),
+                (422, field.to_owned()),
+                "{body}"
+            );
         }
         // The policy is checked before the current password is asked for.
         let (status, body) = app
-            .call(Method::PUT, "/user", Some(&jake), Some(json!({"user": {"password": "short7c", "current_password": "password123"}})))
+            .call(
+                Method::PUT,
+                "/user",
+                Some(&jake),
+                Some(json!({"user": {"password": "short7c", "current_password": "password123"}})),
+            )
             .await;
-        assert_eq!((status, error_key(&body)), (422, "password".to_owned()), "{body}");
+        assert_eq!(
+            (status, error_key(&body)),
+            (422, "password".to_owned()),
+            "{body}"
+        );
         let (_, me) = app.call(Method::GET, "/user", Some(&jake), None).await;
-        assert_eq!((&me["user"]["email"], &me["user"]["username"]), (&json!("jake@example.com"), &json!("jake")));
+        assert_eq!(
+            (&me["user"]["email"], &me["user"]["username"]),
+            (&json!("jake@example.com"), &json!("jake"))
+        );
         let (status, _) = app
-            .call(Method::POST, "/users/login", None, Some(json!({"user": {"email": "jake@example.com", "password": "password123"}})))
+            .call(
+                Method::POST,
+                "/users/login",
+                None,
+                Some(json!({"user": {"email": "jake@example.com", "password": "password123"}})),
+            )
             .await;
         assert_eq!(status, 200, "the password is unchanged");
     })
@@ -559,8 +610,15 @@ async fn lists_leave_out_the_body_and_one_article_has_it() {
         let jake = app.register("jake").await;
         let ann = app.register("ann").await;
         let slug = app.article(&ann, "Listed", &["t"]).await;
-        app.call(Method::POST, "/profiles/ann/follow", Some(&jake), None).await;
-        app.call(Method::POST, &format!("/articles/{slug}/favorite"), Some(&jake), None).await;
+        app.call(Method::POST, "/profiles/ann/follow", Some(&jake), None)
+            .await;
+        app.call(
+            Method::POST,
+            &format!("/articles/{slug}/favorite"),
+            Some(&jake),
+            None,
+        )
+        .await;
         for (path, auth) in [
             ("/articles", None),
             ("/articles", Some(&jake)),
@@ -569,16 +627,27 @@ async fn lists_leave_out_the_body_and_one_article_has_it() {
             ("/articles?favorited=jake", Some(&jake)),
             ("/articles/feed", Some(&jake)),
         ] {
-            let (status, list) = app.call(Method::GET, path, auth.map(String::as_str), None).await;
+            let (status, list) = app
+                .call(Method::GET, path, auth.map(String::as_str), None)
+                .await;
             assert_eq!(status, 200, "{path}: {list}");
             let item = list["articles"][0].as_object().expect("one article");
             assert_eq!(item["slug"], json!(slug), "{path}");
             assert!(!item.contains_key("body"), "{path}: {list}");
             assert_eq!(item["description"], json!("about it"), "{path}");
         }
-        let (_, one) = app.call(Method::GET, &format!("/articles/{slug}"), None, None).await;
+        let (_, one) = app
+            .call(Method::GET, &format!("/articles/{slug}"), None, None)
+            .await;
         assert_eq!(one["article"]["body"], json!("the text"));
-        let (_, favorited) = app.call(Method::POST, &format!("/articles/{slug}/favorite"), Some(&jake), None).await;
+        let (_, favorited) = app
+            .call(
+                Method::POST,
+                &format!("/articles/{slug}/favorite"),
+                Some(&jake),
+                None,
+            )
+            .await;
         assert_eq!(favorited["article"]["body"], json!("the text"));
     })
     .await;
