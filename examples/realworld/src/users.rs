@@ -103,12 +103,13 @@ pub async fn current(State(warden): State<Warden>, auth: Auth) -> Result<Json<Va
 
 /// `PUT /user`: changes the given fields (the users `update` rule lets
 /// each user change only themselves); 409 for a taken username or email.
+/// A blank `bio` or `image` is stored as `null`, as the spec asks.
 pub async fn update(
     State(warden): State<Warden>,
     auth: Auth,
     body: Result<Json<Envelope<Map<String, Value>>>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let Json(Envelope { user: changes }) = body?;
+    let Json(Envelope { user: mut changes }) = body?;
     let unknown: Vec<(String, String)> = changes
         .keys()
         .filter(|key| !UPDATABLE.contains(&key.as_str()))
@@ -135,6 +136,13 @@ pub async fn update(
         .collect();
     if !blank.is_empty() {
         return Err(ApiError::invalid(blank));
+    }
+    for key in ["bio", "image"] {
+        if let Some(value) = changes.get_mut(key)
+            && value.as_str().is_some_and(|v| v.trim().is_empty())
+        {
+            *value = Value::Null;
+        }
     }
     warden
         .guard(Some(&auth.principal))
@@ -166,11 +174,10 @@ async fn user_body(warden: &Warden, principal: &Principal, token: &str) -> Resul
 
 fn login_refused(error: LoginError) -> ApiError {
     match error {
-        LoginError::InvalidCredentials => ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "credentials",
-            "email or password is invalid",
-        ),
+        // One answer for a wrong email and a wrong password alike.
+        LoginError::InvalidCredentials => {
+            ApiError::new(StatusCode::UNAUTHORIZED, "credentials", "invalid")
+        }
         LoginError::RateLimited(seconds) => ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "credentials",
