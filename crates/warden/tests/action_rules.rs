@@ -11,7 +11,8 @@
 //! 10, 11 (shared), 14 are Ann's; 12, 13 (shared) Bob's. Cat is the
 //! courier of 10 (may change its status, not cancel it) and of 12 (may
 //! cancel it). Orders are read by their customer, shared ones by anyone
-//! logged in: the superuser and Cat may read none of 10, 12, 14.
+//! logged in: the superuser and Cat may read none of 10, 12, 14. The
+//! library's `Guard::authorize` decides as the built-in actions do.
 
 mod common;
 
@@ -20,6 +21,7 @@ use common::{TestApp, assert_problem, fixture_config, on_each_backend_config};
 use reqwest::Method;
 use serde_json::{Value as Json, json};
 use std::sync::OnceLock;
+use warden::Action;
 
 const ADMIN: &str = "admin@example.com";
 const ANN: &str = "ann@example.com";
@@ -426,6 +428,68 @@ async fn a_stale_if_match_is_412_only_to_a_caller_whose_rule_admits_the_row() {
         assert_eq!(reply.status, 204, "{}", reply.text);
     })
     .await;
+}
+
+// ------------------------------------------------------- the library
+
+#[tokio::test]
+async fn the_library_guard_authorizes_a_write_as_the_built_in_action_decides() {
+    for backend in common::backends() {
+        let database = common::TestDatabase::create(&backend).await;
+        let config = fixture_config("shop");
+        let warden = warden::Warden::from_file(&config)
+            .database(&database.url)
+            .jwt_secret(common::SECRET)
+            .seed(config.with_file_name("seed.toml"))
+            .build()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let log_in = |login: &'static str| {
+            let warden = &warden;
+            async move {
+                warden
+                    .log_in(login, common::PASSWORD, None)
+                    .await
+                    .unwrap_or_else(|e| panic!("{login}: {e}"))
+            }
+        };
+        let (admin, bob) = (log_in(ADMIN).await, log_in(BOB).await);
+        for action in [Action::Update, Action::Delete] {
+            let context = format!("{backend:?} {}", action.name());
+            let item = warden
+                .guard(Some(&admin))
+                .authorize(action, "orders", "10")
+                .await
+                .unwrap_or_else(|e| panic!("{context}: the superuser is admitted: {e}"));
+            assert_eq!(Json::Object(item.json), json!({"id": 10}), "{context}");
+            let status = |answer: Result<warden::Item, warden::Error>| {
+                answer.map(|_| 200).unwrap_or_else(|e| e.status().as_u16())
+            };
+            let guard = warden.guard(Some(&bob));
+            assert_eq!(
+                status(guard.authorize(action, "orders", "10").await),
+                404,
+                "{context}"
+            );
+            assert_eq!(
+                status(guard.authorize(action, "orders", "11").await),
+                403,
+                "{context}"
+            );
+            let guard = warden.guard(Some(&admin));
+            assert_eq!(
+                status(guard.authorize(action, "orders", "999").await),
+                404,
+                "{context}"
+            );
+            let guard = warden.guard(None);
+            assert_eq!(
+                status(guard.authorize(action, "orders", "10").await),
+                401,
+                "{context}"
+            );
+        }
+    }
 }
 
 // ------------------------------------------------------------- the log
