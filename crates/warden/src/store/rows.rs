@@ -164,6 +164,36 @@ pub(super) fn column_kind(resource: &ResourceDef, column: &str) -> Option<FieldK
     resource.field(column).map(|field| field.kind)
 }
 
+/// Takes column `name` out of a row of warden's own tables as `read` finds
+/// it; a null where the schema allows none fails as sqlx fails reading one.
+pub(super) fn take<T>(
+    row: &mut Row,
+    name: &str,
+    read: impl FnOnce(Value) -> Option<T>,
+) -> Result<T, sqlx::Error> {
+    row.swap_remove(name)
+        .filter(|value| !value.is_null())
+        .and_then(read)
+        .ok_or_else(|| sqlx::Error::ColumnDecode {
+            index: format!("{name:?}"),
+            source: Box::new(sqlx::error::UnexpectedNullError),
+        })
+}
+
+pub(super) fn text(value: Value) -> Option<String> {
+    match value {
+        Value::Text(text) => Some(text),
+        _ => None,
+    }
+}
+
+pub(super) fn int(value: Value) -> Option<i64> {
+    match value {
+        Value::Int(int) => Some(int),
+        _ => None,
+    }
+}
+
 /// `INSERT ... RETURNING <every field>, _version` for one row.
 pub(crate) fn insert_statement(
     resource: &ResourceDef,
