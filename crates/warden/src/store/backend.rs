@@ -17,6 +17,7 @@ use sqlx::{
     Sqlite, Transaction, Type,
 };
 use std::future::Future;
+use std::ops::DerefMut;
 use warden_policy::Value;
 
 /// The type a result column holds, by its name; `None` (a column no field
@@ -78,14 +79,17 @@ where
     /// once from the first row: every row of one statement has the same
     /// columns.
     async fn fetch_all(
-        connection: &mut Self::Connection,
+        mut connection: impl DerefMut<Target = Self::Connection> + Send,
         statement: Statement,
         kind_of: KindOf<'_>,
     ) -> Result<Vec<Row>, StoreError> {
         let (sql, values) = statement.into_parts();
         let rows = sqlx::query_with(sql, values)
-            .fetch_all(Self::on(connection))
+            .fetch_all(Self::on(&mut connection))
             .await?;
+        // A pooled connection goes back before the decoding, as it does
+        // when sqlx runs a statement on the pool itself.
+        drop(connection);
         let kinds = rows
             .first()
             .map(|row| Self::kinds(row, kind_of))
@@ -98,14 +102,15 @@ where
 
     /// Runs a select and decodes its first row, if any.
     async fn fetch_optional(
-        connection: &mut Self::Connection,
+        mut connection: impl DerefMut<Target = Self::Connection> + Send,
         statement: Statement,
         kind_of: KindOf<'_>,
     ) -> Result<Option<Row>, StoreError> {
         let (sql, values) = statement.into_parts();
         let row = sqlx::query_with(sql, values)
-            .fetch_optional(Self::on(connection))
+            .fetch_optional(Self::on(&mut connection))
             .await?;
+        drop(connection);
         Ok(match row {
             Some(row) => Some(Self::decode(&Self::kinds(&row, kind_of), &row)?),
             None => None,
@@ -114,7 +119,7 @@ where
 
     /// Runs a statement that returns one row (`INSERT ... RETURNING`).
     async fn fetch_one(
-        connection: &mut Self::Connection,
+        connection: impl DerefMut<Target = Self::Connection> + Send,
         statement: Statement,
         kind_of: KindOf<'_>,
     ) -> Result<Row, StoreError> {
@@ -125,12 +130,12 @@ where
 
     /// Runs a write statement; returns the number of rows it touched.
     async fn execute(
-        connection: &mut Self::Connection,
+        mut connection: impl DerefMut<Target = Self::Connection> + Send,
         statement: Statement,
     ) -> Result<u64, StoreError> {
         let (sql, values) = statement.into_parts();
         let done = sqlx::query_with(sql, values)
-            .execute(Self::on(connection))
+            .execute(Self::on(&mut connection))
             .await?;
         Ok(Self::rows_affected(&done))
     }
@@ -148,7 +153,7 @@ where
         }
         let mut touched = Vec::with_capacity(statements.len());
         for statement in statements {
-            touched.push(Self::execute(&mut transaction, statement).await?);
+            touched.push(Self::execute(&mut *transaction, statement).await?);
         }
         transaction.commit().await?;
         Ok(touched)

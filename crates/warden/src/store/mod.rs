@@ -245,8 +245,8 @@ impl Store {
     ) -> Result<u64, StoreError> {
         let statement = self.build(statement);
         match &self.pool {
-            Pool::Sqlite(pool) => Sqlite::execute(&mut *pool.acquire().await?, statement).await,
-            Pool::Postgres(pool) => Postgres::execute(&mut *pool.acquire().await?, statement).await,
+            Pool::Sqlite(pool) => Sqlite::execute(pool.acquire().await?, statement).await,
+            Pool::Postgres(pool) => Postgres::execute(pool.acquire().await?, statement).await,
         }
     }
 
@@ -289,10 +289,10 @@ impl Store {
     ) -> Result<Vec<Row>, StoreError> {
         match &self.pool {
             Pool::Sqlite(pool) => {
-                Sqlite::fetch_all(&mut *pool.acquire().await?, statement, kind_of).await
+                Sqlite::fetch_all(pool.acquire().await?, statement, kind_of).await
             }
             Pool::Postgres(pool) => {
-                Postgres::fetch_all(&mut *pool.acquire().await?, statement, kind_of).await
+                Postgres::fetch_all(pool.acquire().await?, statement, kind_of).await
             }
         }
     }
@@ -305,10 +305,10 @@ impl Store {
     ) -> Result<Option<Row>, StoreError> {
         match &self.pool {
             Pool::Sqlite(pool) => {
-                Sqlite::fetch_optional(&mut *pool.acquire().await?, statement, kind_of).await
+                Sqlite::fetch_optional(pool.acquire().await?, statement, kind_of).await
             }
             Pool::Postgres(pool) => {
-                Postgres::fetch_optional(&mut *pool.acquire().await?, statement, kind_of).await
+                Postgres::fetch_optional(pool.acquire().await?, statement, kind_of).await
             }
         }
     }

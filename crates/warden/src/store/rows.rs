@@ -270,11 +270,9 @@ impl Store {
         let insert = self.build(&insert_statement(resource, row, self.dialect())?);
         let kind_of = |column: &str| column_kind(resource, column);
         match &self.pool {
-            Pool::Sqlite(pool) => {
-                Sqlite::fetch_one(&mut *pool.acquire().await?, insert, &kind_of).await
-            }
+            Pool::Sqlite(pool) => Sqlite::fetch_one(pool.acquire().await?, insert, &kind_of).await,
             Pool::Postgres(pool) => {
-                Postgres::fetch_one(&mut *pool.acquire().await?, insert, &kind_of).await
+                Postgres::fetch_one(pool.acquire().await?, insert, &kind_of).await
             }
         }
     }

@@ -50,8 +50,8 @@ impl Tx {
         let select = self.build(select);
         let kind_of = |column: &str| column_kind(resource, column);
         match self {
-            Tx::Sqlite(tx) => Sqlite::fetch_all(tx, select, &kind_of).await,
-            Tx::Postgres(tx) => Postgres::fetch_all(tx, select, &kind_of).await,
+            Tx::Sqlite(tx) => Sqlite::fetch_all(&mut **tx, select, &kind_of).await,
+            Tx::Postgres(tx) => Postgres::fetch_all(&mut **tx, select, &kind_of).await,
         }
     }
 
@@ -59,8 +59,8 @@ impl Tx {
     pub async fn execute(&mut self, statement: &impl SqlxBinder) -> Result<u64, StoreError> {
         let statement = self.build(statement);
         match self {
-            Tx::Sqlite(tx) => Sqlite::execute(tx, statement).await,
-            Tx::Postgres(tx) => Postgres::execute(tx, statement).await,
+            Tx::Sqlite(tx) => Sqlite::execute(&mut **tx, statement).await,
+            Tx::Postgres(tx) => Postgres::execute(&mut **tx, statement).await,
         }
     }
 
@@ -69,8 +69,8 @@ impl Tx {
         let insert = self.build(&insert_statement(resource, row, self.dialect())?);
         let kind_of = |column: &str| column_kind(resource, column);
         match self {
-            Tx::Sqlite(tx) => Sqlite::fetch_one(tx, insert, &kind_of).await,
-            Tx::Postgres(tx) => Postgres::fetch_one(tx, insert, &kind_of).await,
+            Tx::Sqlite(tx) => Sqlite::fetch_one(&mut **tx, insert, &kind_of).await,
+            Tx::Postgres(tx) => Postgres::fetch_one(&mut **tx, insert, &kind_of).await,
         }
     }
 
