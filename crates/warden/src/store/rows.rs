@@ -1,7 +1,8 @@
 //! Rows in and out: converting rule-language values to bound SQL values
 //! per field type and dialect, the select and insert statements every row
-//! read and write starts from, and the types of result columns (decoding
-//! by them is `backend.rs`'s). It must not decide who may see a row.
+//! read and write starts from, the type of each result column (decoding by
+//! it is `backend.rs`'s), and typed values taken out of decoded rows. It
+//! must not decide who may see a row.
 
 use super::backend::Backend;
 use super::{Dialect, Pool, Store, StoreError};
