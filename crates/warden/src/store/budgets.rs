@@ -6,7 +6,9 @@
 //! limits nor see a login name or address in clear: `auth::limit` does.
 
 use super::ddl::ATTEMPT_BUDGETS_TABLE;
-use super::{Pool, Store, StoreError};
+use super::rows::{int, take};
+use super::{Store, StoreError};
+use crate::config::FieldKind;
 use sea_query::{Expr, ExprTrait, LockBehavior, LockType, OnConflict, Query};
 
 /// One slot to take from one key's budget.
@@ -100,18 +102,12 @@ impl Store {
             .from(ATTEMPT_BUDGETS_TABLE)
             .and_where(Expr::col("key_hash").eq(Expr::val(key.to_owned())))
             .to_owned();
-        let (sql, values) = self.build(&select).into_parts();
-        Ok(match &self.pool {
-            Pool::Sqlite(pool) => {
-                sqlx::query_scalar_with(sql, values)
-                    .fetch_optional(pool)
-                    .await?
-            }
-            Pool::Postgres(pool) => {
-                sqlx::query_scalar_with(sql, values)
-                    .fetch_optional(pool)
-                    .await?
-            }
+        let read = self
+            .fetch_optional_as(self.build(&select), &|_| Some(FieldKind::Integer))
+            .await?;
+        Ok(match read {
+            Some(mut row) => Some(take(&mut row, REFILLED_AT, int)?),
+            None => None,
         })
     }
 }

@@ -4,10 +4,10 @@
 //! acceptable, nor ever see a secret in clear: `auth/` does both.
 
 use super::ddl::{REFRESH_TOKENS_TABLE, SESSIONS_TABLE};
-use super::{Pool, Store, StoreError, Tx};
+use super::rows::{int, take, text};
+use super::{Store, StoreError, Tx};
 use crate::config::FieldKind;
 use sea_query::{DeleteStatement, Expr, ExprTrait, LockType, Query, SelectStatement};
-use sqlx::Row as _;
 use warden_policy::Value;
 
 /// What a session row authenticates.
@@ -58,35 +58,21 @@ pub struct RefreshRow {
     pub spent: bool,
 }
 
-/// Runs a select and maps each result row with `$map` on either backend.
-macro_rules! fetch_all {
-    ($store:expr, $statement:expr, |$row:ident| $map:expr) => {{
-        let (sql, values) = $store.build($statement).into_parts();
-        match &$store.pool {
-            Pool::Sqlite(pool) => sqlx::query_with(sql, values)
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(|$row| -> Result<_, sqlx::Error> { Ok($map) })
-                .collect::<Result<Vec<_>, sqlx::Error>>()?,
-            Pool::Postgres(pool) => sqlx::query_with(sql, values)
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(|$row| -> Result<_, sqlx::Error> { Ok($map) })
-                .collect::<Result<Vec<_>, sqlx::Error>>()?,
-        }
-    }};
-}
-
-/// Reads the `user_id` column as a users-resource key.
-macro_rules! user_id {
-    ($row:expr, $kind:expr) => {
-        match $kind {
-            FieldKind::Integer => Value::Int($row.try_get::<i64, _>("user_id")?),
-            _ => Value::Text($row.try_get::<String, _>("user_id")?),
-        }
+/// The type of a credential table's column: `user_id` holds a users key,
+/// an integer or else text.
+fn column_kind(key_kind: FieldKind) -> impl Fn(&str) -> Option<FieldKind> + Sync {
+    let user = match key_kind {
+        FieldKind::Integer => FieldKind::Integer,
+        _ => FieldKind::Text,
     };
+    move |column| {
+        Some(match column {
+            "user_id" => user,
+            "created_at" | "last_seen_at" | "expires_at" => FieldKind::Integer,
+            "spent" => FieldKind::Bool,
+            _ => FieldKind::Text,
+        })
+    }
 }
 
 fn bound_user(
@@ -236,21 +222,26 @@ impl Store {
             .from(SESSIONS_TABLE)
             .and_where(condition)
             .to_owned();
-        let rows = fetch_all!(self, &select, |r| SessionRow {
-            id: r.try_get("id")?,
-            user_id: user_id!(r, key_kind),
-            kind: if r.try_get::<String, _>("kind")? == "cookie" {
+        let read = self
+            .fetch_optional_as(self.build(&select), &column_kind(key_kind))
+            .await?;
+        let Some(mut row) = read else {
+            return Ok(None);
+        };
+        Ok(Some(SessionRow {
+            id: take(&mut row, "id", text)?,
+            user_id: take(&mut row, "user_id", Some)?,
+            kind: if take(&mut row, "kind", text)? == "cookie" {
                 SessionKind::Cookie
             } else {
                 SessionKind::Token
             },
-            csrf_token: r.try_get("csrf_token")?,
-            scope: r.try_get("scope")?,
-            created_at: r.try_get("created_at")?,
-            last_seen_at: r.try_get("last_seen_at")?,
-            expires_at: r.try_get("expires_at")?,
-        });
-        Ok(rows.into_iter().next())
+            csrf_token: row.swap_remove("csrf_token").and_then(text),
+            scope: take(&mut row, "scope", text)?,
+            created_at: take(&mut row, "created_at", int)?,
+            last_seen_at: take(&mut row, "last_seen_at", int)?,
+            expires_at: take(&mut row, "expires_at", int)?,
+        }))
     }
 
     /// The session with this id (an access token's `sid`).
@@ -359,13 +350,21 @@ impl Store {
             .from(REFRESH_TOKENS_TABLE)
             .and_where(Expr::col("token_hash").eq(Expr::val(token_hash.to_owned())))
             .to_owned();
-        let rows = fetch_all!(self, &select, |r| RefreshRow {
-            family_id: r.try_get("family_id")?,
-            user_id: user_id!(r, key_kind),
-            expires_at: r.try_get("expires_at")?,
-            spent: r.try_get("spent")?,
-        });
-        Ok(rows.into_iter().next())
+        let read = self
+            .fetch_optional_as(self.build(&select), &column_kind(key_kind))
+            .await?;
+        let Some(mut row) = read else {
+            return Ok(None);
+        };
+        Ok(Some(RefreshRow {
+            family_id: take(&mut row, "family_id", text)?,
+            user_id: take(&mut row, "user_id", Some)?,
+            expires_at: take(&mut row, "expires_at", int)?,
+            spent: take(&mut row, "spent", |value| match value {
+                Value::Bool(spent) => Some(spent),
+                _ => None,
+            })?,
+        }))
     }
 
     /// Spends `old` and stores `new` in the same family, atomically.

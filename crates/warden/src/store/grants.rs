@@ -4,10 +4,10 @@
 //! `warden user grant|revoke`. It must not decide what a scope allows.
 
 use super::ddl::{USER_ROLES_TABLE, USER_SCOPES_TABLE};
-use super::{Pool, Store, StoreError};
+use super::rows::{take, text};
+use super::{Store, StoreError};
 use crate::config::FieldKind;
 use sea_query::{Expr, ExprTrait, Query};
-use sqlx::Row as _;
 use warden_policy::Value;
 
 /// A user's directly granted scopes and roles, sorted.
@@ -93,24 +93,13 @@ impl Store {
             .clone()
             .union(sea_query::UnionType::All, roles)
             .to_owned();
-        let (sql, values) = self.build(&union).into_parts();
-        let pairs: Vec<(String, String)> = match &self.pool {
-            Pool::Sqlite(pool) => sqlx::query_with(sql, values)
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-                .collect::<Result<_, sqlx::Error>>()?,
-            Pool::Postgres(pool) => sqlx::query_with(sql, values)
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-                .collect::<Result<_, sqlx::Error>>()?,
-        };
+        let rows = self
+            .fetch_as(self.build(&union), &|_| Some(FieldKind::Text))
+            .await?;
         let mut grants = Grants::default();
-        for (kind, name) in pairs {
-            if kind == "scope" {
+        for mut row in rows {
+            let name = take(&mut row, "name", text)?;
+            if take(&mut row, "kind", text)? == "scope" {
                 grants.scopes.push(name)
             } else {
                 grants.roles.push(name)

@@ -3,6 +3,7 @@
 //! seeding live in the submodules. No authorization happens here: callers
 //! pass in statements that already carry their rule predicates.
 
+mod backend;
 mod budgets;
 mod credentials;
 pub mod ddl;
@@ -31,11 +32,13 @@ pub use tx::Tx;
 pub use violation::Violation;
 
 use crate::config::Config;
+use backend::{Backend, KindOf};
 use sea_query_sqlx::SqlxValues;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use sqlx::{Postgres, Sqlite};
 use std::time::Duration;
 
 /// What can go wrong talking to the database.
@@ -205,8 +208,8 @@ impl Store {
 
     pub fn dialect(&self) -> Dialect {
         match self.pool {
-            Pool::Sqlite(_) => Dialect::Sqlite,
-            Pool::Postgres(_) => Dialect::Postgres,
+            Pool::Sqlite(_) => Sqlite::DIALECT,
+            Pool::Postgres(_) => Postgres::DIALECT,
         }
     }
 
@@ -228,11 +231,10 @@ impl Store {
 
     /// Renders a sea-query statement for this store's dialect.
     pub(crate) fn build(&self, statement: &impl sea_query_sqlx::SqlxBinder) -> Statement {
-        let (sql, values) = match self.dialect() {
-            Dialect::Sqlite => statement.build_sqlx(sea_query::SqliteQueryBuilder),
-            Dialect::Postgres => statement.build_sqlx(sea_query::PostgresQueryBuilder),
-        };
-        Statement { sql, values }
+        match self.pool {
+            Pool::Sqlite(_) => Sqlite::build(statement),
+            Pool::Postgres(_) => Postgres::build(statement),
+        }
     }
 
     /// Runs a write statement (insert, update, delete); returns the number
@@ -241,17 +243,11 @@ impl Store {
         &self,
         statement: &impl sea_query_sqlx::SqlxBinder,
     ) -> Result<u64, StoreError> {
-        let (sql, values) = self.build(statement).into_parts();
-        Ok(match &self.pool {
-            Pool::Sqlite(pool) => sqlx::query_with(sql, values)
-                .execute(pool)
-                .await?
-                .rows_affected(),
-            Pool::Postgres(pool) => sqlx::query_with(sql, values)
-                .execute(pool)
-                .await?
-                .rows_affected(),
-        })
+        let statement = self.build(statement);
+        match &self.pool {
+            Pool::Sqlite(pool) => Sqlite::execute(pool.acquire().await?, statement).await,
+            Pool::Postgres(pool) => Postgres::execute(pool.acquire().await?, statement).await,
+        }
     }
 
     /// Runs statements in one transaction, all or nothing; returns the rows
@@ -278,40 +274,43 @@ impl Store {
         statements: Vec<Statement>,
         unbounded: bool,
     ) -> Result<Vec<u64>, StoreError> {
-        let mut touched = Vec::with_capacity(statements.len());
+        match &self.pool {
+            Pool::Sqlite(pool) => Sqlite::execute_all(pool, statements, unbounded).await,
+            Pool::Postgres(pool) => Postgres::execute_all(pool, statements, unbounded).await,
+        }
+    }
+
+    /// Runs a select and decodes every row, each column by `kind_of` its
+    /// name.
+    async fn fetch_as(
+        &self,
+        statement: Statement,
+        kind_of: KindOf<'_>,
+    ) -> Result<Vec<Row>, StoreError> {
         match &self.pool {
             Pool::Sqlite(pool) => {
-                let mut transaction = pool.begin().await?;
-                if unbounded {
-                    deadline::lift_sqlite(&mut transaction).await?;
-                }
-                for statement in statements {
-                    let (sql, values) = statement.into_parts();
-                    let done = sqlx::query_with(sql, values)
-                        .execute(&mut *transaction)
-                        .await?;
-                    touched.push(done.rows_affected());
-                }
-                transaction.commit().await?;
+                Sqlite::fetch_all(pool.acquire().await?, statement, kind_of).await
             }
             Pool::Postgres(pool) => {
-                let mut transaction = pool.begin().await?;
-                if unbounded {
-                    sqlx::query(deadline::LIFT_POSTGRES)
-                        .execute(&mut *transaction)
-                        .await?;
-                }
-                for statement in statements {
-                    let (sql, values) = statement.into_parts();
-                    let done = sqlx::query_with(sql, values)
-                        .execute(&mut *transaction)
-                        .await?;
-                    touched.push(done.rows_affected());
-                }
-                transaction.commit().await?;
+                Postgres::fetch_all(pool.acquire().await?, statement, kind_of).await
             }
         }
-        Ok(touched)
+    }
+
+    /// [`Store::fetch_as`] of the first row only.
+    async fn fetch_optional_as(
+        &self,
+        statement: Statement,
+        kind_of: KindOf<'_>,
+    ) -> Result<Option<Row>, StoreError> {
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                Sqlite::fetch_optional(pool.acquire().await?, statement, kind_of).await
+            }
+            Pool::Postgres(pool) => {
+                Postgres::fetch_optional(pool.acquire().await?, statement, kind_of).await
+            }
+        }
     }
 
     /// Closes the pool, waiting for connections to finish.

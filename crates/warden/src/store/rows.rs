@@ -1,14 +1,16 @@
 //! Rows in and out: converting rule-language values to bound SQL values
-//! per field type and dialect, decoding result rows, and the generic
-//! insert and select runners. It must not decide who may see a row.
+//! per field type and dialect, the select and insert statements every row
+//! read and write starts from, the type of each result column (decoding by
+//! it is `backend.rs`'s), and typed values taken out of decoded rows. It
+//! must not decide who may see a row.
 
+use super::backend::Backend;
 use super::{Dialect, Pool, Store, StoreError};
 use crate::config::{FieldKind, ResourceDef, VERSION_COLUMN};
 use crate::timestamp;
 use indexmap::IndexMap;
 use sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement};
-use sea_query_sqlx::SqlxValues;
-use sqlx::Row as _;
+use sqlx::{Postgres, Sqlite};
 use warden_policy::Value;
 
 /// A row by column name. Timestamps are canonical RFC 3339 UTC text and
@@ -145,28 +147,6 @@ pub fn unchanged_since_read(
     Ok(guards)
 }
 
-/// Decodes one column of a result row by the field's type.
-macro_rules! decode_column {
-    ($row:expr, $index:expr, $kind:expr, timestamp: $ts:ty => $ts_map:expr, json: $json:ty => $json_map:expr) => {{
-        let row = $row;
-        let index = $index;
-        match $kind {
-            Some(FieldKind::Integer) | None => Value::from(row.try_get::<Option<i64>, _>(index)?),
-            Some(FieldKind::Float) => Value::from(row.try_get::<Option<f64>, _>(index)?),
-            Some(FieldKind::Bool) => Value::from(row.try_get::<Option<bool>, _>(index)?),
-            Some(FieldKind::Text | FieldKind::Password) => {
-                Value::from(row.try_get::<Option<String>, _>(index)?)
-            }
-            Some(FieldKind::Timestamp) => {
-                Value::from(row.try_get::<Option<$ts>, _>(index)?.map($ts_map))
-            }
-            Some(FieldKind::Json) => {
-                Value::from(row.try_get::<Option<$json>, _>(index)?.map($json_map))
-            }
-        }
-    }};
-}
-
 /// Prefix of computed boolean columns (rule results selected beside a
 /// row); they decode as bools.
 pub const FLAG_PREFIX: &str = "w_flag_";
@@ -174,7 +154,8 @@ pub const FLAG_PREFIX: &str = "w_flag_";
 /// Prefix of computed text columns selected beside a row (aggregates).
 pub const TEXT_PREFIX: &str = "w_text_";
 
-fn column_kind(resource: &ResourceDef, column: &str) -> Option<FieldKind> {
+/// The type of a result column over `resource`'s table.
+pub(super) fn column_kind(resource: &ResourceDef, column: &str) -> Option<FieldKind> {
     if column.starts_with(FLAG_PREFIX) {
         return Some(FieldKind::Bool);
     }
@@ -184,71 +165,34 @@ fn column_kind(resource: &ResourceDef, column: &str) -> Option<FieldKind> {
     resource.field(column).map(|field| field.kind)
 }
 
-/// Each column's type, worked out once per statement: every row of one
-/// statement has the same columns.
-fn column_kinds<C: sqlx::Column>(resource: &ResourceDef, columns: &[C]) -> Vec<Option<FieldKind>> {
-    columns
-        .iter()
-        .map(|column| column_kind(resource, column.name()))
-        .collect()
+/// Takes column `name` out of a row of warden's own tables as `read` finds
+/// it; a null where the schema allows none fails as sqlx fails reading one.
+pub(super) fn take<T>(
+    row: &mut Row,
+    name: &str,
+    read: impl FnOnce(Value) -> Option<T>,
+) -> Result<T, sqlx::Error> {
+    row.swap_remove(name)
+        .filter(|value| !value.is_null())
+        .and_then(read)
+        .ok_or_else(|| sqlx::Error::ColumnDecode {
+            index: format!("{name:?}"),
+            source: Box::new(sqlx::error::UnexpectedNullError),
+        })
 }
 
-/// Decodes every row of one statement with `decode`, the column types
-/// worked out from the first row.
-fn decode_all<R: sqlx::Row>(
-    resource: &ResourceDef,
-    rows: &[R],
-    decode: fn(&[Option<FieldKind>], &R) -> Result<Row, sqlx::Error>,
-) -> Result<Vec<Row>, sqlx::Error> {
-    let kinds = rows
-        .first()
-        .map(|row| column_kinds(resource, row.columns()))
-        .unwrap_or_default();
-    rows.iter().map(|row| decode(&kinds, row)).collect()
-}
-
-pub(crate) fn decode_sqlite(
-    resource: &ResourceDef,
-    row: &sqlx::sqlite::SqliteRow,
-) -> Result<Row, sqlx::Error> {
-    decode_sqlite_as(&column_kinds(resource, row.columns()), row)
-}
-
-fn decode_sqlite_as(
-    kinds: &[Option<FieldKind>],
-    row: &sqlx::sqlite::SqliteRow,
-) -> Result<Row, sqlx::Error> {
-    use sqlx::Column as _;
-    let mut decoded = Row::with_capacity(kinds.len());
-    for ((index, column), kind) in row.columns().iter().enumerate().zip(kinds) {
-        let value = decode_column!(row, index, *kind,
-            timestamp: String => |text: String| text,
-            json: String => |text: String| text);
-        decoded.insert(column.name().to_owned(), value);
+pub(super) fn text(value: Value) -> Option<String> {
+    match value {
+        Value::Text(text) => Some(text),
+        _ => None,
     }
-    Ok(decoded)
 }
 
-pub(crate) fn decode_postgres(
-    resource: &ResourceDef,
-    row: &sqlx::postgres::PgRow,
-) -> Result<Row, sqlx::Error> {
-    decode_postgres_as(&column_kinds(resource, row.columns()), row)
-}
-
-fn decode_postgres_as(
-    kinds: &[Option<FieldKind>],
-    row: &sqlx::postgres::PgRow,
-) -> Result<Row, sqlx::Error> {
-    use sqlx::Column as _;
-    let mut decoded = Row::with_capacity(kinds.len());
-    for ((index, column), kind) in row.columns().iter().enumerate().zip(kinds) {
-        let value = decode_column!(row, index, *kind,
-            timestamp: chrono::DateTime<chrono::Utc> => timestamp::format,
-            json: serde_json::Value => |json: serde_json::Value| json.to_string());
-        decoded.insert(column.name().to_owned(), value);
+pub(super) fn int(value: Value) -> Option<i64> {
+    match value {
+        Value::Int(int) => Some(int),
+        _ => None,
     }
-    Ok(decoded)
 }
 
 /// `INSERT ... RETURNING <every field>, _version` for one row.
@@ -306,28 +250,8 @@ impl Store {
         resource: &ResourceDef,
         select: &SelectStatement,
     ) -> Result<Vec<Row>, StoreError> {
-        let (sql, values) = self.build(select).into_parts();
-        self.fetch_all(resource, sql, values).await
-    }
-
-    async fn fetch_all(
-        &self,
-        resource: &ResourceDef,
-        sql: sqlx::AssertSqlSafe<String>,
-        values: SqlxValues,
-    ) -> Result<Vec<Row>, StoreError> {
-        Ok(match &self.pool {
-            Pool::Sqlite(pool) => decode_all(
-                resource,
-                &sqlx::query_with(sql, values).fetch_all(pool).await?,
-                decode_sqlite_as,
-            )?,
-            Pool::Postgres(pool) => decode_all(
-                resource,
-                &sqlx::query_with(sql, values).fetch_all(pool).await?,
-                decode_postgres_as,
-            )?,
-        })
+        self.fetch_as(self.build(select), &|column| column_kind(resource, column))
+            .await
     }
 
     /// Runs a select that reads at most one row (by key) and decodes it;
@@ -337,35 +261,20 @@ impl Store {
         resource: &ResourceDef,
         select: &SelectStatement,
     ) -> Result<Option<Row>, StoreError> {
-        let (sql, values) = self.build(select).into_parts();
-        Ok(match &self.pool {
-            Pool::Sqlite(pool) => match sqlx::query_with(sql, values).fetch_optional(pool).await? {
-                Some(row) => Some(decode_sqlite(resource, &row)?),
-                None => None,
-            },
-            Pool::Postgres(pool) => match sqlx::query_with(sql, values).fetch_optional(pool).await?
-            {
-                Some(row) => Some(decode_postgres(resource, &row)?),
-                None => None,
-            },
-        })
+        self.fetch_optional_as(self.build(select), &|column| column_kind(resource, column))
+            .await
     }
 
     /// Inserts `row` (column name -> value; passwords already hashed) and
     /// returns the stored row with database-assigned ids and defaults.
     pub async fn insert(&self, resource: &ResourceDef, row: &Row) -> Result<Row, StoreError> {
-        let insert = insert_statement(resource, row, self.dialect())?;
-        let (sql, values) = self.build(&insert).into_parts();
-        let stored = match &self.pool {
-            Pool::Sqlite(pool) => {
-                let row = sqlx::query_with(sql, values).fetch_one(pool).await?;
-                decode_sqlite(resource, &row)?
-            }
+        let insert = self.build(&insert_statement(resource, row, self.dialect())?);
+        let kind_of = |column: &str| column_kind(resource, column);
+        match &self.pool {
+            Pool::Sqlite(pool) => Sqlite::fetch_one(pool.acquire().await?, insert, &kind_of).await,
             Pool::Postgres(pool) => {
-                let row = sqlx::query_with(sql, values).fetch_one(pool).await?;
-                decode_postgres(resource, &row)?
+                Postgres::fetch_one(pool.acquire().await?, insert, &kind_of).await
             }
-        };
-        Ok(stored)
+        }
     }
 }

@@ -3,8 +3,9 @@
 //! transactions start with `BEGIN IMMEDIATE` so a read-then-write cannot be
 //! overtaken by another writer. It must not decide who may write.
 
-use super::rows::{Row, decode_postgres, decode_sqlite, insert_statement};
-use super::{Dialect, Pool, Store, StoreError};
+use super::backend::Backend;
+use super::rows::{Row, column_kind, insert_statement};
+use super::{Dialect, Pool, Statement, Store, StoreError};
 use crate::config::ResourceDef;
 use sea_query::SelectStatement;
 use sea_query_sqlx::SqlxBinder;
@@ -20,35 +21,24 @@ impl Store {
     /// Starts a write transaction.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         Ok(match &self.pool {
-            Pool::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
-            Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+            Pool::Sqlite(pool) => Tx::Sqlite(Sqlite::begin_write(pool).await?),
+            Pool::Postgres(pool) => Tx::Postgres(Postgres::begin_write(pool).await?),
         })
     }
-}
-
-/// Runs `$body` once per backend, with `$tx` the backend's transaction,
-/// `$builder` its query builder and `$decode` its row decoder: the two
-/// arms differ only in types.
-macro_rules! per_backend {
-    ($self:expr, |$tx:ident, $builder:ident, $decode:ident| $body:expr) => {
-        match $self {
-            Tx::Sqlite($tx) => {
-                let ($builder, $decode) = (sea_query::SqliteQueryBuilder, decode_sqlite);
-                $body
-            }
-            Tx::Postgres($tx) => {
-                let ($builder, $decode) = (sea_query::PostgresQueryBuilder, decode_postgres);
-                $body
-            }
-        }
-    };
 }
 
 impl Tx {
     pub fn dialect(&self) -> Dialect {
         match self {
-            Tx::Sqlite(_) => Dialect::Sqlite,
-            Tx::Postgres(_) => Dialect::Postgres,
+            Tx::Sqlite(_) => Sqlite::DIALECT,
+            Tx::Postgres(_) => Postgres::DIALECT,
+        }
+    }
+
+    fn build(&self, statement: &impl SqlxBinder) -> Statement {
+        match self {
+            Tx::Sqlite(_) => Sqlite::build(statement),
+            Tx::Postgres(_) => Postgres::build(statement),
         }
     }
 
@@ -57,42 +47,38 @@ impl Tx {
         resource: &ResourceDef,
         select: &SelectStatement,
     ) -> Result<Vec<Row>, StoreError> {
-        Ok(per_backend!(self, |tx, builder, decode| {
-            let (sql, values) = select.build_sqlx(builder);
-            sqlx::query_with(sqlx::AssertSqlSafe(sql), values)
-                .fetch_all(&mut **tx)
-                .await?
-                .iter()
-                .map(|row| decode(resource, row))
-                .collect::<Result<_, _>>()?
-        }))
+        let select = self.build(select);
+        let kind_of = |column: &str| column_kind(resource, column);
+        match self {
+            Tx::Sqlite(tx) => Sqlite::fetch_all(&mut **tx, select, &kind_of).await,
+            Tx::Postgres(tx) => Postgres::fetch_all(&mut **tx, select, &kind_of).await,
+        }
     }
 
     /// Runs an update or delete; returns the rows it touched.
     pub async fn execute(&mut self, statement: &impl SqlxBinder) -> Result<u64, StoreError> {
-        Ok(per_backend!(self, |tx, builder, _decode| {
-            let (sql, values) = statement.build_sqlx(builder);
-            sqlx::query_with(sqlx::AssertSqlSafe(sql), values)
-                .execute(&mut **tx)
-                .await?
-                .rows_affected()
-        }))
+        let statement = self.build(statement);
+        match self {
+            Tx::Sqlite(tx) => Sqlite::execute(&mut **tx, statement).await,
+            Tx::Postgres(tx) => Postgres::execute(&mut **tx, statement).await,
+        }
     }
 
     /// Inserts one row and returns it as stored.
     pub async fn insert(&mut self, resource: &ResourceDef, row: &Row) -> Result<Row, StoreError> {
-        let insert = insert_statement(resource, row, self.dialect())?;
-        Ok(per_backend!(self, |tx, builder, decode| {
-            let (sql, values) = insert.build_sqlx(builder);
-            let row = sqlx::query_with(sqlx::AssertSqlSafe(sql), values)
-                .fetch_one(&mut **tx)
-                .await?;
-            decode(resource, &row)?
-        }))
+        let insert = self.build(&insert_statement(resource, row, self.dialect())?);
+        let kind_of = |column: &str| column_kind(resource, column);
+        match self {
+            Tx::Sqlite(tx) => Sqlite::fetch_one(&mut **tx, insert, &kind_of).await,
+            Tx::Postgres(tx) => Postgres::fetch_one(&mut **tx, insert, &kind_of).await,
+        }
     }
 
     pub async fn commit(self) -> Result<(), StoreError> {
-        per_backend!(self, |tx, _builder, _decode| tx.commit().await?);
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Postgres(tx) => tx.commit().await?,
+        }
         Ok(())
     }
 }
