@@ -1,8 +1,9 @@
-//! warden-bench: warden next to a hand-written floor and the seed's FastAPI
-//! stack, on the same data, in one run. See docs/performance.md.
+//! warden-bench: warden next to a hand-written floor, the seed's FastAPI
+//! stack and PocketBase, on the same data, in one run. See
+//! docs/performance.md.
 //!
 //! ```sh
-//! cargo run --release -p warden-bench -- all [--postgres URL] [--rows N] [--duration SECS]
+//! cargo run --release -p warden-bench -- all [--postgres URL] [--rows N] [--duration SECS] [--no-pocketbase]
 //! cargo run --release -p warden-bench -- smoke
 //! cargo run --release -p warden-bench -- medians run1.json run2.json …
 //! cargo run --release -p warden-bench -- hostile [--postgres URL]
@@ -13,6 +14,7 @@ mod floor;
 mod hostile;
 mod load;
 mod medians;
+mod pocketbase;
 mod refusals;
 mod report;
 mod scenarios;
@@ -35,12 +37,15 @@ use std::time::{Duration, Instant};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
-#[command(about = "warden vs a hand-written axum+sqlx floor vs FastAPI, side by side")]
+#[command(
+    about = "warden vs a hand-written axum+sqlx floor vs FastAPI vs PocketBase, side by side"
+)]
 enum Cli {
     /// The full benchmark: 1,000,000 rows and 10,000 rows, every scenario.
     All(Options),
-    /// A few seconds: tiny data, 1 s per scenario, FastAPI only if its
-    /// virtualenv already exists. Exits non-zero on any wrong answer.
+    /// A few seconds: tiny data, 1 s per scenario, FastAPI and PocketBase
+    /// only if their virtualenvs already exist. Exits non-zero on any wrong
+    /// answer.
     Smoke(SmokeOptions),
     /// (internal) Serves warden on a bench database.
     ServeWarden {
@@ -106,12 +111,19 @@ struct Options {
     /// Skip the FastAPI baseline.
     #[arg(long)]
     no_fastapi: bool,
+    /// Skip the PocketBase baseline (it runs on SQLite only).
+    #[arg(long)]
+    no_pocketbase: bool,
     /// Only these scenarios (comma-separated names).
     #[arg(long)]
     scenarios: Option<String>,
     /// Where the FastAPI virtualenv lives (default: <target>/warden-bench-venv).
     #[arg(long)]
     venv: Option<PathBuf>,
+    /// Where PocketBase's virtualenv lives (default:
+    /// <target>/warden-bench-pocketbase).
+    #[arg(long)]
+    pocketbase_venv: Option<PathBuf>,
     /// Also write the results as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -142,6 +154,8 @@ struct SmokeOptions {
     postgres: Option<String>,
     #[arg(long)]
     venv: Option<PathBuf>,
+    #[arg(long)]
+    pocketbase_venv: Option<PathBuf>,
 }
 
 fn main() -> Result<()> {
@@ -157,8 +171,10 @@ fn main() -> Result<()> {
                 warmup: 0.3,
                 connections: 4,
                 no_fastapi: false,
+                no_pocketbase: false,
                 scenarios: None,
                 venv: smoke.venv,
+                pocketbase_venv: smoke.pocketbase_venv,
                 json: smoke.json,
             },
             true,
@@ -247,11 +263,12 @@ fn crate_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn default_venv() -> PathBuf {
+/// `name` in the target folder, where the bench keeps its virtualenvs.
+fn in_target(name: &str) -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| crate_dir().join("../../target"));
-    target.join("warden-bench-venv")
+    target.join(name)
 }
 
 fn run(options: Options, smoke: bool) -> Result<()> {
@@ -262,7 +279,10 @@ fn run(options: Options, smoke: bool) -> Result<()> {
         .scenarios
         .as_ref()
         .map(|s| s.split(',').map(|p| p.trim().to_owned()).collect());
-    let venv = options.venv.clone().unwrap_or_else(default_venv);
+    let venv = options
+        .venv
+        .clone()
+        .unwrap_or_else(|| in_target("warden-bench-venv"));
     let fastapi_dir = crate_dir().join("fastapi");
     let fastapi = if options.no_fastapi {
         false
@@ -276,8 +296,28 @@ fn run(options: Options, smoke: bool) -> Result<()> {
         }
         present
     } else {
-        servers::ensure_venv(&venv, &fastapi_dir.join("requirements.txt"))?;
+        let requirements = std::fs::read_to_string(fastapi_dir.join("requirements.txt"))?;
+        servers::ensure_venv(&venv, &requirements, "uvicorn")?;
         true
+    };
+    let pocketbase_venv = options
+        .pocketbase_venv
+        .clone()
+        .unwrap_or_else(|| in_target("warden-bench-pocketbase"));
+    let pocketbase = if options.no_pocketbase {
+        None
+    } else if smoke {
+        let present = pocketbase::installed(&pocketbase_venv);
+        if present.is_none() {
+            println!(
+                "smoke: no PocketBase {} at {}; PocketBase skipped",
+                pocketbase::VERSION,
+                pocketbase_venv.display()
+            );
+        }
+        present
+    } else {
+        Some(pocketbase::install(&pocketbase_venv)?)
     };
     let config = crate_dir().join("configs/bench.toml");
     let logs = tempfile::Builder::new()
@@ -311,6 +351,9 @@ fn run(options: Options, smoke: bool) -> Result<()> {
                 smoke,
                 n > 0,
                 fastapi,
+                pocketbase
+                    .as_deref()
+                    .filter(|_| *backend == Backend::Sqlite),
                 &config,
                 &fastapi_dir,
                 &venv,
@@ -332,6 +375,7 @@ fn run(options: Options, smoke: bool) -> Result<()> {
         &machine,
         total,
         &options_line(&options, smoke),
+        pocketbase.is_some().then_some(pocketbase::DEFAULTS),
     );
     println!("\n{text}");
     if let Some(path) = &options.json {
@@ -384,6 +428,7 @@ fn run_size(
     smoke: bool,
     small: bool,
     fastapi: bool,
+    pocketbase_binary: Option<&Path>,
     config: &Path,
     fastapi_dir: &Path,
     venv: &Path,
@@ -417,12 +462,44 @@ fn run_size(
     } else {
         None
     };
+    // Started like the others, before the checks; a failure to start is
+    // reported from inside them, so that the others are stopped.
+    let pocketbase_started = pocketbase_binary
+        .map(|binary| rt.block_on(pocketbase::Instance::start(binary, shape, logs)))
+        .transpose();
     let result = (|| -> Result<()> {
         rt.block_on(refusals::check(warden.addr, floor.addr))?;
         // The fair floor verifies the very tokens warden issued.
-        let warden_tokens = rt.block_on(login(warden.addr, "access_token"))?;
+        let warden_tokens =
+            rt.block_on(login(warden.addr, scenarios::token_request, "access_token"))?;
         let python_tokens = match &python {
-            Some(server) => rt.block_on(login(server.addr, "access_token"))?,
+            Some(server) => {
+                rt.block_on(login(server.addr, scenarios::token_request, "access_token"))?
+            }
+            None => Tokens::default(),
+        };
+        let pocketbase = match &pocketbase_started {
+            Ok(Some((instance, seconds))) => {
+                let line = format!(
+                    "pocketbase: the same data in its own folder in {seconds:.1} s (its migration, then SQL)"
+                );
+                println!("{line}");
+                generation.push(line);
+                Some(instance)
+            }
+            Ok(None) => None,
+            Err(e) => bail!("pocketbase: {e:#}"),
+        };
+        let pocketbase_tokens = match pocketbase {
+            Some(instance) => {
+                let tokens = rt.block_on(login(
+                    instance.server.addr,
+                    pocketbase::token_request,
+                    "token",
+                ))?;
+                rt.block_on(pocketbase::check(instance.server.addr, shape, &tokens))?;
+                tokens
+            }
             None => Tokens::default(),
         };
         let scenarios: Vec<Scenario> = if small {
@@ -443,6 +520,10 @@ fn run_size(
                         Some(server) => (server, python_tokens.clone()),
                         None => continue,
                     },
+                    System::PocketBase => match pocketbase {
+                        Some(instance) => (&instance.server, pocketbase_tokens.clone()),
+                        None => continue,
+                    },
                 };
                 let generator = scenarios::generator(system, scenario, Context::new(shape, tokens));
                 let pids = server.pids();
@@ -455,8 +536,9 @@ fn run_size(
                     *cpu_mark.lock().expect("cpu mark") = servers::cpu_seconds(&pids);
                 });
                 let (warmup, duration) = if scenario == Scenario::Token {
-                    // argon2id: few requests per second (fewer still in a
-                    // debug build on a loaded machine); measure longer.
+                    // Password hashing: few requests per second (fewer
+                    // still in a debug build, or for PocketBase's bcrypt, on
+                    // a loaded machine); measure longer.
                     let factor = if smoke { 6.0 } else { 1.5 };
                     (
                         Duration::from_secs_f64(options.warmup),
@@ -500,14 +582,25 @@ fn run_size(
         }
         python.stop();
     }
+    if let Ok(Some((instance, _))) = pocketbase_started {
+        if result.is_err() {
+            eprintln!("pocketbase log:\n{}", instance.server.log_tail());
+        }
+        instance.server.stop();
+    }
     result
 }
 
-/// Logs in the reader users through the system's /auth/token.
-async fn login(addr: std::net::SocketAddr, field: &str) -> Result<Tokens> {
+/// Logs in the reader users with the system's password login (`request`),
+/// whose answer carries the token in `field`.
+async fn login(
+    addr: std::net::SocketAddr,
+    request: fn(u64) -> load::Request,
+    field: &str,
+) -> Result<Tokens> {
     let mut tokens = Vec::new();
     for user in 1..=READERS {
-        let (status, body) = load::once(addr, scenarios::token_request(user)).await?;
+        let (status, body) = load::once(addr, request(user)).await?;
         if status != 200 {
             bail!(
                 "login of user {user} at {addr}: {status} {}",
@@ -515,7 +608,9 @@ async fn login(addr: std::net::SocketAddr, field: &str) -> Result<Tokens> {
             );
         }
         let json: serde_json::Value = serde_json::from_slice(&body)?;
-        let token = json[field].as_str().context("no access_token")?;
+        let token = json[field]
+            .as_str()
+            .with_context(|| format!("no {field} in the login answer"))?;
         tokens.push(Arc::<str>::from(token));
     }
     Ok(Tokens(tokens))

@@ -1,8 +1,9 @@
 //! Several runs side by side: the ratios of each run's cells (warden
-//! against the floor and against FastAPI) and their median, from the JSON
-//! files `--json` wrote. One run's cell moves by ±30% on a noisy machine;
+//! against the floors, FastAPI and PocketBase) and their median, from the
+//! JSON files `--json` wrote. One run's cell moves by ±30% on a noisy machine;
 //! the median of a few runs is what the docs quote.
 
+use crate::scenarios::POCKETBASE;
 use anyhow::{Context, Result};
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -15,18 +16,49 @@ pub struct Cell {
     pub scenario: String,
     pub system: String,
     pub rps: f64,
+    /// Absent from runs before PocketBase was measured: 0, so no ratio.
+    #[serde(default)]
+    pub p99_ms: f64,
+    #[serde(default)]
+    pub peak_rss_mib: f64,
+}
+
+/// Which of a cell's figures a ratio divides.
+#[derive(Clone, Copy)]
+enum Metric {
+    Rps,
+    P99,
+    PeakRss,
+}
+
+impl Metric {
+    fn of(self, cell: &Cell) -> f64 {
+        match self {
+            Metric::Rps => cell.rps,
+            Metric::P99 => cell.p99_ms,
+            Metric::PeakRss => cell.peak_rss_mib,
+        }
+    }
 }
 
 /// The systems warden is compared with, as the records label them. Runs
 /// from before the fair floor had only the no-auth floor, labelled "floor
 /// (axum+sqlx)": read as the no-auth line, never as the fair floor.
-const BASELINES: [(&[&str], &str); 3] = [
-    (&["floor (axum+sqlx+JWT)"], "warden/floor req/s"),
+const BASELINES: [(&[&str], &str, Metric); 6] = [
+    (
+        &["floor (axum+sqlx+JWT)"],
+        "warden/floor req/s",
+        Metric::Rps,
+    ),
     (
         &["floor, no auth", "floor (axum+sqlx)"],
         "warden/no-auth floor req/s",
+        Metric::Rps,
     ),
-    (&["FastAPI"], "warden/FastAPI req/s"),
+    (&["FastAPI"], "warden/FastAPI req/s", Metric::Rps),
+    (&[POCKETBASE], "warden/PocketBase req/s", Metric::Rps),
+    (&[POCKETBASE], "warden/PocketBase p99", Metric::P99),
+    (&[POCKETBASE], "warden/PocketBase peak RSS", Metric::PeakRss),
 ];
 
 pub fn read(files: &[PathBuf]) -> Result<Vec<Vec<Cell>>> {
@@ -47,7 +79,7 @@ pub fn render(runs: &[Vec<Cell>]) -> String {
     let Some(first) = runs.first() else {
         return out;
     };
-    for (baseline, title) in BASELINES {
+    for (baseline, title, metric) in BASELINES {
         let _ = write!(out, "\n| {title} |");
         for n in 1..=runs.len() {
             let _ = write!(out, " run {n} |");
@@ -55,8 +87,10 @@ pub fn render(runs: &[Vec<Cell>]) -> String {
         let _ = writeln!(out, " median |");
         let _ = writeln!(out, "|---|{}---:|", "---:|".repeat(runs.len()));
         for cell in first.iter().filter(|c| c.system == "warden") {
-            let ratios: Vec<Option<f64>> =
-                runs.iter().map(|run| ratio(run, cell, baseline)).collect();
+            let ratios: Vec<Option<f64>> = runs
+                .iter()
+                .map(|run| ratio(run, cell, baseline, metric))
+                .collect();
             let Some(middle) = median(ratios.iter().flatten().copied().collect()) else {
                 continue;
             };
@@ -81,9 +115,9 @@ pub fn render(runs: &[Vec<Cell>]) -> String {
     out
 }
 
-/// warden's req/s over the baseline's (the system labelled one of
+/// warden's `metric` over the baseline's (the system labelled one of
 /// `baseline`) in `run`, for `cell`'s backend, rows and scenario.
-fn ratio(run: &[Cell], cell: &Cell, baseline: &[&str]) -> Option<f64> {
+fn ratio(run: &[Cell], cell: &Cell, baseline: &[&str], metric: Metric) -> Option<f64> {
     let find = |system: &str| {
         run.iter().find(|c| {
             c.backend == cell.backend
@@ -94,7 +128,7 @@ fn ratio(run: &[Cell], cell: &Cell, baseline: &[&str]) -> Option<f64> {
     };
     let other = baseline.iter().find_map(|label| find(label))?;
     let warden = find("warden")?;
-    (other.rps > 0.0).then(|| warden.rps / other.rps)
+    (metric.of(other) > 0.0).then(|| metric.of(warden) / metric.of(other))
 }
 
 fn median(mut values: Vec<f64>) -> Option<f64> {
@@ -126,6 +160,8 @@ mod tests {
             scenario: "get_post".to_owned(),
             system: system.to_owned(),
             rps,
+            p99_ms: 0.0,
+            peak_rss_mib: 0.0,
         }
     }
 
@@ -173,6 +209,40 @@ mod tests {
             table.contains("| warden/floor req/s | run 1 | median |\n|---|---:|---:|\n\n"),
             "{table}"
         );
+    }
+
+    #[test]
+    fn pocketbase_gets_req_s_p99_and_peak_rss_ratios() {
+        let pocketbase = |rps, p99_ms, peak_rss_mib| Cell {
+            p99_ms,
+            peak_rss_mib,
+            ..cell(POCKETBASE, rps)
+        };
+        let warden = Cell {
+            p99_ms: 2.0,
+            peak_rss_mib: 40.0,
+            ..cell("warden", 5000.0)
+        };
+        let runs = vec![
+            vec![warden.clone(), pocketbase(1000.0, 20.0, 160.0)],
+            vec![warden.clone(), pocketbase(500.0, 50.0, 80.0)],
+            vec![warden, pocketbase(250.0, 40.0, 100.0)],
+        ];
+        let table = render(&runs);
+        let head = "| run 1 | run 2 | run 3 | median |\n|---|---:|---:|---:|---:|\n";
+        for row in [
+            format!(
+                "| warden/PocketBase req/s {head}| sqlite 1M get_post | 5.00 | 10.00 | 20.00 | **10.00** |"
+            ),
+            format!(
+                "| warden/PocketBase p99 {head}| sqlite 1M get_post | 0.10 | 0.04 | 0.05 | **0.05** |"
+            ),
+            format!(
+                "| warden/PocketBase peak RSS {head}| sqlite 1M get_post | 0.25 | 0.50 | 0.40 | **0.40** |"
+            ),
+        ] {
+            assert!(table.contains(&row), "{table}");
+        }
     }
 
     #[test]

@@ -139,12 +139,42 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> String {
     }
 }
 
+/// warden over PocketBase on each scenario both ran, for the issue's
+/// goals: req/s (≥ 5), p99 (≤ 0.1) and peak RSS (≤ 0.33).
+fn pocketbase_ratios(out: &mut String, records: &[Record], backend: &str, rows: u64) {
+    let pairs: Vec<(&Record, &Record)> = records
+        .iter()
+        .filter(|r| r.backend == backend && r.rows == rows)
+        .filter(|r| r.system_kind == Some(System::PocketBase))
+        .filter_map(|p| Some((find(records, backend, rows, p.scenario, System::Warden)?, p)))
+        .collect();
+    if pairs.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\n| scenario | warden/PocketBase req/s | warden/PocketBase p99 | warden/PocketBase peak RSS |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|");
+    for (w, p) in pairs {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            w.scenario,
+            ratio(Some(w.rps), Some(p.rps)),
+            ratio(Some(w.p99_ms), Some(p.p99_ms)),
+            ratio(Some(w.peak_rss_mib), Some(p.peak_rss_mib)),
+        );
+    }
+}
+
 pub fn render(
     records: &[Record],
     generation: &[String],
     machine: &str,
     total_seconds: f64,
     options: &str,
+    pocketbase: Option<&str>,
 ) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{machine}");
@@ -162,6 +192,9 @@ pub fn render(
             .collect::<Vec<_>>()
             .join(" ")
     );
+    if let Some(defaults) = pocketbase {
+        let _ = writeln!(out, "{defaults}");
+    }
     let mut groups: Vec<(String, u64)> = Vec::new();
     for r in records {
         if !groups.contains(&(r.backend.clone(), r.rows)) {
@@ -224,6 +257,7 @@ pub fn render(
                 ),
             );
         }
+        pocketbase_ratios(&mut out, records, backend, *rows);
     }
     // The list from the small to the large data set.
     let backends: Vec<&String> = groups
@@ -255,6 +289,7 @@ pub fn render(
             System::FloorNoAuth,
             System::FloorOr,
             System::Fastapi,
+            System::PocketBase,
         ] {
             for &rows in sizes.iter().rev() {
                 if let Some(r) = find(records, backend, rows, "list_acl", system) {

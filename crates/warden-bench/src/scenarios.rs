@@ -5,9 +5,13 @@
 
 use crate::data::{PASSWORD, READERS, Shape};
 use crate::load::{Generator, Request, Rng};
+use crate::pocketbase;
 use axum::http::Method;
 use bytes::Bytes;
 use std::sync::Arc;
+
+/// PocketBase's label; `pocketbase::VERSION` is the one it names.
+pub const POCKETBASE: &str = "PocketBase 0.40.6";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -23,6 +27,8 @@ pub enum System {
     /// the list read each alternative in key order.
     FloorOr,
     Fastapi,
+    /// PocketBase from PyPI, its own rules and auth endpoint (`pocketbase`).
+    PocketBase,
 }
 
 impl System {
@@ -33,6 +39,7 @@ impl System {
             System::FloorNoAuth => "floor, no auth",
             System::FloorOr => "floor, one OR",
             System::Fastapi => "FastAPI",
+            System::PocketBase => POCKETBASE,
         }
     }
 }
@@ -90,10 +97,12 @@ impl Scenario {
             Scenario::GetPost => "GET /posts/{random id}, bearer token",
             Scenario::GetPostAnon => "GET /posts/{random id}, anonymous",
             Scenario::GetArticle => "GET /articles/{id} visible via owner/ACL rule",
-            Scenario::GetForbidden => "GET /articles/{id} not visible: 403",
+            Scenario::GetForbidden => "GET /articles/{id} not visible: 403 (PocketBase: 404)",
             Scenario::ListAcl => "GET /articles?limit=20, caller sees ~0.1%",
             Scenario::PatchOwn => "PATCH /posts/{own id} {title}",
-            Scenario::Token => "POST /auth/token (argon2id verify)",
+            Scenario::Token => {
+                "POST /auth/token (argon2id verify; PocketBase: auth-with-password, bcrypt)"
+            }
             Scenario::Mixed => "60% get_post 15% get_article 5% 403 15% list 5% patch",
         }
     }
@@ -107,14 +116,30 @@ impl Scenario {
                 System::FloorNoAuth,
                 System::FloorOr,
                 System::Fastapi,
+                System::PocketBase,
             ],
             // One password grant: authentication is what it measures.
-            Scenario::Token => &[System::Warden, System::Floor, System::Fastapi],
-            _ => &[
+            Scenario::Token => &[
+                System::Warden,
+                System::Floor,
+                System::Fastapi,
+                System::PocketBase,
+            ],
+            Scenario::Mixed => &[
                 System::Warden,
                 System::Floor,
                 System::FloorNoAuth,
                 System::Fastapi,
+            ],
+            Scenario::GetPost
+            | Scenario::GetArticle
+            | Scenario::GetForbidden
+            | Scenario::PatchOwn => &[
+                System::Warden,
+                System::Floor,
+                System::FloorNoAuth,
+                System::Fastapi,
+                System::PocketBase,
             ],
         }
     }
@@ -158,10 +183,11 @@ fn request(system: System, scenario: Scenario, cx: &Context, rng: &mut Rng) -> R
     } else {
         cx.tokens.0.get((user - 1) as usize).cloned()
     };
-    let api = match system {
-        System::Warden => "/api",
-        System::FloorNoAuth | System::FloorOr => "/no-auth",
-        System::Floor | System::Fastapi => "",
+    let (posts, articles) = match system {
+        System::Warden => ("/api/posts", "/api/articles"),
+        System::FloorNoAuth | System::FloorOr => ("/no-auth/posts", "/no-auth/articles"),
+        System::Floor | System::Fastapi => ("/posts", "/articles"),
+        System::PocketBase => (pocketbase::POSTS, pocketbase::ARTICLES),
     };
     let as_user = if no_auth {
         format!("user={user}")
@@ -189,15 +215,15 @@ fn request(system: System, scenario: Scenario, cx: &Context, rng: &mut Rng) -> R
     match scenario {
         Scenario::GetPost => {
             let id = rng.below(cx.shape.rows) + 1;
-            get(format!("{api}/posts/{id}"), token, 200)
+            get(format!("{posts}/{id}"), token, 200)
         }
         Scenario::GetPostAnon => {
             let id = rng.below(cx.shape.rows) + 1;
-            get(format!("{api}/posts/{id}"), None, 200)
+            get(format!("{posts}/{id}"), None, 200)
         }
         Scenario::GetArticle => {
             let id = *rng.pick(&cx.visible[(user - 1) as usize]);
-            get(format!("{api}/articles/{id}{}", query("")), token, 200)
+            get(format!("{articles}/{id}{}", query("")), token, 200)
         }
         Scenario::GetForbidden => {
             let id = loop {
@@ -206,22 +232,28 @@ fn request(system: System, scenario: Scenario, cx: &Context, rng: &mut Rng) -> R
                     break id;
                 }
             };
-            get(format!("{api}/articles/{id}{}", query("")), token, 403)
+            // PocketBase answers a view its rule refuses with 404.
+            let refused = if system == System::PocketBase {
+                404
+            } else {
+                403
+            };
+            get(format!("{articles}/{id}{}", query("")), token, refused)
         }
         Scenario::ListAcl => {
-            let form = if system == System::FloorOr {
-                "limit=20&form=or"
-            } else {
-                "limit=20"
+            let form = match system {
+                System::FloorOr => "limit=20&form=or",
+                System::PocketBase => pocketbase::LIST_QUERY,
+                _ => "limit=20",
             };
-            get(format!("{api}/articles{}", query(form)), token, 200)
+            get(format!("{articles}{}", query(form)), token, 200)
         }
         Scenario::PatchOwn => {
             let id = *rng.pick(&cx.owned[(user - 1) as usize]);
             let body = format!("{{\"title\":\"edited {}\"}}", rng.below(1_000_000));
             Request {
                 method: Method::PATCH,
-                path: format!("{api}/posts/{id}{}", query("")),
+                path: format!("{posts}/{id}{}", query("")),
                 body: Some(("application/json", Bytes::from(body))),
                 token,
                 expect: 200,
@@ -229,7 +261,11 @@ fn request(system: System, scenario: Scenario, cx: &Context, rng: &mut Rng) -> R
         }
         Scenario::Token => {
             let who = rng.below(cx.shape.users) + 1;
-            token_request(who)
+            if system == System::PocketBase {
+                pocketbase::token_request(who)
+            } else {
+                token_request(who)
+            }
         }
         Scenario::Mixed => {
             let roll = rng.below(100);

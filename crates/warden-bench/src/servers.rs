@@ -1,7 +1,8 @@
-//! The three systems as child processes, so that each one's peak RSS
-//! (`VmHWM` in `/proc/<pid>/status`, summed over its process tree) is its
-//! own: warden and the floor are this binary re-run as `serve-warden` /
-//! `serve-floor`; FastAPI is uvicorn from the bench's virtualenv.
+//! The systems as child processes, so that each one's peak RSS (`VmHWM` in
+//! `/proc/<pid>/status`, summed over its process tree) is its own: warden
+//! and the floor are this binary re-run as `serve-warden` /
+//! `serve-floor`; FastAPI is uvicorn from the bench's virtualenv, and
+//! PocketBase the binary from its own.
 
 use anyhow::{Context, Result, bail};
 use std::net::{SocketAddr, TcpListener};
@@ -72,6 +73,20 @@ impl Server {
             .arg("--port")
             .arg(addr.port().to_string());
         Server::start("fastapi", command, addr, logs)
+    }
+
+    /// `pocketbase serve` on `data`, with PocketBase's defaults.
+    pub fn pocketbase(binary: &Path, home: &Path, data: &Path, logs: &Path) -> Result<Server> {
+        let addr = free_port()?;
+        let mut command = Command::new(binary);
+        command
+            .current_dir(home)
+            .arg("serve")
+            .arg("--http")
+            .arg(addr.to_string())
+            .arg("--dir")
+            .arg(data);
+        Server::start("pocketbase", command, addr, logs)
     }
 
     fn start(
@@ -221,20 +236,19 @@ fn status_kib(pid: u32, key: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// The FastAPI virtualenv: created with `python3 -m venv` and filled with
-/// `pip install -r requirements.txt` when missing or stale.
-pub fn ensure_venv(venv: &Path, requirements: &Path) -> Result<()> {
-    let wanted = std::fs::read_to_string(requirements)?;
+/// A virtualenv holding `requirements` (a requirements file's text):
+/// created with `python3 -m venv` and filled with `pip install -r` when
+/// missing, or stale, or without `bin/<probe>`.
+pub fn ensure_venv(venv: &Path, requirements: &str, probe: &str) -> Result<()> {
     let stamp = venv.join("warden-bench-requirements.txt");
-    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str())
-        && venv.join("bin/uvicorn").exists()
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(requirements)
+        && venv.join("bin").join(probe).exists()
     {
         return Ok(());
     }
     eprintln!(
-        "setup: creating the FastAPI virtualenv in {} (python3 -m venv; pip install -r {})",
-        venv.display(),
-        requirements.display()
+        "setup: creating the virtualenv {} (python3 -m venv; pip install -r)",
+        venv.display()
     );
     let status = Command::new("python3")
         .arg("-m")
@@ -245,13 +259,16 @@ pub fn ensure_venv(venv: &Path, requirements: &Path) -> Result<()> {
     if !status.success() {
         bail!("python3 -m venv failed");
     }
+    // The stamp is written only once pip has succeeded.
+    let wanted = venv.join("warden-bench-requirements.wanted");
+    std::fs::write(&wanted, requirements)?;
     let status = Command::new(venv.join("bin/pip"))
         .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
-        .arg(requirements)
+        .arg(&wanted)
         .status()?;
     if !status.success() {
         bail!("pip install failed");
     }
-    std::fs::write(&stamp, wanted)?;
+    std::fs::rename(&wanted, &stamp)?;
     Ok(())
 }
