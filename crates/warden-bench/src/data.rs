@@ -17,6 +17,7 @@ use anyhow::{Context, Result};
 use sqlx::{AssertSqlSafe, Connection, Executor};
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Instant;
 
 pub const PASSWORD: &str = "password123";
@@ -301,4 +302,17 @@ async fn fill_postgres(url: &str, shape: Shape, hash: &str) -> Result<()> {
     conn.execute("VACUUM ANALYZE").await?;
     conn.close().await?;
     Ok(())
+}
+
+/// Per-system access tokens of the readers (index = user - 1).
+#[derive(Clone, Default)]
+pub struct Tokens(pub Vec<Arc<str>>);
+
+/// The token with its signature's first character changed.
+pub fn forged(token: &str) -> Arc<str> {
+    let (signed, signature) = token.rsplit_once('.').unwrap_or((token, ""));
+    let mut signature = signature.to_owned();
+    let first = if signature.starts_with('A') { "B" } else { "A" };
+    signature.replace_range(..1.min(signature.len()), first);
+    format!("{signed}.{signature}").into()
 }

@@ -22,9 +22,10 @@ mod servers;
 
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Parser};
+use data::Tokens;
 use data::{Backend, Database, READERS, Shape};
 use report::Record;
-use scenarios::{Context, Scenario, System, Tokens};
+use scenarios::{Context, Scenario, System};
 use servers::Server;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};

@@ -11,10 +11,8 @@
 //! bcrypt hash, which PocketBase made in the migration, as every system's
 //! users share one hash.
 
-use crate::data::{PASSWORD, READERS, Shape};
+use crate::data::{PASSWORD, READERS, Shape, Tokens, forged};
 use crate::load::{self, Request};
-use crate::refusals::forged;
-use crate::scenarios::Tokens;
 use crate::servers::{self, Server};
 use anyhow::{Context as _, Result, bail, ensure};
 use axum::http::Method;

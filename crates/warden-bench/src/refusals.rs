@@ -3,6 +3,7 @@
 //! changed signature is a 401, and a token whose session warden's logout
 //! ended is a 401 on both at once. It only checks; it measures nothing.
 
+use crate::data::forged;
 use crate::load::{self, Request};
 use crate::scenarios::token_request;
 use anyhow::{Context, Result, bail};
@@ -58,15 +59,6 @@ pub async fn check(warden: SocketAddr, floor: SocketAddr) -> Result<()> {
         "the fair floor, after logout",
     )
     .await
-}
-
-/// The token with its signature's first character changed.
-pub fn forged(token: &str) -> Arc<str> {
-    let (signed, signature) = token.rsplit_once('.').unwrap_or((token, ""));
-    let mut signature = signature.to_owned();
-    let first = if signature.starts_with('A') { "B" } else { "A" };
-    signature.replace_range(..1.min(signature.len()), first);
-    format!("{signed}.{signature}").into()
 }
 
 async fn expect(

@@ -3,7 +3,7 @@
 //! the whole table (GET post), over the caller's visible articles (GET
 //! article), or over the articles the caller may not see (forbidden).
 
-use crate::data::{PASSWORD, READERS, Shape};
+use crate::data::{PASSWORD, READERS, Shape, Tokens};
 use crate::load::{Generator, Request, Rng};
 use crate::pocketbase;
 use axum::http::Method;
@@ -144,10 +144,6 @@ impl Scenario {
         }
     }
 }
-
-/// Per-system access tokens of the readers (index = user - 1).
-#[derive(Clone, Default)]
-pub struct Tokens(pub Vec<Arc<str>>);
 
 /// What a generator needs to know.
 #[derive(Clone)]
